@@ -1,0 +1,92 @@
+//! Registry construction and the whole official expression set.
+use serde_json::Value;
+
+use crate::fhirpath::parse;
+use crate::registry::SEARCH_PARAMETERS;
+use crate::{ParamType, Registry};
+
+const TYPES: [&str; 6] = [
+    "Patient",
+    "Practitioner",
+    "Observation",
+    "Appointment",
+    "MedicationRequest",
+    "AuditEvent",
+];
+
+/// Every expression in the embedded Bundle (all bases, full unions) and
+/// every composite component expression parses.
+#[test]
+fn every_official_expression_parses() {
+    let bundle: Value = serde_json::from_str(SEARCH_PARAMETERS).unwrap();
+    let mut n = 0;
+    for entry in bundle["entry"].as_array().unwrap() {
+        let r = &entry["resource"];
+        let mut exprs: Vec<&str> = r["expression"].as_str().into_iter().collect();
+        for c in r["component"].as_array().into_iter().flatten() {
+            exprs.push(c["expression"].as_str().unwrap());
+        }
+        for e in exprs {
+            assert!(parse(e).is_ok(), "{}: {e}: {:?}", r["url"], parse(e).err());
+            n += 1;
+        }
+    }
+    assert!(n >= 120, "only {n} expressions");
+}
+
+#[test]
+fn only_expressionless_params_are_reported() {
+    let reg = Registry::r4(&TYPES).unwrap();
+    for issue in reg.issues() {
+        assert!(
+            ["_text", "_content", "_query"].contains(&issue.code.as_str()),
+            "{issue:?}"
+        );
+        assert!(issue.expression.is_empty());
+    }
+    assert_eq!(reg.issues().len(), 3 * TYPES.len());
+    let total: usize = TYPES.iter().map(|t| reg.params(t).len()).sum();
+    // 9 Resource/DomainResource-level params per type + 122 - 9 specific ones
+    // (some shared between types).
+    assert_eq!(total, 183);
+}
+
+#[test]
+fn per_type_members_and_lookup() {
+    let reg = Registry::r4(&TYPES).unwrap();
+    let phone = reg.get("Practitioner", "phone").unwrap();
+    assert_eq!(phone.expression, "Practitioner.telecom.where(system='phone')");
+    assert_eq!(phone.param_type, ParamType::Token);
+    assert_eq!(phone.url, "http://hl7.org/fhir/SearchParameter/individual-phone");
+    assert_eq!(reg.get("Observation", "_id").unwrap().expression, "Observation.id");
+    assert_eq!(
+        reg.get("MedicationRequest", "code").unwrap().expression,
+        "(MedicationRequest.medication.ofType(CodeableConcept))"
+    );
+    let cvq = reg.get("Observation", "code-value-quantity").unwrap();
+    assert_eq!(cvq.expression, "Observation");
+    assert_eq!(cvq.components.len(), 2);
+    assert_eq!(
+        reg.get("Observation", "subject").unwrap().targets,
+        vec!["Group", "Device", "Patient", "Location"]
+    );
+    for t in TYPES {
+        let codes: Vec<&str> = reg.params(t).iter().map(|p| p.code.as_str()).collect();
+        let mut sorted = codes.clone();
+        sorted.sort_unstable();
+        assert_eq!(codes, sorted);
+        assert!(reg.params(t).iter().all(|p| p.resource_type == t));
+    }
+    let by_url = reg
+        .by_url("http://hl7.org/fhir/SearchParameter/Observation-value-quantity")
+        .unwrap();
+    assert_eq!(by_url.code, "value-quantity");
+    assert!(reg.by_url("http://example.org/nope").is_none());
+    assert!(reg.get("Patient", "nope").is_none());
+    assert!(reg.params("Organization").is_empty());
+    assert!(reg.extract("Organization", &Value::Null).is_empty());
+    assert!(Registry::r4(&["Nonsense"]).is_err());
+    // Any other resource type gets the Resource-level parameters.
+    let org = Registry::r4(&["Organization"]).unwrap();
+    assert!(org.get("Organization", "_id").is_some());
+}

@@ -1,0 +1,163 @@
+//! A basic screen of `Narrative.div` (http://hl7.org/fhir/R4/narrative.html#xhtml).
+//!
+//! The R4 JSON Schema leaves `xhtml` completely unconstrained, yet the narrative is what other
+//! systems render to clinicians, so active content in it is an injection vector. This is not a
+//! full XHTML parser; it enforces the rules that are cheap to check lexically:
+//! - the content is a `div` element in the XHTML namespace (narrative.html: "The XHTML is
+//!   contained in a div element ... with the XHTML namespace");
+//! - no elements the spec forbids: "head, body, external stylesheet references, deprecated
+//!   elements, scripts, forms, base/link/xlink, frames, iframes, objects or event related
+//!   attributes (e.g. onClick)" (also `javascript:` URLs, which are scripts);
+//! - txt-2: "The narrative SHALL have some non-whitespace content" (text or an image).
+
+/// Elements narrative.html forbids (scripts, forms, frames, objects, head/body, base/link and
+/// the HTML 4 deprecated elements).
+const FORBIDDEN: &[&str] = &[
+    "applet", "base", "basefont", "body", "button", "center", "dir", "embed", "font", "form",
+    "frame", "frameset", "head", "html", "iframe", "input", "isindex", "link", "menu", "meta",
+    "noscript", "object", "option", "param", "s", "script", "select", "strike", "style",
+    "textarea", "title", "u",
+];
+
+const XHTML_NS: &str = "http://www.w3.org/1999/xhtml";
+
+/// `None` if the div passes; otherwise why not (fixed text, never client data).
+pub fn check(div: &str) -> Option<&'static str> {
+    let trimmed = div.trim();
+    if !trimmed.starts_with("<div") || !trimmed.ends_with('>') {
+        return Some("Narrative.div must be a single XHTML <div> element (http://hl7.org/fhir/R4/narrative.html#xhtml)");
+    }
+    if !trimmed.ends_with("</div>") {
+        return Some(
+            "Narrative.div must end with </div> (http://hl7.org/fhir/R4/narrative.html#xhtml)",
+        );
+    }
+    let mut rest = trimmed;
+    let mut first = true;
+    let mut has_content = false;
+    while let Some(lt) = rest.find('<') {
+        let text = rest.get(..lt).unwrap_or("");
+        has_content |= !text.trim().is_empty();
+        let after = rest.get(lt..).unwrap_or("");
+        if let Some(comment) = after.strip_prefix("<!--") {
+            rest = match comment.find("-->") {
+                Some(end) => comment.get(end + 3..).unwrap_or(""),
+                None => return Some("Narrative.div has an unterminated comment"),
+            };
+            continue;
+        }
+        if let Some(cdata) = after.strip_prefix("<![CDATA[") {
+            let Some(end) = cdata.find("]]>") else {
+                return Some("Narrative.div has an unterminated CDATA section");
+            };
+            has_content |= !cdata.get(..end).unwrap_or("").trim().is_empty();
+            rest = cdata.get(end + 3..).unwrap_or("");
+            continue;
+        }
+        if after.starts_with("<!") || after.starts_with("<?") {
+            return Some("Narrative.div must not contain declarations or processing instructions (http://hl7.org/fhir/R4/narrative.html#xhtml)");
+        }
+        let Some((tag, remaining)) = split_tag(after) else {
+            return Some("Narrative.div is not well-formed XHTML (unterminated tag)");
+        };
+        if let Some(problem) = check_tag(tag, first) {
+            return Some(problem);
+        }
+        if tag_name(tag).eq_ignore_ascii_case("img") {
+            has_content = true;
+        }
+        first = false;
+        rest = remaining;
+    }
+    has_content |= !rest.trim().is_empty();
+    if !has_content {
+        return Some("Narrative.div SHALL have some non-whitespace content (txt-2, http://hl7.org/fhir/R4/narrative.html)");
+    }
+    None
+}
+
+/// Splits `<...>` (quotes may contain `>`) from what follows it.
+fn split_tag(s: &str) -> Option<(&str, &str)> {
+    let mut quote: Option<char> = None;
+    for (i, c) in s.char_indices() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '"' | '\'') => quote = Some(c),
+            (None, '>') => return Some((s.get(1..i)?, s.get(i + 1..)?)),
+            _ => {}
+        }
+    }
+    None
+}
+
+fn tag_name(tag: &str) -> &str {
+    let tag = tag.strip_prefix('/').unwrap_or(tag);
+    let end = tag
+        .find(|c: char| c.is_whitespace() || c == '/')
+        .unwrap_or(tag.len());
+    let name = tag.get(..end).unwrap_or("");
+    // A prefixed name (`h:script`): judge the local part.
+    name.rsplit(':').next().unwrap_or(name)
+}
+
+fn check_tag(tag: &str, first: bool) -> Option<&'static str> {
+    let name = tag_name(tag);
+    if FORBIDDEN.iter().any(|f| f.eq_ignore_ascii_case(name)) {
+        return Some("Narrative.div contains an element that FHIR narrative forbids (script, form, frame, object, head/body, base/link, style or a deprecated element; http://hl7.org/fhir/R4/narrative.html#xhtml)");
+    }
+    if tag.starts_with('/') {
+        return None;
+    }
+    let attrs = tag.get(tag.find(char::is_whitespace).unwrap_or(tag.len())..)?;
+    let mut has_ns = false;
+    for (attr, value) in attributes(attrs) {
+        let lower = attr.to_ascii_lowercase();
+        if lower.starts_with("on") || lower.starts_with("xlink:") {
+            return Some("Narrative.div contains an event or xlink attribute, which FHIR narrative forbids (http://hl7.org/fhir/R4/narrative.html#xhtml)");
+        }
+        let compact: String = value
+            .chars()
+            .filter(|c| !c.is_whitespace() && !c.is_control())
+            .take(16)
+            .collect();
+        if compact.to_ascii_lowercase().starts_with("javascript:") {
+            return Some("Narrative.div contains a javascript: URL; scripts are forbidden in FHIR narrative (http://hl7.org/fhir/R4/narrative.html#xhtml)");
+        }
+        has_ns |= lower == "xmlns" && value == XHTML_NS;
+    }
+    if first && !has_ns {
+        return Some("Narrative.div must declare the XHTML namespace xmlns=\"http://www.w3.org/1999/xhtml\" (http://hl7.org/fhir/R4/json.html#xhtml)");
+    }
+    None
+}
+
+/// `name="value"` / `name='value'` pairs; a bare `name` yields an empty value.
+fn attributes(mut s: &str) -> impl Iterator<Item = (&str, &str)> {
+    std::iter::from_fn(move || {
+        s = s.trim_start_matches(|c: char| c.is_whitespace() || c == '/');
+        if s.is_empty() {
+            return None;
+        }
+        let name_end = s
+            .find(|c: char| c.is_whitespace() || c == '=' || c == '/')
+            .unwrap_or(s.len());
+        let name = s.get(..name_end)?;
+        s = s.get(name_end..)?.trim_start();
+        let Some(after_eq) = s.strip_prefix('=') else {
+            return Some((name, ""));
+        };
+        let after_eq = after_eq.trim_start();
+        let quote = after_eq.chars().next()?;
+        if quote == '"' || quote == '\'' {
+            let body = after_eq.get(1..)?;
+            let end = body.find(quote)?;
+            s = body.get(end + 1..)?;
+            Some((name, body.get(..end)?))
+        } else {
+            let end = after_eq.find(char::is_whitespace).unwrap_or(after_eq.len());
+            s = after_eq.get(end..)?;
+            Some((name, after_eq.get(..end)?))
+        }
+    })
+}

@@ -1,0 +1,134 @@
+//! AuditEvents for every FHIR interaction, shaped after IHE Basic Audit Log
+//! Patterns (BALP, https://profiles.ihe.net/ITI/BALP/) on R4 AuditEvent.
+//!
+//! Writes (create, update, delete) commit their AuditEvent in the same
+//! transaction as the change ([`store_in_tx`]): no change without its record.
+//! Reads, searches and failed interactions are queued to [`AuditSink`], a
+//! background writer that commits them in batches, so a read costs no extra
+//! commit on its own path. The queue is bounded and applies back-pressure rather
+//! than dropping records; a clean shutdown drains it.
+
+mod event;
+mod sink;
+
+use chrono::{DateTime, Utc};
+use diesel::pg::PgConnection;
+use fhirgate_search::Registry;
+
+pub use event::patient_refs;
+pub use sink::{AuditSink, AuditWriter};
+
+use crate::crypto::Keyring;
+use crate::model::ResourceId;
+use crate::store::{self, StoreError};
+use crate::tenant::TenantId;
+
+/// The RESTful interaction (http://hl7.org/fhir/R4/valueset-type-restful-interaction.html).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Interaction {
+    Read,
+    Vread,
+    Update,
+    Patch,
+    Delete,
+    HistoryInstance,
+    HistoryType,
+    HistorySystem,
+    Create,
+    SearchType,
+    SearchSystem,
+    Capabilities,
+    Transaction,
+    Batch,
+    Operation,
+}
+
+impl Interaction {
+    pub fn code(self) -> &'static str {
+        match self {
+            Interaction::Read => "read",
+            Interaction::Vread => "vread",
+            Interaction::Update => "update",
+            Interaction::Patch => "patch",
+            Interaction::Delete => "delete",
+            Interaction::HistoryInstance => "history-instance",
+            Interaction::HistoryType => "history-type",
+            Interaction::HistorySystem => "history-system",
+            Interaction::Create => "create",
+            Interaction::SearchType => "search-type",
+            Interaction::SearchSystem => "search-system",
+            Interaction::Capabilities => "capabilities",
+            Interaction::Transaction => "transaction",
+            Interaction::Batch => "batch",
+            Interaction::Operation => "operation",
+        }
+    }
+
+    /// AuditEvent.action (http://hl7.org/fhir/R4/valueset-audit-event-action.html):
+    /// C create, R read/view, U update, D delete, E execute (search, capabilities, operations).
+    pub fn action(self) -> &'static str {
+        match self {
+            Interaction::Create => "C",
+            Interaction::Read | Interaction::Vread | Interaction::HistoryInstance | Interaction::HistoryType | Interaction::HistorySystem => "R",
+            Interaction::Update | Interaction::Patch => "U",
+            Interaction::Delete => "D",
+            _ => "E",
+        }
+    }
+}
+
+/// What is known about one interaction, filled in as it proceeds. Holds no PHI
+/// except inside `query` and `patients`, which only ever reach the encrypted body.
+#[derive(Debug, Clone)]
+pub struct AuditRecord {
+    pub interaction: Interaction,
+    pub resource_type: Option<String>,
+    pub id: Option<String>,
+    pub version: Option<i32>,
+    /// The query string of a search or conditional interaction.
+    pub query: Option<String>,
+    /// References ("Patient/123") of the patients the interaction concerned.
+    pub patients: Vec<String>,
+    pub client_addr: Option<String>,
+    pub server_addr: Option<String>,
+    /// HTTP status of the response.
+    pub status: u16,
+    /// Set once the record has been committed (inside the write transaction).
+    pub stored: bool,
+}
+
+impl AuditRecord {
+    pub fn new(interaction: Interaction) -> Self {
+        Self {
+            interaction,
+            resource_type: None,
+            id: None,
+            version: None,
+            query: None,
+            patients: Vec::new(),
+            client_addr: None,
+            server_addr: None,
+            status: 0,
+            stored: false,
+        }
+    }
+}
+
+/// Builds, seals, indexes and inserts the AuditEvent for `record` on `conn`
+/// (inside the caller's transaction when there is one).
+pub fn store_in_tx(
+    conn: &mut PgConnection,
+    keyring: &Keyring,
+    registry: &Registry,
+    tenant: &TenantId,
+    record: &AuditRecord,
+    recorded: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let id = ResourceId::generate();
+    let resource = event::to_resource(record, &id, recorded);
+    let body = serde_json::to_vec(&resource).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    store::audit::insert(conn, keyring, tenant, &id, recorded, &body)?;
+    let entries = registry.extract("AuditEvent", &resource);
+    let indexer = keyring.indexer(conn, tenant.as_str())?;
+    store::index::replace(conn, &indexer, tenant, "AuditEvent", &id, &entries, true)
+}

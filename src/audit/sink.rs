@@ -1,0 +1,100 @@
+//! The background audit writer: a bounded queue drained by one thread that
+//! commits up to [`BATCH`] AuditEvents per transaction.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use diesel::Connection;
+use tokio::sync::mpsc;
+
+use super::{store_in_tx, AuditRecord};
+use crate::crypto::Keyring;
+use crate::fhir::FhirModel;
+use crate::store::{Db, StoreError};
+use crate::tenant::TenantId;
+
+const QUEUE: usize = 10_000;
+const BATCH: usize = 256;
+
+#[derive(Clone)]
+pub struct AuditSink {
+    tx: mpsc::Sender<AuditRecord>,
+}
+
+pub struct AuditWriter {
+    handle: std::thread::JoinHandle<()>,
+}
+
+impl AuditWriter {
+    /// Waits until every queued record is committed. Call after every sender
+    /// (the HTTP server) is gone.
+    pub fn join(self) {
+        if self.handle.join().is_err() {
+            tracing::error!("audit writer thread panicked");
+        }
+    }
+}
+
+impl AuditSink {
+    pub fn start(db: Db, keyring: Arc<Keyring>, model: Arc<FhirModel>, tenant: TenantId) -> (Self, AuditWriter) {
+        let (tx, mut rx) = mpsc::channel::<AuditRecord>(QUEUE);
+        let handle = std::thread::Builder::new()
+            .name("audit-writer".into())
+            .spawn(move || {
+                let mut batch = Vec::with_capacity(BATCH);
+                while let Some(first) = rx.blocking_recv() {
+                    batch.push(first);
+                    while batch.len() < BATCH {
+                        match rx.try_recv() {
+                            Ok(r) => batch.push(r),
+                            Err(_) => break,
+                        }
+                    }
+                    write_batch(&db, &keyring, &model, &tenant, &mut batch);
+                }
+            });
+        let handle = match handle {
+            Ok(h) => h,
+            Err(e) => {
+                tracing::error!(error = %e, "could not start the audit writer thread");
+                std::thread::spawn(|| {})
+            }
+        };
+        (Self { tx }, AuditWriter { handle })
+    }
+
+    /// Queues a record; waits (back-pressure) when the queue is full.
+    pub async fn record(&self, record: AuditRecord) {
+        if self.tx.send(record).await.is_err() {
+            tracing::error!("audit writer is gone; an audit record was not stored");
+        }
+    }
+}
+
+fn write_batch(db: &Db, keyring: &Keyring, model: &FhirModel, tenant: &TenantId, batch: &mut Vec<AuditRecord>) {
+    let mut attempt = 0;
+    loop {
+        let result = db.run_sync(|conn| {
+            conn.transaction(|conn| {
+                for r in batch.iter() {
+                    store_in_tx(conn, keyring, &model.registry, tenant, r, Utc::now())?;
+                }
+                Ok::<_, StoreError>(())
+            })
+        });
+        match result {
+            Ok(()) => break,
+            Err(e) if attempt < 20 => {
+                attempt += 1;
+                tracing::warn!(error = %e, attempt, "audit batch failed; retrying");
+                std::thread::sleep(Duration::from_millis(100 * attempt));
+            }
+            Err(e) => {
+                tracing::error!(error = %e, lost = batch.len(), "audit batch could not be stored");
+                break;
+            }
+        }
+    }
+    batch.clear();
+}

@@ -1,0 +1,144 @@
+//! Settings: command-line flags first, then environment variables, then an
+//! optional TOML file (`--config` / `FHIRGATE_CONFIG`), then defaults.
+//! `fhirgate --help` documents every setting.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use serde::Deserialize;
+
+use crate::telemetry::LogFormat;
+
+/// Flags shared by every command that touches the database.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct CommonArgs {
+    /// TOML settings file; flags and environment variables override it.
+    #[arg(long, env = "FHIRGATE_CONFIG", global = true)]
+    pub config: Option<PathBuf>,
+    /// PostgreSQL URL (falls back to DATABASE_URL). Created if missing. Without one,
+    /// postgres://127.0.0.1:5432/fhirgate is tried, then a private cluster is started
+    /// under the data directory.
+    #[arg(long, env = "FHIRGATE_DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
+    /// Directory for the generated master key and the private PostgreSQL cluster.
+    #[arg(long, env = "FHIRGATE_DATA_DIR", global = true)]
+    pub data_dir: Option<PathBuf>,
+    /// File holding the 32-byte master key (KEK), hex or base64. Generated (mode 0600)
+    /// in the data directory on first start when no key is configured.
+    #[arg(long, env = "FHIRGATE_MASTER_KEY_FILE", global = true)]
+    pub master_key_file: Option<PathBuf>,
+    /// Log format.
+    #[arg(long, env = "FHIRGATE_LOG_FORMAT", value_enum, global = true)]
+    pub log_format: Option<LogFormat>,
+}
+
+/// Flags of `fhirgate serve`.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ServeArgs {
+    /// Address of the HTTP API.
+    #[arg(long, env = "FHIRGATE_HTTP_ADDR")]
+    pub http_addr: Option<SocketAddr>,
+    /// Public base URL of the FHIR endpoint (used in Location and fullUrl). Default:
+    /// derived from each request's Host header plus /fhir.
+    #[arg(long, env = "FHIRGATE_BASE_URL")]
+    pub base_url: Option<String>,
+    /// Largest accepted request body, in bytes (larger ones get 413).
+    #[arg(long, env = "FHIRGATE_MAX_BODY_BYTES")]
+    pub max_body_bytes: Option<usize>,
+    /// Database connections in the pool.
+    #[arg(long, env = "FHIRGATE_DB_POOL_SIZE")]
+    pub db_pool_size: Option<u32>,
+    /// HTTP worker threads (default: number of CPUs).
+    #[arg(long, env = "FHIRGATE_HTTP_WORKERS")]
+    pub http_workers: Option<usize>,
+    /// PEM certificate chain for HTTPS (rustls); with --tls-key, the API is served over TLS.
+    #[arg(long, env = "FHIRGATE_TLS_CERT")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for HTTPS.
+    #[arg(long, env = "FHIRGATE_TLS_KEY")]
+    pub tls_key: Option<PathBuf>,
+}
+
+/// The optional TOML file; every field optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileSettings {
+    database_url: Option<String>,
+    data_dir: Option<PathBuf>,
+    master_key_file: Option<PathBuf>,
+    log_format: Option<LogFormat>,
+    http_addr: Option<SocketAddr>,
+    base_url: Option<String>,
+    max_body_bytes: Option<usize>,
+    db_pool_size: Option<u32>,
+    http_workers: Option<usize>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
+}
+
+/// Settings resolved from all sources.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub database_url: Option<String>,
+    pub data_dir: PathBuf,
+    pub master_key_file: Option<PathBuf>,
+    pub log_format: LogFormat,
+    pub http_addr: SocketAddr,
+    pub base_url: Option<String>,
+    pub max_body_bytes: usize,
+    pub db_pool_size: u32,
+    pub http_workers: usize,
+    pub tls: Option<(PathBuf, PathBuf)>,
+}
+
+pub const DEFAULT_MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+
+impl Settings {
+    pub fn resolve(common: &CommonArgs, serve: &ServeArgs) -> anyhow::Result<Self> {
+        let file = match &common.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("reading {}", path.display()))?;
+                toml::from_str::<FileSettings>(&text)
+                    .with_context(|| format!("parsing {}", path.display()))?
+            }
+            None => FileSettings::default(),
+        };
+        let database_url = common
+            .database_url
+            .clone()
+            .or_else(|| std::env::var("DATABASE_URL").ok().filter(|s| !s.is_empty()))
+            .or(file.database_url);
+        let tls_cert = serve.tls_cert.clone().or(file.tls_cert);
+        let tls_key = serve.tls_key.clone().or(file.tls_key);
+        let tls = match (tls_cert, tls_key) {
+            (Some(c), Some(k)) => Some((c, k)),
+            (None, None) => None,
+            _ => anyhow::bail!("--tls-cert and --tls-key go together"),
+        };
+        let default_addr = SocketAddr::from(([127, 0, 0, 1], 8080));
+        Ok(Self {
+            database_url,
+            data_dir: common
+                .data_dir
+                .clone()
+                .or(file.data_dir)
+                .unwrap_or_else(|| PathBuf::from("data")),
+            master_key_file: common.master_key_file.clone().or(file.master_key_file),
+            log_format: common.log_format.or(file.log_format).unwrap_or(LogFormat::Text),
+            http_addr: serve.http_addr.or(file.http_addr).unwrap_or(default_addr),
+            base_url: serve.base_url.clone().or(file.base_url),
+            max_body_bytes: serve
+                .max_body_bytes
+                .or(file.max_body_bytes)
+                .unwrap_or(DEFAULT_MAX_BODY_BYTES),
+            db_pool_size: serve.db_pool_size.or(file.db_pool_size).unwrap_or(16),
+            http_workers: serve
+                .http_workers
+                .or(file.http_workers)
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
+            tls,
+        })
+    }
+}

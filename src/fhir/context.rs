@@ -1,0 +1,126 @@
+//! Per-request context: negotiated format, base URL, the audit record being
+//! filled in, and the one place a handler's result becomes an HTTP response
+//! (and its AuditEvent is queued, if the write did not already commit one).
+
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use fhirgate_validate::IssueCode;
+
+use super::error::FhirError;
+use super::format::{negotiate, Format, Output};
+use super::AppState;
+use crate::audit::{AuditRecord, Interaction};
+
+pub struct Ctx {
+    pub state: web::Data<AppState>,
+    pub req: HttpRequest,
+    pub query: Vec<(String, String)>,
+    pub output: Result<Output, FhirError>,
+    pub audit: AuditRecord,
+}
+
+/// A successful result: status, JSON body (None for no body) and extra headers.
+pub struct Reply {
+    pub status: StatusCode,
+    pub body: Option<Vec<u8>>,
+    pub headers: Vec<(header::HeaderName, String)>,
+}
+
+impl Reply {
+    pub fn new(status: StatusCode, body: Option<Vec<u8>>) -> Self {
+        Self { status, body, headers: Vec::new() }
+    }
+
+    pub fn header(mut self, name: header::HeaderName, value: String) -> Self {
+        self.headers.push((name, value));
+        self
+    }
+}
+
+impl Ctx {
+    pub fn new(req: HttpRequest, state: web::Data<AppState>, interaction: Interaction) -> Self {
+        let query = serde_urlencoded::from_str::<Vec<(String, String)>>(req.query_string());
+        let (query, query_err) = match query {
+            Ok(q) => (q, None),
+            Err(_) => (Vec::new(), Some(FhirError::invalid(IssueCode::Structure, None, "the query string is not valid form encoding"))),
+        };
+        let output = match query_err {
+            Some(e) => Err(e),
+            None => negotiate(&req, &query),
+        };
+        let mut audit = AuditRecord::new(interaction);
+        audit.client_addr = req.peer_addr().map(|a| a.ip().to_string());
+        audit.server_addr = Some(req.app_config().local_addr().ip().to_string());
+        Self { state, req, query, output, audit }
+    }
+
+    /// The FHIR base URL for Location and fullUrl: configured, or from the request.
+    pub fn base(&self) -> String {
+        match &self.state.base_url {
+            Some(b) => b.trim_end_matches('/').to_owned(),
+            None => {
+                let info = self.req.connection_info();
+                format!("{}://{}/fhir", info.scheme(), info.host())
+            }
+        }
+    }
+
+    /// Errors found while building the context (bad query string, no acceptable format).
+    pub fn check(&self) -> Result<Output, FhirError> {
+        match &self.output {
+            Ok(o) => Ok(*o),
+            Err(e) => Err(match e {
+                FhirError::Invalid(i) => FhirError::Invalid(i.clone()),
+                FhirError::NotAcceptable(m) => FhirError::NotAcceptable(m.clone()),
+                other => FhirError::Internal(other.to_string()),
+            }),
+        }
+    }
+
+    /// Renders the result and records the interaction's AuditEvent.
+    pub async fn finish(mut self, result: Result<Reply, FhirError>) -> HttpResponse {
+        let output = self.output.as_ref().map(|o| *o).unwrap_or(Output { format: Format::Json, pretty: false });
+        let response = match result {
+            Ok(reply) => render_reply(output, reply),
+            Err(e) => render_error(output, &e),
+        };
+        self.audit.status = response.status().as_u16();
+        if !self.audit.stored {
+            self.state.audit.record(self.audit).await;
+        }
+        response
+    }
+}
+
+fn render_reply(output: Output, reply: Reply) -> HttpResponse {
+    let mut builder = HttpResponse::build(reply.status);
+    for (name, value) in reply.headers {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            builder.insert_header((name, v));
+        }
+    }
+    match reply.body {
+        None => builder.finish(),
+        Some(json) => match super::format::render(output, &json) {
+            Ok(bytes) => builder.content_type(output.format.content_type()).body(bytes),
+            Err(e) => render_error(output, &e),
+        },
+    }
+}
+
+pub fn render_error(output: Output, err: &FhirError) -> HttpResponse {
+    match err {
+        FhirError::Internal(m) | FhirError::Unavailable(m) => {
+            // Internal messages name tables and constraints, never PHI (store errors
+            // carry no values), so they may be logged.
+            tracing::error!(status = %err.status(), error = %m, "request failed");
+        }
+        _ => tracing::debug!(status = %err.status(), "request refused"),
+    }
+    let oo = err.to_operation_outcome();
+    let json = serde_json::to_vec(&oo).unwrap_or_default();
+    let body = super::format::render(output, &json).unwrap_or(json);
+    let format = if body.first() == Some(&b'<') { Format::Xml } else { Format::Json };
+    HttpResponse::build(err.status()).content_type(format.content_type()).body(body)
+}

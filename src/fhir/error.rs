@@ -1,0 +1,121 @@
+//! The FHIR boundary error.
+//!
+//! Policy: every failure a FHIR client can see is a [`FhirError`], and every
+//! `FhirError` becomes an OperationOutcome with the status the specification
+//! names (http://hl7.org/fhir/R4/http.html#2.21.0.17). Client mistakes are 4xx
+//! and say what was wrong and where (issue.expression); server faults are 5xx,
+//! say nothing about internals, and are logged (without PHI) for the operator.
+//! Nothing on a request path returns anyhow::Error or panics.
+
+use actix_web::http::StatusCode;
+use fhirgate_validate::{Issue, IssueCode};
+use serde_json::{json, Value};
+
+use crate::store::StoreError;
+
+#[derive(Debug)]
+pub enum FhirError {
+    /// 400: malformed or invalid content, bad parameters.
+    Invalid(Vec<Issue>),
+    /// 404: no such resource, type or endpoint.
+    NotFound(String),
+    /// 405: the interaction is not supported on this endpoint.
+    MethodNotAllowed(String),
+    /// 406: no acceptable representation (Accept / _format).
+    NotAcceptable(String),
+    /// 409: conflicts with the current state (double booking, id clash).
+    Conflict(String),
+    /// 410: the resource was deleted.
+    Gone(String),
+    /// 412: If-Match / conditional criteria not satisfied.
+    PreconditionFailed(String),
+    /// 413: the request body is over the configured limit.
+    TooLarge(usize),
+    /// 415: unsupported Content-Type.
+    UnsupportedMediaType(String),
+    /// 422: well-formed but refused by a business rule or profile.
+    Unprocessable(Vec<Issue>),
+    /// 500: a fault on our side; the message is logged, not returned.
+    Internal(String),
+    /// 503: the database is unavailable.
+    Unavailable(String),
+}
+
+impl FhirError {
+    pub fn invalid(code: IssueCode, expression: Option<&str>, diagnostics: impl Into<String>) -> Self {
+        FhirError::Invalid(vec![Issue {
+            code,
+            expression: expression.map(str::to_owned),
+            diagnostics: diagnostics.into(),
+        }])
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            FhirError::Invalid(_) => StatusCode::BAD_REQUEST,
+            FhirError::NotFound(_) => StatusCode::NOT_FOUND,
+            FhirError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            FhirError::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
+            FhirError::Conflict(_) => StatusCode::CONFLICT,
+            FhirError::Gone(_) => StatusCode::GONE,
+            FhirError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
+            FhirError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            FhirError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            FhirError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            FhirError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            FhirError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    /// The OperationOutcome (http://hl7.org/fhir/R4/operationoutcome.html); issue
+    /// codes from http://hl7.org/fhir/R4/valueset-issue-type.html.
+    pub fn to_operation_outcome(&self) -> Value {
+        let single = |code: &str, text: &str| vec![json!({"severity": "error", "code": code, "diagnostics": text})];
+        let issues: Vec<Value> = match self {
+            FhirError::Invalid(list) | FhirError::Unprocessable(list) => list
+                .iter()
+                .map(|i| {
+                    let mut v = json!({"severity": "error", "code": i.code.as_str(), "diagnostics": i.diagnostics});
+                    if let (Some(expr), Some(obj)) = (&i.expression, v.as_object_mut()) {
+                        obj.insert("expression".into(), json!([expr]));
+                    }
+                    v
+                })
+                .collect(),
+            FhirError::NotFound(m) => single("not-found", m),
+            FhirError::MethodNotAllowed(m) | FhirError::NotAcceptable(m) | FhirError::UnsupportedMediaType(m) => {
+                single("not-supported", m)
+            }
+            FhirError::Conflict(m) | FhirError::PreconditionFailed(m) => single("conflict", m),
+            FhirError::Gone(m) => single("deleted", m),
+            FhirError::TooLarge(limit) => single(
+                "too-long",
+                &format!("request body is larger than the limit of {limit} bytes"),
+            ),
+            FhirError::Internal(_) => single("exception", "internal server error; the operator's log has the details"),
+            FhirError::Unavailable(_) => single("transient", "the database is unavailable; retry later"),
+        };
+        json!({"resourceType": "OperationOutcome", "issue": issues})
+    }
+}
+
+impl From<StoreError> for FhirError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Pool(m) => FhirError::Unavailable(m),
+            other => FhirError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<diesel::result::Error> for FhirError {
+    fn from(e: diesel::result::Error) -> Self {
+        StoreError::from(e).into()
+    }
+}
+
+impl std::fmt::Display for FhirError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.status())
+    }
+}

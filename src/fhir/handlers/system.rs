@@ -1,0 +1,33 @@
+//! System-level endpoints: capabilities, health and readiness.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+
+use crate::audit::Interaction;
+use crate::fhir::capability::capability_statement;
+use crate::fhir::context::{Ctx, Reply};
+use crate::fhir::error::FhirError;
+use crate::fhir::AppState;
+
+pub async fn metadata(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let ctx = Ctx::new(req, state, Interaction::Capabilities);
+    let result = ctx.check().and_then(|_| {
+        let cs = capability_statement(&ctx.state.model.registry, &ctx.base());
+        serde_json::to_vec(&cs).map_err(|e| FhirError::Internal(e.to_string()))
+    });
+    ctx.finish(result.map(|body| Reply::new(StatusCode::OK, Some(body)))).await
+}
+
+/// The process is up.
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({"status": "ok"}))
+}
+
+/// The database answers and every migration is applied.
+pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+    if state.db.ready().await {
+        HttpResponse::Ok().json(serde_json::json!({"status": "ready"}))
+    } else {
+        HttpResponse::ServiceUnavailable().json(serde_json::json!({"status": "database unavailable or migrations pending"}))
+    }
+}

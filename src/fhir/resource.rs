@@ -1,0 +1,127 @@
+//! Incoming resources: body limits, parsing, the checks that tie a body to its
+//! URL, validation, and the server-owned `id` / `meta` fields.
+
+use actix_web::{web, HttpRequest};
+use chrono::{DateTime, SecondsFormat, SubsecRound, Utc};
+use fhirgate_validate::IssueCode;
+use futures_util::StreamExt;
+use serde_json::{Map, Value};
+
+use super::error::FhirError;
+use super::format::{input_format, parse_body};
+use super::FhirModel;
+use crate::model::{ResourceId, ResourceType};
+
+/// Reads the request body, refusing it with 413 as soon as it passes `limit`
+/// (before all of it is read, when Content-Length already says so).
+pub async fn read_body(req: &HttpRequest, mut payload: web::Payload, limit: usize) -> Result<web::Bytes, FhirError> {
+    let declared = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(FhirError::TooLarge(limit));
+    }
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|_| FhirError::invalid(IssueCode::Structure, None, "the request body could not be read"))?;
+        if body.len() + chunk.len() > limit {
+            return Err(FhirError::TooLarge(limit));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
+}
+
+/// Where the body's `id` must agree with the URL.
+pub enum IdRule<'a> {
+    /// create: a client id is ignored (http://hl7.org/fhir/R4/http.html#create).
+    Ignore,
+    /// update: the body SHALL carry the URL's id (http://hl7.org/fhir/R4/http.html#update).
+    MustEqual(&'a ResourceId),
+    /// conditional update: any valid id, or none.
+    Optional,
+}
+
+/// Parses and validates a body as a resource of `rtype`.
+#[tracing::instrument(skip_all, fields(rtype = %rtype))]
+pub fn parse_resource(req: &HttpRequest, body: &[u8], rtype: ResourceType, model: &FhirModel, id_rule: IdRule<'_>) -> Result<Map<String, Value>, FhirError> {
+    let format = input_format(req)?;
+    let value = parse_body(format, body)?;
+    let Value::Object(mut map) = value else {
+        return Err(FhirError::invalid(IssueCode::Structure, None, "the body must be a JSON object"));
+    };
+    match map.get("resourceType").and_then(Value::as_str) {
+        Some(t) if t == rtype.as_str() => {}
+        Some(_) => {
+            return Err(FhirError::invalid(
+                IssueCode::Invalid,
+                Some("resourceType"),
+                format!("resourceType does not match the URL, which names {rtype}"),
+            ))
+        }
+        None => return Err(FhirError::invalid(IssueCode::Required, Some("resourceType"), "resourceType is missing")),
+    }
+    let body_id = map.get("id").map(|v| v.as_str().and_then(ResourceId::parse));
+    match (id_rule, body_id) {
+        (IdRule::Ignore, _) => {
+            map.shift_remove("id");
+        }
+        (_, Some(None)) => {
+            return Err(FhirError::invalid(IssueCode::Value, Some(&format!("{rtype}.id")), "id must match [A-Za-z0-9\\-\\.]{1,64}"))
+        }
+        (IdRule::MustEqual(url_id), Some(Some(id))) if &id == url_id => {}
+        (IdRule::MustEqual(_), Some(Some(_))) => {
+            return Err(FhirError::invalid(IssueCode::Invalid, Some(&format!("{rtype}.id")), "the id in the body differs from the id in the URL"))
+        }
+        (IdRule::MustEqual(_), None) => {
+            return Err(FhirError::invalid(IssueCode::Required, Some(&format!("{rtype}.id")), "an update must carry the resource id in the body"))
+        }
+        (IdRule::Optional, _) => {}
+    }
+    // The server owns meta.versionId and meta.lastUpdated; validate without them so a
+    // client's stale values are not judged, then replace them on write.
+    let value = Value::Object(map);
+    model.validator.validate(rtype.as_str(), &value).map_err(FhirError::Invalid)?;
+    match value {
+        Value::Object(map) => Ok(map),
+        _ => Err(FhirError::Internal("resource changed shape".into())),
+    }
+}
+
+/// A timestamp as stored: millisecond precision, so the database value and the
+/// meta.lastUpdated text are the same instant.
+pub fn now_ms() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(3)
+}
+
+pub fn instant(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// Sets `id`, `meta.versionId` and `meta.lastUpdated`, keeping every other
+/// element (meta.profile, tag, security, source, extensions) as the client sent it.
+/// Returns the resource and its JSON text as stored.
+pub fn finalize(mut map: Map<String, Value>, id: &ResourceId, version: i32, last_updated: DateTime<Utc>) -> Result<(Value, Vec<u8>), FhirError> {
+    let mut meta = match map.shift_remove("meta") {
+        Some(Value::Object(m)) => m,
+        _ => Map::new(),
+    };
+    meta.shift_remove("versionId");
+    meta.shift_remove("lastUpdated");
+    let mut new_meta = Map::new();
+    new_meta.insert("versionId".into(), Value::String(version.to_string()));
+    new_meta.insert("lastUpdated".into(), Value::String(instant(last_updated)));
+    new_meta.extend(meta);
+    let resource_type = map.shift_remove("resourceType").unwrap_or(Value::Null);
+    map.shift_remove("id");
+    let mut out = Map::with_capacity(map.len() + 3);
+    out.insert("resourceType".into(), resource_type);
+    out.insert("id".into(), Value::String(id.as_str().to_owned()));
+    out.insert("meta".into(), Value::Object(new_meta));
+    out.extend(map);
+    let value = Value::Object(out);
+    let bytes = serde_json::to_vec(&value).map_err(|e| FhirError::Internal(e.to_string()))?;
+    Ok((value, bytes))
+}

@@ -1,0 +1,218 @@
+//! The write interactions as single database transactions: version row, current
+//! pointer, search-index rows, appointment bookings and the AuditEvent commit or
+//! fail together (http://hl7.org/fhir/R4/http.html#create, #update, #delete).
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use diesel::pg::PgConnection;
+use fhirgate_validate::IssueCode;
+use serde_json::{Map, Value};
+
+use super::error::FhirError;
+use super::resource::{finalize, now_ms};
+use super::FhirModel;
+use crate::audit::{self, patient_refs, AuditRecord};
+use crate::crypto::Keyring;
+use crate::model::{ResourceId, ResourceType};
+use crate::store::resources::{self, Method};
+use crate::store::{bookings, index, StoreError};
+use crate::tenant::TenantId;
+
+/// What the write services need, cheap to clone into a blocking closure.
+#[derive(Clone)]
+pub struct Services {
+    pub keyring: Arc<Keyring>,
+    pub model: Arc<FhirModel>,
+    pub tenant: TenantId,
+}
+
+pub struct Written {
+    pub id: ResourceId,
+    pub version_id: i32,
+    pub last_updated: DateTime<Utc>,
+    pub body: Vec<u8>,
+    /// True when this write brought the resource into existence (201 rather than 200).
+    pub created: bool,
+}
+
+impl Services {
+    /// Index, bookings and audit for a version just appended.
+    fn after_write(&self, conn: &mut PgConnection, rtype: ResourceType, id: &ResourceId, resource: &Value, fresh: bool, audit: &mut AuditRecord, status: u16) -> Result<(), FhirError> {
+        let entries = self.model.registry.extract(rtype.as_str(), resource);
+        let indexer = self.keyring.indexer(conn, self.tenant.as_str())?;
+        index::replace(conn, &indexer, &self.tenant, rtype.as_str(), id, &entries, fresh)?;
+        if rtype == ResourceType::Appointment {
+            let slots = practitioner_slots(resource);
+            bookings::replace(conn, &self.tenant, id, &slots).map_err(|e| {
+                if e.is_exclusion_violation() {
+                    FhirError::Conflict(
+                        "the appointment overlaps another booked, arrived or checked-in appointment of the same practitioner".into(),
+                    )
+                } else {
+                    e.into()
+                }
+            })?;
+        }
+        audit.patients = patient_refs(rtype.as_str(), Some(id.as_str()), resource);
+        self.commit_audit(conn, audit, status)
+    }
+
+    fn commit_audit(&self, conn: &mut PgConnection, audit: &mut AuditRecord, status: u16) -> Result<(), FhirError> {
+        audit.status = status;
+        audit::store_in_tx(conn, &self.keyring, &self.model.registry, &self.tenant, audit, now_ms())?;
+        audit.stored = true;
+        Ok(())
+    }
+
+    /// create with a server-assigned id.
+    pub fn create(&self, conn: &mut PgConnection, rtype: ResourceType, resource: Map<String, Value>, audit: &mut AuditRecord) -> Result<Written, FhirError> {
+        let id = ResourceId::generate();
+        let now = now_ms();
+        let (value, body) = finalize(resource, &id, 1, now)?;
+        resources::append(conn, &self.keyring, &self.tenant, rtype, &id, 1, now, Method::Post, Some(&body))?;
+        audit.id = Some(id.to_string());
+        audit.version = Some(1);
+        self.after_write(conn, rtype, &id, &value, true, audit, 201)?;
+        Ok(Written { id, version_id: 1, last_updated: now, body, created: true })
+    }
+
+    /// update (or update-as-create) of `id`; `if_match` is the version the client
+    /// last saw (http://hl7.org/fhir/R4/http.html#concurrency).
+    pub fn update(&self, conn: &mut PgConnection, rtype: ResourceType, id: &ResourceId, resource: Map<String, Value>, if_match: Option<i32>, audit: &mut AuditRecord) -> Result<Written, FhirError> {
+        let current = resources::lock_current(conn, &self.tenant, rtype, id)?;
+        if let Some(expected) = if_match {
+            match current {
+                Some(c) if !c.deleted && c.version_id == expected => {}
+                Some(c) if !c.deleted => {
+                    return Err(FhirError::PreconditionFailed(format!(
+                        "If-Match names version {expected}, but the current version is {}",
+                        c.version_id
+                    )))
+                }
+                _ => return Err(FhirError::PreconditionFailed("If-Match given, but the resource does not exist".into())),
+            }
+        }
+        let version = current.map_or(1, |c| c.version_id + 1);
+        let created = current.is_none_or(|c| c.deleted);
+        let now = now_ms();
+        let (value, body) = finalize(resource, id, version, now)?;
+        resources::append(conn, &self.keyring, &self.tenant, rtype, id, version, now, Method::Put, Some(&body))?;
+        audit.id = Some(id.to_string());
+        audit.version = Some(version);
+        self.after_write(conn, rtype, id, &value, current.is_none(), audit, if created { 201 } else { 200 })?;
+        Ok(Written { id: id.clone(), version_id: version, last_updated: now, body, created })
+    }
+
+    /// delete: a tombstone version. Ok(None) when it was already deleted (no new
+    /// version: deleting twice changes nothing).
+    pub fn delete(&self, conn: &mut PgConnection, rtype: ResourceType, id: &ResourceId, audit: &mut AuditRecord) -> Result<Option<i32>, FhirError> {
+        audit.id = Some(id.to_string());
+        let current = resources::lock_current(conn, &self.tenant, rtype, id)?;
+        let Some(current) = current else {
+            return Err(FhirError::NotFound(format!("{rtype}/{id} does not exist")));
+        };
+        if current.deleted {
+            self.commit_audit(conn, audit, 204)?;
+            return Ok(None);
+        }
+        let version = current.version_id + 1;
+        resources::append(conn, &self.keyring, &self.tenant, rtype, id, version, now_ms(), Method::Delete, None)?;
+        index::delete(conn, &self.tenant, rtype.as_str(), id)?;
+        if rtype == ResourceType::Appointment {
+            bookings::delete(conn, &self.tenant, id)?;
+        }
+        if rtype == ResourceType::Patient {
+            audit.patients = vec![format!("Patient/{id}")];
+        }
+        audit.version = Some(version);
+        self.commit_audit(conn, audit, 204)?;
+        Ok(Some(version))
+    }
+}
+
+/// (practitioner reference, start, end) for each practitioner who attends an
+/// Appointment that holds its slot: status booked, arrived or checked-in
+/// (http://hl7.org/fhir/R4/valueset-appointmentstatus.html), with both start and
+/// end. A participant who declined does not hold the slot.
+pub fn practitioner_slots(resource: &Value) -> Vec<(String, DateTime<Utc>, DateTime<Utc>)> {
+    let status = resource.get("status").and_then(Value::as_str).unwrap_or("");
+    if !matches!(status, "booked" | "arrived" | "checked-in") {
+        return Vec::new();
+    }
+    let time = |k: &str| {
+        resource
+            .get(k)
+            .and_then(Value::as_str)
+            .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+            .map(|t| t.with_timezone(&Utc))
+    };
+    let (Some(start), Some(end)) = (time("start"), time("end")) else {
+        return Vec::new();
+    };
+    let mut out: Vec<_> = resource
+        .get("participant")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|p| p.get("status").and_then(Value::as_str) != Some("declined"))
+        .filter_map(|p| p.get("actor")?.get("reference")?.as_str())
+        .filter_map(|r| r.rsplit_once("Practitioner/").map(|(_, id)| format!("Practitioner/{id}")))
+        .map(|r| (r, start, end))
+        .collect();
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out.dedup_by(|a, b| a.0 == b.0);
+    out
+}
+
+/// Turns a transaction-level store error into the FHIR error, retrying is the
+/// caller's business.
+pub fn conflict_or(e: StoreError) -> FhirError {
+    if e.is_unique_violation() {
+        FhirError::Conflict("a concurrent request changed the same resource; retry".into())
+    } else {
+        e.into()
+    }
+}
+
+pub fn bad_if_match(value: &str) -> FhirError {
+    FhirError::invalid(IssueCode::Value, None, format!("If-Match must be an ETag like W/\"3\", not {:?}", value.chars().take(32).collect::<String>()))
+}
+
+/// Parses `W/"3"` or `"3"` (http://hl7.org/fhir/R4/http.html#concurrency).
+pub fn parse_etag(value: &str) -> Option<i32> {
+    let v = value.trim();
+    let v = v.strip_prefix("W/").unwrap_or(v);
+    v.strip_prefix('"')?.strip_suffix('"')?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn etags() {
+        assert_eq!(parse_etag("W/\"3\""), Some(3));
+        assert_eq!(parse_etag("\"12\""), Some(12));
+        assert_eq!(parse_etag("3"), None);
+        assert_eq!(parse_etag("W/\"x\""), None);
+    }
+
+    #[test]
+    fn slots_follow_status_and_participation() {
+        let appt = serde_json::json!({
+            "status": "booked", "start": "2026-01-01T10:00:00Z", "end": "2026-01-01T10:30:00+00:00",
+            "participant": [
+                {"actor": {"reference": "Practitioner/a"}, "status": "accepted"},
+                {"actor": {"reference": "Practitioner/b"}, "status": "declined"},
+                {"actor": {"reference": "Patient/p"}, "status": "accepted"}
+            ]
+        });
+        let slots = practitioner_slots(&appt);
+        assert_eq!(slots.len(), 1);
+        assert_eq!(slots.first().map(|s| s.0.as_str()), Some("Practitioner/a"));
+        let mut proposed = appt.clone();
+        proposed["status"] = "proposed".into();
+        assert!(practitioner_slots(&proposed).is_empty());
+    }
+}

@@ -1,0 +1,129 @@
+//! Finding (or making) the database at start-up, and the embedded migrations.
+//!
+//! Order (issue #2, "Running"): a configured URL (creating its database if
+//! missing); else postgres://127.0.0.1:5432/fhirgate; else a private cluster from
+//! the installed server binaries under the data directory.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use diesel::pg::PgConnection;
+use diesel::{sql_query, Connection, RunQueryDsl};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+use super::cluster::PrivateCluster;
+use super::{Db, StoreError};
+use crate::config::Settings;
+
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
+const DEFAULT_URLS: [&str; 2] = [
+    "postgres://127.0.0.1:5432/fhirgate?connect_timeout=3",
+    "postgres://postgres@127.0.0.1:5432/fhirgate?connect_timeout=3",
+];
+/// Arbitrary constant for the advisory lock that serialises concurrent migrators.
+const MIGRATION_LOCK: i64 = 0x6668_6972_6761_7465;
+
+/// Opens the database the settings point at (see the module docs for the order).
+pub async fn open(settings: &Settings) -> anyhow::Result<Db> {
+    let settings = settings.clone();
+    tokio::task::spawn_blocking(move || open_blocking(&settings)).await?
+}
+
+fn open_blocking(settings: &Settings) -> anyhow::Result<Db> {
+    if let Some(url) = &settings.database_url {
+        ensure_database(url).with_context(|| "preparing the configured database".to_string())?;
+        return Ok(Db::connect(url, settings.db_pool_size, None)?);
+    }
+    for url in DEFAULT_URLS {
+        if ensure_database(url).is_ok() {
+            tracing::info!("using the PostgreSQL server on 127.0.0.1:5432");
+            return Ok(Db::connect(url, settings.db_pool_size, None)?);
+        }
+    }
+    tracing::info!("no PostgreSQL server on 127.0.0.1:5432; starting a private cluster");
+    let cluster = PrivateCluster::start(&settings.data_dir.join("postgres"), false)?;
+    let url = cluster.url("fhirgate");
+    ensure_database(&url)?;
+    Ok(Db::connect(&url, settings.db_pool_size, Some(Arc::new(cluster)))?)
+}
+
+/// Splits a postgres URL into (before-dbname, dbname, query).
+pub fn split_url(url: &str) -> anyhow::Result<(&str, &str, &str)> {
+    let scheme_end = url.find("://").context("database URL has no scheme")? + 3;
+    let (main, query) = match url.find('?') {
+        Some(q) => (url.get(..q).unwrap_or(url), url.get(q..).unwrap_or("")),
+        None => (url, ""),
+    };
+    let rest = main.get(scheme_end..).unwrap_or("");
+    match rest.find('/') {
+        Some(slash) => {
+            let cut = scheme_end + slash + 1;
+            Ok((main.get(..cut).unwrap_or(main), main.get(cut..).unwrap_or(""), query))
+        }
+        None => anyhow::bail!("database URL names no database"),
+    }
+}
+
+/// The same server, another database.
+pub fn with_database(url: &str, dbname: &str) -> anyhow::Result<String> {
+    let (prefix, _, query) = split_url(url)?;
+    Ok(format!("{prefix}{dbname}{query}"))
+}
+
+/// Connects to the server's `postgres` database and creates the URL's database if
+/// it does not exist. Database names are restricted to a safe identifier set,
+/// since CREATE DATABASE cannot take a bind parameter.
+pub fn ensure_database(url: &str) -> anyhow::Result<()> {
+    let (_, dbname, _) = split_url(url)?;
+    anyhow::ensure!(
+        !dbname.is_empty()
+            && dbname.len() <= 63
+            && dbname.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'),
+        "database name must be 1-63 characters of [A-Za-z0-9_-]"
+    );
+    if PgConnection::establish(url).is_ok() {
+        return Ok(());
+    }
+    let mut admin = PgConnection::establish(&with_database(url, "postgres")?)
+        .context("connecting to the PostgreSQL server")?;
+    match sql_query(format!("CREATE DATABASE \"{dbname}\"")).execute(&mut admin) {
+        Ok(_) => Ok(()),
+        // Another process created it meanwhile.
+        Err(_) if PgConnection::establish(url).is_ok() => Ok(()),
+        Err(e) => Err(e).context("creating the database"),
+    }
+}
+
+pub fn run_migrations(conn: &mut PgConnection) -> Result<(), StoreError> {
+    sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK})")).execute(conn)?;
+    let result = conn
+        .run_pending_migrations(MIGRATIONS)
+        .map(|_| ())
+        .map_err(|e| StoreError::Corrupt(format!("migration failed: {e}")));
+    sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})")).execute(conn)?;
+    result
+}
+
+pub fn migrations_pending(conn: &mut PgConnection) -> Result<bool, StoreError> {
+    conn.has_pending_migration(MIGRATIONS)
+        .map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_split_and_rewritten() -> anyhow::Result<()> {
+        assert_eq!(
+            with_database("postgres://u@h:5432/fhirgate?sslmode=disable", "postgres")?,
+            "postgres://u@h:5432/postgres?sslmode=disable"
+        );
+        assert_eq!(
+            with_database("postgres://fhirgate@localhost/x?host=/tmp/s&port=5432", "y")?,
+            "postgres://fhirgate@localhost/y?host=/tmp/s&port=5432"
+        );
+        assert!(split_url("postgres://h:5432").is_err());
+        Ok(())
+    }
+}

@@ -1,0 +1,271 @@
+//! IndexEntry values turned into column vectors, one multi-row INSERT per table
+//! (`INSERT .. SELECT unnest($4), unnest($5) ..`: one round trip per table
+//! however many values, every value a bind parameter).
+
+use chrono::{DateTime, Datelike, Utc};
+use diesel::pg::PgConnection;
+use diesel::sql_types::{Array, Bytea, Nullable, Text, Timestamptz};
+use diesel::RunQueryDsl;
+use fhirgate_search::{IndexEntry, IndexValue};
+
+use super::phi::{column, fold, is_phi, MAX_PREFIX};
+use crate::crypto::BlindIndexer;
+use crate::store::StoreError;
+use crate::tenant::TenantId;
+
+type T = Option<String>;
+type B = Option<Vec<u8>>;
+type D = Option<DateTime<Utc>>;
+
+#[derive(Default)]
+pub struct IndexRows {
+    string: (Vec<String>, Vec<T>, Vec<T>, Vec<B>, Vec<B>),
+    prefix: (Vec<String>, Vec<Vec<u8>>),
+    token: (Vec<String>, Vec<T>, Vec<T>, Vec<B>, Vec<T>),
+    date: (Vec<String>, Vec<D>, Vec<D>, Vec<B>),
+    reference: (Vec<String>, Vec<T>, Vec<T>, Vec<T>, Vec<T>, Vec<T>, Vec<B>),
+    quantity: (Vec<String>, Vec<String>, Vec<T>, Vec<T>, Vec<T>),
+    number: (Vec<String>, Vec<String>),
+    uri: (Vec<String>, Vec<String>),
+    composite: (Vec<String>, Vec<T>, Vec<T>, Vec<T>, Vec<T>, Vec<T>, Vec<D>, Vec<D>, Vec<T>),
+}
+
+fn is_decimal(s: &str) -> bool {
+    // Postgres numeric rejects what FHIR decimal rejects too; checking here keeps a
+    // strange value from failing the whole write.
+    let body = s.strip_prefix('-').unwrap_or(s);
+    let mut parts = body.splitn(2, ['e', 'E']);
+    let mantissa = parts.next().unwrap_or("");
+    let digits_ok = !mantissa.is_empty()
+        && mantissa.chars().filter(|c| *c == '.').count() <= 1
+        && mantissa.chars().all(|c| c.is_ascii_digit() || c == '.')
+        && mantissa.chars().any(|c| c.is_ascii_digit());
+    let exp_ok = parts.next().is_none_or(|e| {
+        let e = e.strip_prefix(['-', '+']).unwrap_or(e);
+        !e.is_empty() && e.len() < 4 && e.chars().all(|c| c.is_ascii_digit())
+    });
+    digits_ok && exp_ok
+}
+
+/// Blind indexes of a PHI date at each precision it has (YYYY, YYYY-MM,
+/// YYYY-MM-DD), so `birthdate=1980` and `birthdate=1980-02-12` both match
+/// 1980-02-12, while a value known only to the year does not match a day.
+fn date_precisions(low: DateTime<Utc>, high: DateTime<Utc>) -> Vec<String> {
+    let span = high - low;
+    let mut out = vec![format!("{:04}", low.year())];
+    if span < chrono::Duration::days(32) {
+        out.push(format!("{:04}-{:02}", low.year(), low.month()));
+    }
+    if span < chrono::Duration::days(1) {
+        out.push(format!("{:04}-{:02}-{:02}", low.year(), low.month(), low.day()));
+    }
+    out
+}
+
+impl IndexRows {
+    pub fn build(ix: &BlindIndexer, rtype: &str, entries: &[IndexEntry]) -> Self {
+        let mut r = Self::default();
+        for e in entries {
+            r.add(ix, rtype, &e.param, &e.value);
+        }
+        r
+    }
+
+    fn add(&mut self, ix: &BlindIndexer, rtype: &str, param: &str, value: &IndexValue) {
+        let phi = is_phi(rtype, param);
+        let bi = |purpose: &str, v: &str| ix.index(&column(rtype, param, purpose), v).0;
+        let p = param.to_owned();
+        match value {
+            IndexValue::String(s) => {
+                let folded = fold(s);
+                if folded.is_empty() {
+                    return;
+                }
+                if phi {
+                    self.string.0.push(p.clone());
+                    self.string.1.push(None);
+                    self.string.2.push(None);
+                    self.string.3.push(Some(bi("exact", s)));
+                    self.string.4.push(Some(bi("norm", &folded)));
+                    for (n, (i, _)) in folded.char_indices().skip(1).chain([(folded.len(), ' ')]).enumerate() {
+                        if n >= MAX_PREFIX {
+                            break;
+                        }
+                        if let Some(prefix) = folded.get(..i) {
+                            self.prefix.0.push(p.clone());
+                            self.prefix.1.push(bi("prefix", prefix));
+                        }
+                    }
+                } else {
+                    self.string.0.push(p);
+                    self.string.1.push(Some(folded));
+                    self.string.2.push(Some(s.clone()));
+                    self.string.3.push(None);
+                    self.string.4.push(None);
+                }
+            }
+            IndexValue::Token { system, code, text } => {
+                self.token.0.push(p);
+                self.token.1.push(system.clone());
+                if phi {
+                    self.token.2.push(None);
+                    self.token.3.push(code.as_deref().map(|c| bi("code", c)));
+                    self.token.4.push(None);
+                } else {
+                    self.token.2.push(code.clone());
+                    self.token.3.push(None);
+                    self.token.4.push(text.as_deref().map(fold));
+                }
+            }
+            IndexValue::Date { low, high } => {
+                if phi {
+                    for d in date_precisions(*low, *high) {
+                        self.date.0.push(p.clone());
+                        self.date.1.push(None);
+                        self.date.2.push(None);
+                        self.date.3.push(Some(bi("date", &d)));
+                    }
+                } else {
+                    self.date.0.push(p);
+                    self.date.1.push(Some(*low));
+                    self.date.2.push(Some(*high));
+                    self.date.3.push(None);
+                }
+            }
+            IndexValue::Reference { reference, target_type, target_id, version, identifier } => {
+                self.reference.0.push(p);
+                self.reference.1.push(target_type.clone());
+                self.reference.2.push(target_id.clone());
+                self.reference.3.push(version.clone());
+                // Relative references are fully described by type/id; keep the text only
+                // for absolute and canonical ones.
+                self.reference.4.push(reference.clone().filter(|_| target_id.is_none()));
+                let (isys, ival) = identifier.clone().unwrap_or((None, None));
+                self.reference.5.push(isys);
+                self.reference.6.push(ival.as_deref().map(|v| ix.index(&column(rtype, param, "identifier"), v).0));
+            }
+            IndexValue::Quantity { value, system, code, unit } if is_decimal(value) => {
+                self.quantity.0.push(p);
+                self.quantity.1.push(value.clone());
+                self.quantity.2.push(system.clone());
+                self.quantity.3.push(code.clone());
+                self.quantity.4.push(unit.clone());
+            }
+            IndexValue::Number { value } if is_decimal(value) => {
+                self.number.0.push(p);
+                self.number.1.push(value.clone());
+            }
+            IndexValue::Uri(u) => {
+                self.uri.0.push(p);
+                self.uri.1.push(u.clone());
+            }
+            IndexValue::Composite(parts) if !phi => self.add_composite(p, parts),
+            _ => {}
+        }
+    }
+
+    fn add_composite(&mut self, p: String, parts: &[IndexValue]) {
+        let (Some(IndexValue::Token { system, code, .. }), Some(second)) = (parts.first(), parts.get(1)) else {
+            return;
+        };
+        let (mut s2, mut c2, mut v2, mut lo, mut hi, mut t2) = (None, None, None, None, None, None);
+        match second {
+            IndexValue::Token { system, code, .. } => (s2, c2) = (system.clone(), code.clone()),
+            IndexValue::Quantity { value, system, code, .. } if is_decimal(value) => {
+                (s2, c2, v2) = (system.clone(), code.clone(), Some(value.clone()));
+            }
+            IndexValue::Date { low, high } => (lo, hi) = (Some(*low), Some(*high)),
+            IndexValue::String(s) => t2 = Some(fold(s)),
+            _ => return,
+        }
+        let c = &mut self.composite;
+        c.0.push(p);
+        c.1.push(system.clone());
+        c.2.push(code.clone());
+        c.3.push(s2);
+        c.4.push(c2);
+        c.5.push(v2);
+        c.6.push(lo);
+        c.7.push(hi);
+        c.8.push(t2);
+    }
+
+    pub fn insert(self, conn: &mut PgConnection, tenant: &TenantId, rtype: &str, id: &str) -> Result<(), StoreError> {
+        let head = |table: &str, cols: &str, unnest: &str| {
+            format!("INSERT INTO {table} (tenant_id, resource_type, resource_id, {cols}) SELECT $1, $2, $3, {unnest}")
+        };
+        macro_rules! run {
+            ($sql:expr, $($ty:ty => $v:expr),+) => {
+                diesel::sql_query($sql)
+                    .bind::<Text, _>(tenant.as_str())
+                    .bind::<Text, _>(rtype)
+                    .bind::<Text, _>(id)
+                    $(.bind::<$ty, _>($v))+
+                    .execute(conn)?
+            };
+        }
+        let s = self.string;
+        if !s.0.is_empty() {
+            run!(head("idx_string", "param, value_norm, value_exact, exact_bi, norm_bi", "* FROM unnest($4::text[], $5::text[], $6::text[], $7::bytea[], $8::bytea[])"),
+                Array<Text> => s.0, Array<Nullable<Text>> => s.1, Array<Nullable<Text>> => s.2, Array<Nullable<Bytea>> => s.3, Array<Nullable<Bytea>> => s.4);
+        }
+        let s = self.prefix;
+        if !s.0.is_empty() {
+            run!(head("idx_string_prefix", "param, prefix_bi", "* FROM unnest($4::text[], $5::bytea[])"),
+                Array<Text> => s.0, Array<Bytea> => s.1);
+        }
+        let s = self.token;
+        if !s.0.is_empty() {
+            run!(head("idx_token", "param, system, code, code_bi, text_norm", "* FROM unnest($4::text[], $5::text[], $6::text[], $7::bytea[], $8::text[])"),
+                Array<Text> => s.0, Array<Nullable<Text>> => s.1, Array<Nullable<Text>> => s.2, Array<Nullable<Bytea>> => s.3, Array<Nullable<Text>> => s.4);
+        }
+        let s = self.date;
+        if !s.0.is_empty() {
+            run!(head("idx_date", "param, low, high, value_bi", "* FROM unnest($4::text[], $5::timestamptz[], $6::timestamptz[], $7::bytea[])"),
+                Array<Text> => s.0, Array<Nullable<Timestamptz>> => s.1, Array<Nullable<Timestamptz>> => s.2, Array<Nullable<Bytea>> => s.3);
+        }
+        let s = self.reference;
+        if !s.0.is_empty() {
+            run!(head("idx_reference", "param, target_type, target_id, target_version, url, ident_system, ident_bi", "* FROM unnest($4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::bytea[])"),
+                Array<Text> => s.0, Array<Nullable<Text>> => s.1, Array<Nullable<Text>> => s.2, Array<Nullable<Text>> => s.3, Array<Nullable<Text>> => s.4, Array<Nullable<Text>> => s.5, Array<Nullable<Bytea>> => s.6);
+        }
+        let s = self.quantity;
+        if !s.0.is_empty() {
+            run!(head("idx_quantity", "param, value, system, code, unit", "p, v::numeric, s, c, u FROM unnest($4::text[], $5::text[], $6::text[], $7::text[], $8::text[]) AS x(p, v, s, c, u)"),
+                Array<Text> => s.0, Array<Text> => s.1, Array<Nullable<Text>> => s.2, Array<Nullable<Text>> => s.3, Array<Nullable<Text>> => s.4);
+        }
+        let s = self.number;
+        if !s.0.is_empty() {
+            run!(head("idx_number", "param, value", "p, v::numeric FROM unnest($4::text[], $5::text[]) AS x(p, v)"),
+                Array<Text> => s.0, Array<Text> => s.1);
+        }
+        let s = self.uri;
+        if !s.0.is_empty() {
+            run!(head("idx_uri", "param, uri", "* FROM unnest($4::text[], $5::text[])"),
+                Array<Text> => s.0, Array<Text> => s.1);
+        }
+        let c = self.composite;
+        if !c.0.is_empty() {
+            run!(head("idx_composite", "param, c1_system, c1_code, c2_system, c2_code, c2_value, c2_low, c2_high, c2_text",
+                    "p, s1, c1, s2, c2, v2::numeric, lo, hi, t2 FROM unnest($4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::timestamptz[], $11::timestamptz[], $12::text[]) AS x(p, s1, c1, s2, c2, v2, lo, hi, t2)"),
+                Array<Text> => c.0, Array<Nullable<Text>> => c.1, Array<Nullable<Text>> => c.2, Array<Nullable<Text>> => c.3, Array<Nullable<Text>> => c.4,
+                Array<Nullable<Text>> => c.5, Array<Nullable<Timestamptz>> => c.6, Array<Nullable<Timestamptz>> => c.7, Array<Nullable<Text>> => c.8);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimals_accepted_by_numeric() {
+        for ok in ["1", "1.50", "-0.001", "6.02e23", "1E-3"] {
+            assert!(is_decimal(ok), "{ok}");
+        }
+        for bad in ["", "-", ".", "1.2.3", "NaN", "1e", "1e99999", "abc"] {
+            assert!(!is_decimal(bad), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,76 @@
+//! The `data_keys` table: wrapped data keys per tenant.
+
+use diesel::dsl::max;
+use diesel::pg::PgConnection;
+use diesel::prelude::*;
+
+use super::schema::data_keys;
+use super::StoreError;
+
+pub struct WrappedKey {
+    pub key_id: i32,
+    pub kek_id: String,
+    pub wrapped: Vec<u8>,
+}
+
+pub fn active(conn: &mut PgConnection, tenant: &str, purpose: &str) -> Result<Option<WrappedKey>, StoreError> {
+    let row = data_keys::table
+        .filter(data_keys::tenant_id.eq(tenant))
+        .filter(data_keys::purpose.eq(purpose))
+        .filter(data_keys::active.eq(true))
+        .select((data_keys::key_id, data_keys::kek_id, data_keys::wrapped))
+        .first::<(i32, String, Vec<u8>)>(conn)
+        .optional()?;
+    Ok(row.map(|(key_id, kek_id, wrapped)| WrappedKey { key_id, kek_id, wrapped }))
+}
+
+pub fn by_id(conn: &mut PgConnection, tenant: &str, key_id: i32) -> Result<Option<(String, WrappedKey)>, StoreError> {
+    let row = data_keys::table
+        .filter(data_keys::tenant_id.eq(tenant))
+        .filter(data_keys::key_id.eq(key_id))
+        .select((data_keys::purpose, data_keys::kek_id, data_keys::wrapped))
+        .first::<(String, String, Vec<u8>)>(conn)
+        .optional()?;
+    Ok(row.map(|(purpose, kek_id, wrapped)| (purpose, WrappedKey { key_id, kek_id, wrapped })))
+}
+
+pub fn next_id(conn: &mut PgConnection, tenant: &str) -> Result<i32, StoreError> {
+    let current: Option<i32> = data_keys::table
+        .filter(data_keys::tenant_id.eq(tenant))
+        .select(max(data_keys::key_id))
+        .first(conn)?;
+    Ok(current.unwrap_or(0) + 1)
+}
+
+/// Inserts a key; when `active`, first retires the tenant's active key of that
+/// purpose. Call inside a transaction.
+pub fn insert(conn: &mut PgConnection, tenant: &str, purpose: &str, key: &WrappedKey, make_active: bool) -> Result<(), StoreError> {
+    if make_active {
+        diesel::update(data_keys::table)
+            .filter(data_keys::tenant_id.eq(tenant))
+            .filter(data_keys::purpose.eq(purpose))
+            .filter(data_keys::active.eq(true))
+            .set(data_keys::active.eq(false))
+            .execute(conn)?;
+    }
+    diesel::insert_into(data_keys::table)
+        .values((
+            data_keys::tenant_id.eq(tenant),
+            data_keys::key_id.eq(key.key_id),
+            data_keys::purpose.eq(purpose),
+            data_keys::kek_id.eq(&key.kek_id),
+            data_keys::wrapped.eq(&key.wrapped),
+            data_keys::active.eq(make_active),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// (key_id, purpose, active, created_at) of every key of the tenant.
+pub fn list(conn: &mut PgConnection, tenant: &str) -> Result<Vec<(i32, String, bool, chrono::DateTime<chrono::Utc>)>, StoreError> {
+    Ok(data_keys::table
+        .filter(data_keys::tenant_id.eq(tenant))
+        .order(data_keys::key_id)
+        .select((data_keys::key_id, data_keys::purpose, data_keys::active, data_keys::created_at))
+        .load(conn)?)
+}

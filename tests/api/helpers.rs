@@ -1,0 +1,239 @@
+//! `spawn_app`: a gateway on a random port over its own fresh database.
+
+use std::sync::{Arc, OnceLock};
+
+use diesel::{Connection, PgConnection, RunQueryDsl};
+use fhirgate::config::Settings;
+use fhirgate::crypto::{KeyBytes, MasterKey};
+use fhirgate::fhir::FhirModel;
+use fhirgate::startup::Application;
+use fhirgate::store::bootstrap::{run_migrations, with_database};
+use fhirgate::store::cluster::PrivateCluster;
+use fhirgate::store::Db;
+use serde_json::Value;
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub db_url: String,
+    pub master_key_hex: String,
+    server_url: String,
+    db_name: String,
+}
+
+struct Server {
+    /// URL of the server's maintenance database.
+    admin_url: String,
+    template: String,
+    _cluster: Option<PrivateCluster>,
+}
+
+static SERVER: OnceLock<Server> = OnceLock::new();
+static MODEL: OnceLock<Arc<FhirModel>> = OnceLock::new();
+
+fn model() -> Arc<FhirModel> {
+    MODEL.get_or_init(|| Arc::new(FhirModel::load().expect("loading the FHIR model"))).clone()
+}
+
+/// The database server the tests use: FHIRGATE_TEST_DATABASE_URL, else the
+/// server on 127.0.0.1:5432, else a private cluster under target/ (so the suite
+/// also runs where no server does; FHIRGATE_TEST_PRIVATE_PG=1 forces it).
+fn server() -> &'static Server {
+    SERVER.get_or_init(|| {
+        let forced_private = std::env::var("FHIRGATE_TEST_PRIVATE_PG").is_ok_and(|v| v == "1");
+        let mut candidates: Vec<String> = Vec::new();
+        if let Ok(url) = std::env::var("FHIRGATE_TEST_DATABASE_URL") {
+            candidates.push(with_database(&url, "postgres").unwrap());
+        }
+        if !forced_private {
+            candidates.push("postgres://127.0.0.1:5432/postgres?connect_timeout=3".into());
+            candidates.push("postgres://postgres@127.0.0.1:5432/postgres?connect_timeout=3".into());
+        }
+        let (admin_url, cluster) = match candidates.into_iter().find(|u| PgConnection::establish(u).is_ok()) {
+            Some(u) => (u, None),
+            None => {
+                let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("test-pg");
+                let cluster = PrivateCluster::start(&dir, true).expect("starting a private PostgreSQL cluster for the tests");
+                (cluster.url("postgres"), Some(cluster))
+            }
+        };
+        let template = build_template(&admin_url);
+        Server { admin_url, template, _cluster: cluster }
+    })
+}
+
+/// A migrated template database, built once per migration set (its name carries a
+/// hash of the migrations), under an advisory lock so parallel test binaries agree.
+fn build_template(admin_url: &str) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    let mut files: Vec<_> = walk(&dir);
+    files.sort();
+    for f in files {
+        for b in std::fs::read(&f).unwrap() {
+            hash = (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    let name = format!("fhirgate_tpl_{hash:016x}");
+    let mut admin = PgConnection::establish(admin_url).unwrap();
+    diesel::sql_query("SELECT pg_advisory_lock(74201)").execute(&mut admin).unwrap();
+    let url = with_database(admin_url, &name).unwrap();
+    if PgConnection::establish(&url).is_err() {
+        diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut admin).unwrap();
+        let mut conn = PgConnection::establish(&url).unwrap();
+        run_migrations(&mut conn).unwrap();
+    }
+    diesel::sql_query("SELECT pg_advisory_unlock(74201)").execute(&mut admin).unwrap();
+    name
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
+    fhirgate::telemetry::init(fhirgate::telemetry::LogFormat::Text);
+    let (server, model) = tokio::task::spawn_blocking(|| (server(), model())).await.unwrap();
+    let db_name = format!("fhirgate_test_{}", uuid::Uuid::new_v4().simple());
+    {
+        let admin_url = server.admin_url.clone();
+        let (template, name) = (server.template.clone(), db_name.clone());
+        tokio::task::spawn_blocking(move || {
+            let mut admin = PgConnection::establish(&admin_url).unwrap();
+            // Two CREATE DATABASE .. TEMPLATE on one template at once can collide
+            // ("source database is being accessed"); retry briefly.
+            for attempt in 0.. {
+                match diesel::sql_query(format!("CREATE DATABASE {name} TEMPLATE {template}")).execute(&mut admin) {
+                    Ok(_) => break,
+                    Err(e) if attempt < 50 => {
+                        let _ = e;
+                        std::thread::sleep(std::time::Duration::from_millis(50));
+                    }
+                    Err(e) => panic!("creating the test database: {e}"),
+                }
+            }
+        })
+        .await
+        .unwrap();
+    }
+    let db_url = with_database(&server.admin_url, &db_name).unwrap();
+    let mut settings = Settings {
+        database_url: Some(db_url.clone()),
+        data_dir: std::env::temp_dir(),
+        master_key_file: None,
+        log_format: fhirgate::telemetry::LogFormat::Text,
+        http_addr: "127.0.0.1:0".parse().unwrap(),
+        base_url: None,
+        max_body_bytes: fhirgate::config::DEFAULT_MAX_BODY_BYTES,
+        db_pool_size: 8,
+        http_workers: 2,
+        tls: None,
+    };
+    configure(&mut settings);
+    let key = KeyBytes::random().unwrap();
+    let master_key_hex = hex::encode(key.0);
+    let db = Db::connect(&db_url, settings.db_pool_size, None).unwrap();
+    let app = Application::build(&settings, db, model, MasterKey::from_bytes(key)).await.unwrap();
+    let port = app.port();
+    tokio::spawn(app.run_until_stopped());
+    let server_url = format!("http://127.0.0.1:{port}");
+    TestApp {
+        base: format!("{server_url}/fhir"),
+        client: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
+        db_url,
+        master_key_hex,
+        server_url,
+        db_name,
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let (admin_url, name) = (server().admin_url.clone(), self.db_name.clone());
+        // Best effort: a leftover test database harms nothing but disk.
+        std::thread::spawn(move || {
+            if let Ok(mut admin) = PgConnection::establish(&admin_url) {
+                let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin);
+            }
+        });
+    }
+}
+
+pub const FHIR_JSON: &str = "application/fhir+json";
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        if path.starts_with('/') && !path.starts_with("/fhir") {
+            format!("{}{path}", self.server_url)
+        } else {
+            format!("{}/{}", self.base, path.trim_start_matches('/').trim_start_matches("fhir/"))
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.unwrap()
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> reqwest::Response {
+        self.client.post(self.url(path)).header("content-type", FHIR_JSON).body(body.to_string()).send().await.unwrap()
+    }
+
+    pub async fn put_json(&self, path: &str, body: &Value) -> reqwest::Response {
+        self.client.put(self.url(path)).header("content-type", FHIR_JSON).body(body.to_string()).send().await.unwrap()
+    }
+
+    pub async fn delete(&self, path: &str) -> reqwest::Response {
+        self.client.delete(self.url(path)).send().await.unwrap()
+    }
+
+    /// Creates a resource and returns (id, body).
+    pub async fn create(&self, resource: &Value) -> (String, Value) {
+        let rtype = resource["resourceType"].as_str().unwrap();
+        let resp = self.post_json(rtype, resource).await;
+        assert_eq!(resp.status(), 201, "create {rtype}: {}", resp.text().await.unwrap());
+        let body: Value = resp.json().await.unwrap();
+        (body["id"].as_str().unwrap().to_owned(), body)
+    }
+
+    /// A direct connection to this test's database.
+    pub fn conn(&self) -> PgConnection {
+        PgConnection::establish(&self.db_url).unwrap()
+    }
+}
+
+/// Asserts an OperationOutcome with the given status and returns it.
+pub async fn assert_outcome(resp: reqwest::Response, status: u16) -> Value {
+    assert_eq!(resp.status().as_u16(), status, "unexpected status");
+    let ct = resp.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+    let text = resp.text().await.unwrap();
+    assert!(ct.starts_with("application/fhir+json"), "content-type {ct} for {text}");
+    let v: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"));
+    assert_eq!(v["resourceType"], "OperationOutcome", "{text}");
+    assert!(v["issue"].as_array().is_some_and(|i| !i.is_empty()), "{text}");
+    v
+}
+
+pub fn patient(family: &str, mrn: &str) -> Value {
+    serde_json::json!({
+        "resourceType": "Patient",
+        "identifier": [{"system": "urn:oid:1.2.36.146.595.217.0.1", "value": mrn}],
+        "name": [{"family": family, "given": ["Ada", "Marie"]}],
+        "gender": "female",
+        "birthDate": "1974-12-25",
+        "telecom": [{"system": "phone", "value": "+61 3 5555 0142", "use": "home"}],
+        "address": [{"line": ["534 Erewhon St"], "city": "PleasantVille", "postalCode": "3999"}]
+    })
+}

@@ -1,0 +1,14 @@
+//! Integration tests: the real HTTP server against real Postgres, one fresh
+//! database per test (cloned from a migrated template), run in parallel.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+
+mod helpers;
+
+mod audit;
+mod bad_input;
+mod concurrency;
+mod crud;
+mod encryption;
+mod examples;
+mod formats;
+mod system;
