@@ -21,6 +21,10 @@ pub struct CommonArgs {
     /// under the data directory.
     #[arg(long, env = "FHIRGATE_DATABASE_URL", global = true)]
     pub database_url: Option<String>,
+    /// Always use the private PostgreSQL cluster under the data directory, without
+    /// looking for a server on 127.0.0.1:5432.
+    #[arg(long, env = "FHIRGATE_EMBEDDED_POSTGRES", global = true)]
+    pub embedded_postgres: bool,
     /// Directory for the generated master key and the private PostgreSQL cluster.
     #[arg(long, env = "FHIRGATE_DATA_DIR", global = true)]
     pub data_dir: Option<PathBuf>,
@@ -65,6 +69,7 @@ pub struct ServeArgs {
 #[serde(deny_unknown_fields)]
 struct FileSettings {
     database_url: Option<String>,
+    embedded_postgres: Option<bool>,
     data_dir: Option<PathBuf>,
     master_key_file: Option<PathBuf>,
     log_format: Option<LogFormat>,
@@ -81,6 +86,7 @@ struct FileSettings {
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub database_url: Option<String>,
+    pub embedded_postgres: bool,
     pub data_dir: PathBuf,
     pub master_key_file: Option<PathBuf>,
     pub log_format: LogFormat,
@@ -120,13 +126,17 @@ impl Settings {
         let default_addr = SocketAddr::from(([127, 0, 0, 1], 8080));
         Ok(Self {
             database_url,
+            embedded_postgres: common.embedded_postgres || file.embedded_postgres.unwrap_or(false),
             data_dir: common
                 .data_dir
                 .clone()
                 .or(file.data_dir)
                 .unwrap_or_else(|| PathBuf::from("data")),
             master_key_file: common.master_key_file.clone().or(file.master_key_file),
-            log_format: common.log_format.or(file.log_format).unwrap_or(LogFormat::Text),
+            log_format: common
+                .log_format
+                .or(file.log_format)
+                .unwrap_or(LogFormat::Text),
             http_addr: serve.http_addr.or(file.http_addr).unwrap_or(default_addr),
             base_url: serve.base_url.clone().or(file.base_url),
             max_body_bytes: serve

@@ -34,7 +34,8 @@ struct OldRow {
 }
 
 pub async fn run(settings: Settings, command: KeysCommand) -> anyhow::Result<()> {
-    let master = MasterKey::load_or_generate(settings.master_key_file.as_deref(), &settings.data_dir)?;
+    let master =
+        MasterKey::load_or_generate(settings.master_key_file.as_deref(), &settings.data_dir)?;
     let db = crate::store::bootstrap::open(&settings).await?;
     db.migrate().await?;
     let keyring = Arc::new(Keyring::new(master));
@@ -52,12 +53,17 @@ pub async fn run(settings: Settings, command: KeysCommand) -> anyhow::Result<()>
 fn status(db: &crate::store::Db, tenant: &TenantId) -> anyhow::Result<()> {
     db.run_sync(|conn| {
         for (key_id, purpose, active, created) in keys::list(conn, tenant.as_str())? {
-            let n: i64 = diesel::sql_query("SELECT count(*) AS n FROM resource_versions WHERE tenant_id = $1 AND key_id = $2")
-                .bind::<Text, _>(tenant.as_str())
-                .bind::<Integer, _>(key_id)
-                .get_result::<Count>(conn)?
-                .n;
-            println!("key {key_id:>4}  {purpose:<5}  {}  created {created}  versions {n}", if active { "active " } else { "retired" });
+            let n: i64 = diesel::sql_query(
+                "SELECT count(*) AS n FROM resource_versions WHERE tenant_id = $1 AND key_id = $2",
+            )
+            .bind::<Text, _>(tenant.as_str())
+            .bind::<Integer, _>(key_id)
+            .get_result::<Count>(conn)?
+            .n;
+            println!(
+                "key {key_id:>4}  {purpose:<5}  {}  created {created}  versions {n}",
+                if active { "active " } else { "retired" }
+            );
         }
         Ok::<_, StoreError>(())
     })?;
@@ -70,7 +76,12 @@ struct Count {
     n: i64,
 }
 
-fn rotate(db: &crate::store::Db, keyring: &Keyring, tenant: &TenantId, batch: i64) -> anyhow::Result<()> {
+fn rotate(
+    db: &crate::store::Db,
+    keyring: &Keyring,
+    tenant: &TenantId,
+    batch: i64,
+) -> anyhow::Result<()> {
     let new_key = db.run_sync(|conn| {
         keyring.ensure_tenant(conn, tenant.as_str())?;
         conn.transaction(|conn| keyring.create_key(conn, tenant.as_str(), PURPOSE_DATA, true))
@@ -94,7 +105,13 @@ fn rotate(db: &crate::store::Db, keyring: &Keyring, tenant: &TenantId, batch: i6
     Ok(())
 }
 
-fn reencrypt_batch(conn: &mut PgConnection, keyring: &Keyring, tenant: &TenantId, new_key: i32, batch: i64) -> Result<usize, StoreError> {
+fn reencrypt_batch(
+    conn: &mut PgConnection,
+    keyring: &Keyring,
+    tenant: &TenantId,
+    new_key: i32,
+    batch: i64,
+) -> Result<usize, StoreError> {
     conn.transaction(|conn| {
         let rows: Vec<OldRow> = diesel::sql_query(
             "SELECT resource_type, id, version_id, key_id, body FROM resource_versions \

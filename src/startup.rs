@@ -23,7 +23,12 @@ pub struct Application {
 
 impl Application {
     /// Binds the listener and prepares the server; nothing is served until [`run`].
-    pub async fn build(settings: &Settings, db: Db, model: Arc<FhirModel>, master: MasterKey) -> anyhow::Result<Self> {
+    pub async fn build(
+        settings: &Settings,
+        db: Db,
+        model: Arc<FhirModel>,
+        master: MasterKey,
+    ) -> anyhow::Result<Self> {
         let tenant = TenantId::default_tenant();
         let keyring = Arc::new(Keyring::new(master));
         {
@@ -32,7 +37,8 @@ impl Application {
                 .await
                 .context("creating the data keys (is the master key the one this database was created with?)")?;
         }
-        let (audit, audit_writer) = AuditSink::start(db.clone(), keyring.clone(), model.clone(), tenant.clone());
+        let (audit, audit_writer) =
+            AuditSink::start(db.clone(), keyring.clone(), model.clone(), tenant.clone());
         let state = web::Data::new(AppState {
             db,
             keyring,
@@ -42,7 +48,8 @@ impl Application {
             base_url: settings.base_url.clone(),
             max_body: settings.max_body_bytes,
         });
-        let listener = TcpListener::bind(settings.http_addr).with_context(|| format!("binding {}", settings.http_addr))?;
+        let listener = TcpListener::bind(settings.http_addr)
+            .with_context(|| format!("binding {}", settings.http_addr))?;
         let port = listener.local_addr()?.port();
         let server = HttpServer::new(move || {
             App::new()
@@ -53,13 +60,24 @@ impl Application {
         .workers(settings.http_workers.max(1));
         let server = match &settings.tls {
             None => server.listen(listener)?,
-            Some((cert, key)) => server.listen_rustls_0_23(listener, crate::tls::server_config(cert, key)?)?,
+            Some((cert, key)) => {
+                server.listen_rustls_0_23(listener, crate::tls::server_config(cert, key)?)?
+            }
         };
-        Ok(Self { port, server: server.run(), audit_writer })
+        Ok(Self {
+            port,
+            server: server.run(),
+            audit_writer,
+        })
     }
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// A handle to stop the server from elsewhere (tests).
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
     }
 
     /// Serves until the server stops (SIGINT/SIGTERM), then drains the audit queue.
@@ -73,7 +91,8 @@ impl Application {
 
 /// `fhirgate serve`.
 pub async fn serve(settings: Settings) -> anyhow::Result<()> {
-    let master = MasterKey::load_or_generate(settings.master_key_file.as_deref(), &settings.data_dir)?;
+    let master =
+        MasterKey::load_or_generate(settings.master_key_file.as_deref(), &settings.data_dir)?;
     let db = crate::store::bootstrap::open(&settings).await?;
     db.migrate().await.context("applying migrations")?;
     let model = Arc::new(tokio::task::spawn_blocking(FhirModel::load).await??);

@@ -99,15 +99,27 @@ pub fn to_resource(r: &AuditRecord, id: &ResourceId, recorded: DateTime<Utc>) ->
 /// or the references that put the resource in a Patient's compartment
 /// (http://hl7.org/fhir/R4/compartmentdefinition-patient.html).
 pub fn patient_refs(resource_type: &str, id: Option<&str>, resource: &Value) -> Vec<String> {
-    let reference = |v: &Value| v.get("reference").and_then(Value::as_str).map(str::to_owned);
+    let reference = |v: &Value| {
+        v.get("reference")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
     let is_patient = |r: &String| r.starts_with("Patient/") || r.contains("/Patient/");
     let mut out: Vec<String> = match resource_type {
         "Patient" => id.map(|i| vec![format!("Patient/{i}")]).unwrap_or_default(),
-        "Observation" | "MedicationRequest" => resource.get("subject").and_then(reference).into_iter().collect(),
+        "Observation" | "MedicationRequest" => resource
+            .get("subject")
+            .and_then(reference)
+            .into_iter()
+            .collect(),
         "Appointment" => resource
             .get("participant")
             .and_then(Value::as_array)
-            .map(|ps| ps.iter().filter_map(|p| p.get("actor").and_then(reference)).collect())
+            .map(|ps| {
+                ps.iter()
+                    .filter_map(|p| p.get("actor").and_then(reference))
+                    .collect()
+            })
             .unwrap_or_default(),
         _ => Vec::new(),
     };

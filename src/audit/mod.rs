@@ -69,7 +69,11 @@ impl Interaction {
     pub fn action(self) -> &'static str {
         match self {
             Interaction::Create => "C",
-            Interaction::Read | Interaction::Vread | Interaction::HistoryInstance | Interaction::HistoryType | Interaction::HistorySystem => "R",
+            Interaction::Read
+            | Interaction::Vread
+            | Interaction::HistoryInstance
+            | Interaction::HistoryType
+            | Interaction::HistorySystem => "R",
             Interaction::Update | Interaction::Patch => "U",
             Interaction::Delete => "D",
             _ => "E",
@@ -112,6 +116,35 @@ impl AuditRecord {
             stored: false,
         }
     }
+}
+
+/// Builds, seals, indexes and inserts AuditEvents for a batch of records in a
+/// handful of statements (the background writer's path).
+pub fn store_batch(
+    conn: &mut PgConnection,
+    keyring: &Keyring,
+    registry: &Registry,
+    tenant: &TenantId,
+    records: &[AuditRecord],
+) -> Result<(), StoreError> {
+    let indexer = keyring.indexer(conn, tenant.as_str())?;
+    let mut rows = store::index::IndexRows::default();
+    let mut events = Vec::with_capacity(records.len());
+    for record in records {
+        let id = ResourceId::generate();
+        let recorded = crate::fhir::resource::now_ms();
+        let resource = event::to_resource(record, &id, recorded);
+        let body = serde_json::to_vec(&resource).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        rows.add_resource(
+            &indexer,
+            "AuditEvent",
+            id.as_str(),
+            &registry.extract("AuditEvent", &resource),
+        );
+        events.push((id, recorded, body));
+    }
+    store::audit::insert_many(conn, keyring, tenant, &events)?;
+    rows.insert(conn, tenant, "AuditEvent")
 }
 
 /// Builds, seals, indexes and inserts the AuditEvent for `record` on `conn`

@@ -4,14 +4,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
 use diesel::Connection;
 use tokio::sync::mpsc;
 
-use super::{store_in_tx, AuditRecord};
+use super::{store_batch, AuditRecord};
 use crate::crypto::Keyring;
 use crate::fhir::FhirModel;
-use crate::store::{Db, StoreError};
+use crate::store::Db;
 use crate::tenant::TenantId;
 
 const QUEUE: usize = 10_000;
@@ -37,7 +36,12 @@ impl AuditWriter {
 }
 
 impl AuditSink {
-    pub fn start(db: Db, keyring: Arc<Keyring>, model: Arc<FhirModel>, tenant: TenantId) -> (Self, AuditWriter) {
+    pub fn start(
+        db: Db,
+        keyring: Arc<Keyring>,
+        model: Arc<FhirModel>,
+        tenant: TenantId,
+    ) -> (Self, AuditWriter) {
         let (tx, mut rx) = mpsc::channel::<AuditRecord>(QUEUE);
         let handle = std::thread::Builder::new()
             .name("audit-writer".into())
@@ -72,23 +76,26 @@ impl AuditSink {
     }
 }
 
-fn write_batch(db: &Db, keyring: &Keyring, model: &FhirModel, tenant: &TenantId, batch: &mut Vec<AuditRecord>) {
+fn write_batch(
+    db: &Db,
+    keyring: &Keyring,
+    model: &FhirModel,
+    tenant: &TenantId,
+    batch: &mut Vec<AuditRecord>,
+) {
     let mut attempt = 0;
     loop {
         let result = db.run_sync(|conn| {
-            conn.transaction(|conn| {
-                for r in batch.iter() {
-                    store_in_tx(conn, keyring, &model.registry, tenant, r, Utc::now())?;
-                }
-                Ok::<_, StoreError>(())
-            })
+            conn.transaction(|conn| store_batch(conn, keyring, &model.registry, tenant, batch))
         });
         match result {
             Ok(()) => break,
-            Err(e) if attempt < 20 => {
+            // A passing fault (failover, restart) is retried for ~10 s; after that the
+            // records are reported lost rather than holding the queue forever.
+            Err(e) if attempt < 8 => {
                 attempt += 1;
                 tracing::warn!(error = %e, attempt, "audit batch failed; retrying");
-                std::thread::sleep(Duration::from_millis(100 * attempt));
+                std::thread::sleep(Duration::from_millis(250 * attempt));
             }
             Err(e) => {
                 tracing::error!(error = %e, lost = batch.len(), "audit batch could not be stored");

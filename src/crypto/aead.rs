@@ -11,11 +11,23 @@ const NONCE_LEN: usize = 12;
 const TAG_LEN: usize = 16;
 const HEADER_LEN: usize = 1 + 4 + NONCE_LEN + TAG_LEN;
 
-pub fn seal_raw(key: &KeyBytes, key_id: i32, aad: &[u8], plaintext: &[u8]) -> Result<Ciphertext, CryptoError> {
+pub fn seal_raw(
+    key: &KeyBytes,
+    key_id: i32,
+    aad: &[u8],
+    plaintext: &[u8],
+) -> Result<Ciphertext, CryptoError> {
     let mut nonce = [0u8; NONCE_LEN];
     openssl::rand::rand_bytes(&mut nonce)?;
     let mut tag = [0u8; TAG_LEN];
-    let ct = encrypt_aead(Cipher::aes_256_gcm(), &key.0, Some(&nonce), aad, plaintext, &mut tag)?;
+    let ct = encrypt_aead(
+        Cipher::aes_256_gcm(),
+        &key.0,
+        Some(&nonce),
+        aad,
+        plaintext,
+        &mut tag,
+    )?;
     let mut out = Vec::with_capacity(HEADER_LEN + ct.len());
     out.push(VERSION);
     out.extend_from_slice(&key_id.to_be_bytes());
@@ -25,13 +37,19 @@ pub fn seal_raw(key: &KeyBytes, key_id: i32, aad: &[u8], plaintext: &[u8]) -> Re
     Ok(Ciphertext(out))
 }
 
-pub fn open_raw(key: &KeyBytes, aad: &[u8], ciphertext: &Ciphertext) -> Result<PhiBytes, CryptoError> {
+pub fn open_raw(
+    key: &KeyBytes,
+    aad: &[u8],
+    ciphertext: &Ciphertext,
+) -> Result<PhiBytes, CryptoError> {
     let bytes = &ciphertext.0;
     if bytes.len() < HEADER_LEN || bytes.first() != Some(&VERSION) {
         return Err(CryptoError::Malformed);
     }
     let nonce = bytes.get(5..5 + NONCE_LEN).ok_or(CryptoError::Malformed)?;
-    let tag = bytes.get(5 + NONCE_LEN..HEADER_LEN).ok_or(CryptoError::Malformed)?;
+    let tag = bytes
+        .get(5 + NONCE_LEN..HEADER_LEN)
+        .ok_or(CryptoError::Malformed)?;
     // OpenSSL accepts a truncated tag and then verifies only its prefix; insist on
     // the full 16 bytes (shared/notes/dependencies.md).
     if tag.len() != TAG_LEN {
@@ -50,11 +68,20 @@ pub fn key_id_of(ciphertext: &Ciphertext) -> Result<i32, CryptoError> {
     Ok(i32::from_be_bytes(id))
 }
 
-pub fn seal(key: &KeyBytes, key_id: i32, row: &RowBinding<'_>, plaintext: &[u8]) -> Result<Ciphertext, CryptoError> {
+pub fn seal(
+    key: &KeyBytes,
+    key_id: i32,
+    row: &RowBinding<'_>,
+    plaintext: &[u8],
+) -> Result<Ciphertext, CryptoError> {
     seal_raw(key, key_id, &row.to_aad(), plaintext)
 }
 
-pub fn open(key: &KeyBytes, row: &RowBinding<'_>, ciphertext: &Ciphertext) -> Result<PhiBytes, CryptoError> {
+pub fn open(
+    key: &KeyBytes,
+    row: &RowBinding<'_>,
+    ciphertext: &Ciphertext,
+) -> Result<PhiBytes, CryptoError> {
     open_raw(key, &row.to_aad(), ciphertext)
 }
 
@@ -64,7 +91,12 @@ mod tests {
     use super::*;
 
     fn row(version: i32) -> RowBinding<'static> {
-        RowBinding { tenant: "default", resource_type: "Patient", id: "p1", version }
+        RowBinding {
+            tenant: "default",
+            resource_type: "Patient",
+            id: "p1",
+            version,
+        }
     }
 
     #[test]
@@ -74,7 +106,10 @@ mod tests {
         assert_eq!(key_id_of(&ct).unwrap(), 7);
         assert_eq!(open(&key, &row(1), &ct).unwrap().0, b"Jane Doe");
         // Moved to another version (row): refused.
-        assert!(matches!(open(&key, &row(2), &ct), Err(CryptoError::Authentication)));
+        assert!(matches!(
+            open(&key, &row(2), &ct),
+            Err(CryptoError::Authentication)
+        ));
         // Wrong key: refused.
         let other = KeyBytes::random().unwrap();
         assert!(open(&other, &row(1), &ct).is_err());
@@ -89,7 +124,10 @@ mod tests {
         flipped.0[last] ^= 1;
         assert!(open(&key, &row(1), &flipped).is_err());
         let truncated = Ciphertext(ct.0[..HEADER_LEN - 1].to_vec());
-        assert!(matches!(open(&key, &row(1), &truncated), Err(CryptoError::Malformed)));
+        assert!(matches!(
+            open(&key, &row(1), &truncated),
+            Err(CryptoError::Malformed)
+        ));
         assert!(open(&key, &row(1), &Ciphertext(vec![])).is_err());
     }
 

@@ -33,14 +33,25 @@ pub struct BlindIndexer {
 
 impl BlindIndexer {
     pub fn new(root: KeyBytes) -> Self {
-        Self { root, columns: RwLock::new(HashMap::new()) }
+        Self {
+            root,
+            columns: RwLock::new(HashMap::new()),
+        }
     }
 
     fn column_key(&self, column: &str) -> Arc<KeyBytes> {
-        if let Some(k) = self.columns.read().ok().and_then(|m| m.get(column).cloned()) {
+        if let Some(k) = self
+            .columns
+            .read()
+            .ok()
+            .and_then(|m| m.get(column).cloned())
+        {
             return k;
         }
-        let derived = Arc::new(KeyBytes(hmac(&self.root.0, &[b"fhirgate-bi-column\0", column.as_bytes()])));
+        let derived = Arc::new(KeyBytes(hmac(
+            &self.root.0,
+            &[b"fhirgate-bi-column\0", column.as_bytes()],
+        )));
         if let Ok(mut m) = self.columns.write() {
             m.insert(column.to_owned(), derived.clone());
         }
@@ -76,9 +87,18 @@ mod tests {
     fn deterministic_per_column_and_keyed() {
         let a = BlindIndexer::new(KeyBytes([1; 32]));
         let b = BlindIndexer::new(KeyBytes([2; 32]));
-        assert_eq!(a.index("Patient.family", "smith"), a.index("Patient.family", "smith"));
-        assert_ne!(a.index("Patient.family", "smith"), a.index("Patient.given", "smith"));
-        assert_ne!(a.index("Patient.family", "smith"), b.index("Patient.family", "smith"));
+        assert_eq!(
+            a.index("Patient.family", "smith"),
+            a.index("Patient.family", "smith")
+        );
+        assert_ne!(
+            a.index("Patient.family", "smith"),
+            a.index("Patient.given", "smith")
+        );
+        assert_ne!(
+            a.index("Patient.family", "smith"),
+            b.index("Patient.family", "smith")
+        );
         assert_eq!(a.index("x", "y").0.len(), 16);
     }
 }

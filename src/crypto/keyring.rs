@@ -12,7 +12,9 @@ use std::time::{Duration, Instant};
 use diesel::pg::PgConnection;
 use diesel::Connection;
 
-use super::{aead, BlindIndexer, Ciphertext, CryptoError, KeyBytes, MasterKey, PhiBytes, RowBinding};
+use super::{
+    aead, BlindIndexer, Ciphertext, CryptoError, KeyBytes, MasterKey, PhiBytes, RowBinding,
+};
 use crate::store::{keys, StoreError};
 
 pub const ACTIVE_TTL: Duration = Duration::from_secs(2);
@@ -67,11 +69,21 @@ impl Keyring {
     }
 
     /// Creates a new key; when `make_active`, it replaces the active one.
-    pub fn create_key(&self, conn: &mut PgConnection, tenant: &str, purpose: &str, make_active: bool) -> Result<i32, StoreError> {
+    pub fn create_key(
+        &self,
+        conn: &mut PgConnection,
+        tenant: &str,
+        purpose: &str,
+        make_active: bool,
+    ) -> Result<i32, StoreError> {
         let key_id = keys::next_id(conn, tenant)?;
         let dek = KeyBytes::random()?;
         let wrapped = self.master.wrap(tenant, key_id, purpose, &dek)?;
-        let row = keys::WrappedKey { key_id, kek_id: self.master.id().to_owned(), wrapped: wrapped.0 };
+        let row = keys::WrappedKey {
+            key_id,
+            kek_id: self.master.id().to_owned(),
+            wrapped: wrapped.0,
+        };
         keys::insert(conn, tenant, purpose, &row, make_active)?;
         if let Ok(mut active) = self.active.write() {
             active.remove(tenant);
@@ -79,7 +91,12 @@ impl Keyring {
         Ok(key_id)
     }
 
-    fn unwrap_row(&self, tenant: &str, purpose: &str, row: &keys::WrappedKey) -> Result<Arc<KeyBytes>, StoreError> {
+    fn unwrap_row(
+        &self,
+        tenant: &str,
+        purpose: &str,
+        row: &keys::WrappedKey,
+    ) -> Result<Arc<KeyBytes>, StoreError> {
         if row.kek_id != self.master.id() {
             return Err(StoreError::Crypto(format!(
                 "data key {} is wrapped by master key {}, but master key {} is loaded",
@@ -88,7 +105,12 @@ impl Keyring {
                 self.master.id()
             )));
         }
-        let key = self.master.unwrap_key(tenant, row.key_id, purpose, &Ciphertext(row.wrapped.clone()))?;
+        let key = self.master.unwrap_key(
+            tenant,
+            row.key_id,
+            purpose,
+            &Ciphertext(row.wrapped.clone()),
+        )?;
         let key = Arc::new(key);
         if let Ok(mut cache) = self.keys.write() {
             cache.insert((tenant.to_owned(), row.key_id), key.clone());
@@ -96,7 +118,12 @@ impl Keyring {
         Ok(key)
     }
 
-    pub fn key(&self, conn: &mut PgConnection, tenant: &str, key_id: i32) -> Result<Arc<KeyBytes>, StoreError> {
+    pub fn key(
+        &self,
+        conn: &mut PgConnection,
+        tenant: &str,
+        key_id: i32,
+    ) -> Result<Arc<KeyBytes>, StoreError> {
         let cached = self
             .keys
             .read()
@@ -105,11 +132,16 @@ impl Keyring {
         if let Some(k) = cached {
             return Ok(k);
         }
-        let (purpose, row) = keys::by_id(conn, tenant, key_id)?.ok_or(StoreError::Decrypt { key_id })?;
+        let (purpose, row) =
+            keys::by_id(conn, tenant, key_id)?.ok_or(StoreError::Decrypt { key_id })?;
         self.unwrap_row(tenant, &purpose, &row)
     }
 
-    pub fn active_key(&self, conn: &mut PgConnection, tenant: &str) -> Result<(i32, Arc<KeyBytes>), StoreError> {
+    pub fn active_key(
+        &self,
+        conn: &mut PgConnection,
+        tenant: &str,
+    ) -> Result<(i32, Arc<KeyBytes>), StoreError> {
         let fresh = self
             .active
             .read()
@@ -136,8 +168,17 @@ impl Keyring {
         Ok((key_id, self.key(conn, tenant, key_id)?))
     }
 
-    pub fn indexer(&self, conn: &mut PgConnection, tenant: &str) -> Result<Arc<BlindIndexer>, StoreError> {
-        if let Some(ix) = self.indexers.read().ok().and_then(|m| m.get(tenant).cloned()) {
+    pub fn indexer(
+        &self,
+        conn: &mut PgConnection,
+        tenant: &str,
+    ) -> Result<Arc<BlindIndexer>, StoreError> {
+        if let Some(ix) = self
+            .indexers
+            .read()
+            .ok()
+            .and_then(|m| m.get(tenant).cloned())
+        {
             return Ok(ix);
         }
         let row = match keys::active(conn, tenant, PURPOSE_INDEX)? {
@@ -156,12 +197,22 @@ impl Keyring {
         Ok(ix)
     }
 
-    pub fn seal(&self, conn: &mut PgConnection, row: &RowBinding<'_>, plaintext: &[u8]) -> Result<(i32, Ciphertext), StoreError> {
+    pub fn seal(
+        &self,
+        conn: &mut PgConnection,
+        row: &RowBinding<'_>,
+        plaintext: &[u8],
+    ) -> Result<(i32, Ciphertext), StoreError> {
         let (key_id, key) = self.active_key(conn, row.tenant)?;
         Ok((key_id, aead::seal(&key, key_id, row, plaintext)?))
     }
 
-    pub fn open(&self, conn: &mut PgConnection, row: &RowBinding<'_>, ciphertext: &Ciphertext) -> Result<PhiBytes, StoreError> {
+    pub fn open(
+        &self,
+        conn: &mut PgConnection,
+        row: &RowBinding<'_>,
+        ciphertext: &Ciphertext,
+    ) -> Result<PhiBytes, StoreError> {
         let key_id = aead::key_id_of(ciphertext)?;
         let key = self.key(conn, row.tenant, key_id)?;
         aead::open(&key, row, ciphertext).map_err(|_| StoreError::Decrypt { key_id })

@@ -80,11 +80,28 @@ impl MasterKey {
         format!("fhirgate-dek\0{tenant}\0{key_id}\0{purpose}").into_bytes()
     }
 
-    pub fn wrap(&self, tenant: &str, key_id: i32, purpose: &str, dek: &KeyBytes) -> Result<Ciphertext, CryptoError> {
-        aead::seal_raw(&self.key, 0, &Self::wrap_aad(tenant, key_id, purpose), &dek.0)
+    pub fn wrap(
+        &self,
+        tenant: &str,
+        key_id: i32,
+        purpose: &str,
+        dek: &KeyBytes,
+    ) -> Result<Ciphertext, CryptoError> {
+        aead::seal_raw(
+            &self.key,
+            0,
+            &Self::wrap_aad(tenant, key_id, purpose),
+            &dek.0,
+        )
     }
 
-    pub fn unwrap_key(&self, tenant: &str, key_id: i32, purpose: &str, wrapped: &Ciphertext) -> Result<KeyBytes, CryptoError> {
+    pub fn unwrap_key(
+        &self,
+        tenant: &str,
+        key_id: i32,
+        purpose: &str,
+        wrapped: &Ciphertext,
+    ) -> Result<KeyBytes, CryptoError> {
         let plain = aead::open_raw(&self.key, &Self::wrap_aad(tenant, key_id, purpose), wrapped)?;
         let key: [u8; 32] = plain.0.try_into().map_err(|_| CryptoError::Malformed)?;
         Ok(KeyBytes(key))
@@ -101,11 +118,17 @@ mod tests {
         let kek = MasterKey::from_bytes(KeyBytes::random().unwrap());
         let dek = KeyBytes::random().unwrap();
         let wrapped = kek.wrap("default", 3, "data", &dek).unwrap();
-        assert_eq!(kek.unwrap_key("default", 3, "data", &wrapped).unwrap().0, dek.0);
+        assert_eq!(
+            kek.unwrap_key("default", 3, "data", &wrapped).unwrap().0,
+            dek.0
+        );
         assert!(kek.unwrap_key("default", 4, "data", &wrapped).is_err());
         assert!(kek.unwrap_key("other", 3, "data", &wrapped).is_err());
         let hexed = hex::encode([7u8; 32]);
-        assert_eq!(MasterKey::parse(&hexed).unwrap().id(), MasterKey::from_bytes(KeyBytes([7u8; 32])).id());
+        assert_eq!(
+            MasterKey::parse(&hexed).unwrap().id(),
+            MasterKey::from_bytes(KeyBytes([7u8; 32])).id()
+        );
         assert!(MasterKey::parse("abcd").is_err());
     }
 
@@ -118,7 +141,10 @@ mod tests {
             return;
         }
         let a = MasterKey::load_or_generate(None, &dir).unwrap();
-        let mode = std::fs::metadata(dir.join("master.key")).unwrap().permissions().mode();
+        let mode = std::fs::metadata(dir.join("master.key"))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
         let b = MasterKey::load_or_generate(None, &dir).unwrap();
         assert_eq!(a.id(), b.id());

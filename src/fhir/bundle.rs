@@ -76,7 +76,9 @@ impl Bundle {
         Self {
             resource_type: "Bundle",
             id: uuid::Uuid::new_v4().to_string(),
-            meta: Meta { last_updated: instant(now_ms()) },
+            meta: Meta {
+                last_updated: instant(now_ms()),
+            },
             kind,
             total: None,
             link: Vec::new(),

@@ -8,7 +8,14 @@ use crate::model::ResourceType;
 
 /// Parameter types the search engine evaluates today (src/fhir/search/sql.rs).
 pub fn search_supported(t: ParamType) -> bool {
-    matches!(t, ParamType::Token | ParamType::String | ParamType::Reference | ParamType::Date | ParamType::Uri)
+    matches!(
+        t,
+        ParamType::Token
+            | ParamType::String
+            | ParamType::Reference
+            | ParamType::Date
+            | ParamType::Uri
+    )
 }
 
 fn type_name(t: ParamType) -> &'static str {

@@ -29,7 +29,11 @@ pub struct Reply {
 
 impl Reply {
     pub fn new(status: StatusCode, body: Option<Vec<u8>>) -> Self {
-        Self { status, body, headers: Vec::new() }
+        Self {
+            status,
+            body,
+            headers: Vec::new(),
+        }
     }
 
     pub fn header(mut self, name: header::HeaderName, value: String) -> Self {
@@ -43,7 +47,14 @@ impl Ctx {
         let query = serde_urlencoded::from_str::<Vec<(String, String)>>(req.query_string());
         let (query, query_err) = match query {
             Ok(q) => (q, None),
-            Err(_) => (Vec::new(), Some(FhirError::invalid(IssueCode::Structure, None, "the query string is not valid form encoding"))),
+            Err(_) => (
+                Vec::new(),
+                Some(FhirError::invalid(
+                    IssueCode::Structure,
+                    None,
+                    "the query string is not valid form encoding",
+                )),
+            ),
         };
         let output = match query_err {
             Some(e) => Err(e),
@@ -52,7 +63,13 @@ impl Ctx {
         let mut audit = AuditRecord::new(interaction);
         audit.client_addr = req.peer_addr().map(|a| a.ip().to_string());
         audit.server_addr = Some(req.app_config().local_addr().ip().to_string());
-        Self { state, req, query, output, audit }
+        Self {
+            state,
+            req,
+            query,
+            output,
+            audit,
+        }
     }
 
     /// The FHIR base URL for Location and fullUrl: configured, or from the request.
@@ -68,19 +85,15 @@ impl Ctx {
 
     /// Errors found while building the context (bad query string, no acceptable format).
     pub fn check(&self) -> Result<Output, FhirError> {
-        match &self.output {
-            Ok(o) => Ok(*o),
-            Err(e) => Err(match e {
-                FhirError::Invalid(i) => FhirError::Invalid(i.clone()),
-                FhirError::NotAcceptable(m) => FhirError::NotAcceptable(m.clone()),
-                other => FhirError::Internal(other.to_string()),
-            }),
-        }
+        self.output.clone()
     }
 
     /// Renders the result and records the interaction's AuditEvent.
     pub async fn finish(mut self, result: Result<Reply, FhirError>) -> HttpResponse {
-        let output = self.output.as_ref().map(|o| *o).unwrap_or(Output { format: Format::Json, pretty: false });
+        let output = self.output.as_ref().map(|o| *o).unwrap_or(Output {
+            format: Format::Json,
+            pretty: false,
+        });
         let response = match result {
             Ok(reply) => render_reply(output, reply),
             Err(e) => render_error(output, &e),
@@ -103,7 +116,9 @@ fn render_reply(output: Output, reply: Reply) -> HttpResponse {
     match reply.body {
         None => builder.finish(),
         Some(json) => match super::format::render(output, &json) {
-            Ok(bytes) => builder.content_type(output.format.content_type()).body(bytes),
+            Ok(bytes) => builder
+                .content_type(output.format.content_type())
+                .body(bytes),
             Err(e) => render_error(output, &e),
         },
     }
@@ -121,6 +136,12 @@ pub fn render_error(output: Output, err: &FhirError) -> HttpResponse {
     let oo = err.to_operation_outcome();
     let json = serde_json::to_vec(&oo).unwrap_or_default();
     let body = super::format::render(output, &json).unwrap_or(json);
-    let format = if body.first() == Some(&b'<') { Format::Xml } else { Format::Json };
-    HttpResponse::build(err.status()).content_type(format.content_type()).body(body)
+    let format = if body.first() == Some(&b'<') {
+        Format::Xml
+    } else {
+        Format::Json
+    };
+    HttpResponse::build(err.status())
+        .content_type(format.content_type())
+        .body(body)
 }

@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 
 use crate::store::StoreError;
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum FhirError {
     /// 400: malformed or invalid content, bad parameters.
     Invalid(Vec<Issue>),
@@ -33,8 +33,8 @@ pub enum FhirError {
     TooLarge(usize),
     /// 415: unsupported Content-Type.
     UnsupportedMediaType(String),
-    /// 422: well-formed but refused by a business rule or profile.
-    Unprocessable(Vec<Issue>),
+    /// 422: well-formed but refused by a business rule (an R4 invariant).
+    Unprocessable(Vec<super::rules::Violation>),
     /// 500: a fault on our side; the message is logged, not returned.
     Internal(String),
     /// 503: the database is unavailable.
@@ -42,7 +42,11 @@ pub enum FhirError {
 }
 
 impl FhirError {
-    pub fn invalid(code: IssueCode, expression: Option<&str>, diagnostics: impl Into<String>) -> Self {
+    pub fn invalid(
+        code: IssueCode,
+        expression: Option<&str>,
+        diagnostics: impl Into<String>,
+    ) -> Self {
         FhirError::Invalid(vec![Issue {
             code,
             expression: expression.map(str::to_owned),
@@ -70,9 +74,15 @@ impl FhirError {
     /// The OperationOutcome (http://hl7.org/fhir/R4/operationoutcome.html); issue
     /// codes from http://hl7.org/fhir/R4/valueset-issue-type.html.
     pub fn to_operation_outcome(&self) -> Value {
-        let single = |code: &str, text: &str| vec![json!({"severity": "error", "code": code, "diagnostics": text})];
+        let single = |code: &str, text: &str| {
+            vec![json!({"severity": "error", "code": code, "diagnostics": text})]
+        };
         let issues: Vec<Value> = match self {
-            FhirError::Invalid(list) | FhirError::Unprocessable(list) => list
+            FhirError::Unprocessable(list) => list
+                .iter()
+                .map(|v| json!({"severity": "error", "code": "invariant", "diagnostics": format!("{}: {}", v.key, v.text), "expression": [v.expression]}))
+                .collect(),
+            FhirError::Invalid(list) => list
                 .iter()
                 .map(|i| {
                     let mut v = json!({"severity": "error", "code": i.code.as_str(), "diagnostics": i.diagnostics});

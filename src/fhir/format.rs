@@ -34,8 +34,14 @@ pub struct Output {
 /// A media type (without parameters) as a FHIR format, if it is one.
 fn media_format(media: &str) -> Option<Format> {
     match media.trim().to_ascii_lowercase().as_str() {
-        "application/fhir+json" | "application/json" | "application/json+fhir" | "json" => Some(Format::Json),
-        "application/fhir+xml" | "application/xml" | "application/xml+fhir" | "text/xml" | "xml" => Some(Format::Xml),
+        "application/fhir+json" | "application/json" | "application/json+fhir" | "json" => {
+            Some(Format::Json)
+        }
+        "application/fhir+xml"
+        | "application/xml"
+        | "application/xml+fhir"
+        | "text/xml"
+        | "xml" => Some(Format::Xml),
         _ => None,
     }
 }
@@ -44,7 +50,9 @@ fn media_format(media: &str) -> Option<Format> {
 /// (http://hl7.org/fhir/R4/http.html#version-parameter).
 fn version_ok(params: &str) -> bool {
     params.split(';').all(|p| match p.split_once('=') {
-        Some((k, v)) if k.trim().eq_ignore_ascii_case("fhirVersion") => v.trim().trim_matches('"').starts_with("4.0"),
+        Some((k, v)) if k.trim().eq_ignore_ascii_case("fhirVersion") => {
+            v.trim().trim_matches('"').starts_with("4.0")
+        }
         _ => true,
     })
 }
@@ -55,10 +63,19 @@ pub fn negotiate(req: &HttpRequest, query: &[(String, String)]) -> Result<Output
         let media = f.split(';').next().unwrap_or("");
         return media_format(media)
             .map(|format| Output { format, pretty })
-            .ok_or_else(|| FhirError::NotAcceptable(format!("_format {f:?} is not supported; use json or xml")));
+            .ok_or_else(|| {
+                FhirError::NotAcceptable(format!("_format {f:?} is not supported; use json or xml"))
+            });
     }
-    let Some(accept) = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()) else {
-        return Ok(Output { format: Format::Json, pretty });
+    let Some(accept) = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return Ok(Output {
+            format: Format::Json,
+            pretty,
+        });
     };
     let mut best: Option<(f32, usize, Format)> = None;
     for (pos, item) in accept.split(',').enumerate() {
@@ -67,14 +84,21 @@ pub fn negotiate(req: &HttpRequest, query: &[(String, String)]) -> Result<Output
         let params = parts.next().unwrap_or("");
         let q = params
             .split(';')
-            .find_map(|p| p.trim().strip_prefix("q=").and_then(|q| q.parse::<f32>().ok()))
+            .find_map(|p| {
+                p.trim()
+                    .strip_prefix("q=")
+                    .and_then(|q| q.parse::<f32>().ok())
+            })
             .unwrap_or(1.0);
         let format = match media {
             "*/*" | "application/*" => Some(Format::Json),
             m => media_format(m),
         };
         if let Some(format) = format {
-            if q > 0.0 && version_ok(params) && best.is_none_or(|(bq, bp, _)| q > bq || (q == bq && pos < bp)) {
+            if q > 0.0
+                && version_ok(params)
+                && best.is_none_or(|(bq, bp, _)| q > bq || (q == bq && pos < bp))
+            {
                 best = Some((q, pos, format));
             }
         }
@@ -108,8 +132,13 @@ pub fn parse_body(format: Format, body: &[u8]) -> Result<Value, FhirError> {
     let bytes = match format {
         Format::Json => body,
         Format::Xml => {
-            json_text = fhirgate_xml::xml_to_json(body)
-                .map_err(|e| FhirError::invalid(IssueCode::Structure, None, format!("invalid FHIR XML: {}", e.message())))?;
+            json_text = fhirgate_xml::xml_to_json(body).map_err(|e| {
+                FhirError::invalid(
+                    IssueCode::Structure,
+                    None,
+                    format!("invalid FHIR XML: {}", e.message()),
+                )
+            })?;
             json_text.as_bytes()
         }
     };
@@ -121,14 +150,26 @@ pub fn render(out: Output, json: &[u8]) -> Result<Vec<u8>, FhirError> {
     match (out.format, out.pretty) {
         (Format::Json, false) => Ok(json.to_vec()),
         (Format::Json, true) => {
-            let v: Value = serde_json::from_slice(json).map_err(|e| FhirError::Internal(format!("stored JSON: {e}")))?;
+            let v: Value = serde_json::from_slice(json)
+                .map_err(|e| FhirError::Internal(format!("stored JSON: {e}")))?;
             serde_json::to_vec_pretty(&v).map_err(|e| FhirError::Internal(e.to_string()))
         }
         (Format::Xml, pretty) => {
             let text = std::str::from_utf8(json).map_err(|e| FhirError::Internal(e.to_string()))?;
+            // A stored resource that XML cannot carry (the XML helper refuses, e.g. a
+            // control character XML 1.0 forbids) is not a server fault: the client
+            // can still have it as JSON.
             fhirgate_xml::json_to_xml(text, pretty)
                 .map(String::into_bytes)
-                .map_err(|e| FhirError::Internal(format!("XML rendering: {}", e.message())))
+                .map_err(|e| match e {
+                    fhirgate_xml::XmlError::Internal(m) => {
+                        FhirError::Internal(format!("XML rendering: {m}"))
+                    }
+                    other => FhirError::NotAcceptable(format!(
+                        "this content cannot be rendered as XML ({}); request JSON",
+                        other.message()
+                    )),
+                })
         }
     }
 }

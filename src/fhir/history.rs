@@ -24,12 +24,20 @@ fn bad(msg: &str) -> FhirError {
 }
 
 fn encode_cursor(c: &HistoryCursor) -> String {
-    let text = format!("{}|{}|{}|{}", c.last_updated.timestamp_micros(), c.resource_type, c.id, c.version_id);
+    let text = format!(
+        "{}|{}|{}|{}",
+        c.last_updated.timestamp_micros(),
+        c.resource_type,
+        c.id,
+        c.version_id
+    );
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text)
 }
 
 fn decode_cursor(s: &str) -> Option<HistoryCursor> {
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(s).ok()?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(s)
+        .ok()?;
     let text = String::from_utf8(bytes).ok()?;
     let mut it = text.splitn(4, '|');
     let micros: i64 = it.next()?.parse().ok()?;
@@ -48,7 +56,12 @@ pub async fn history_reply(ctx: &Ctx, scope: HistoryScopeOwned) -> Result<Reply,
     for (k, v) in &ctx.query {
         match k.as_str() {
             "_count" => {
-                count = v.parse::<i64>().ok().filter(|c| *c >= 0).ok_or_else(|| bad("_count must be a non-negative integer"))?.min(MAX_COUNT)
+                count = v
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|c| *c >= 0)
+                    .ok_or_else(|| bad("_count must be a non-negative integer"))?
+                    .min(MAX_COUNT)
             }
             "_since" => {
                 since = Some(
@@ -57,7 +70,10 @@ pub async fn history_reply(ctx: &Ctx, scope: HistoryScopeOwned) -> Result<Reply,
                         .with_timezone(&Utc),
                 )
             }
-            "_page" => cursor = Some(decode_cursor(v).ok_or_else(|| bad("_page is not a valid page cursor"))?),
+            "_page" => {
+                cursor =
+                    Some(decode_cursor(v).ok_or_else(|| bad("_page is not a valid page cursor"))?)
+            }
             _ => {}
         }
     }
@@ -77,7 +93,14 @@ pub async fn history_reply(ctx: &Ctx, scope: HistoryScopeOwned) -> Result<Reply,
     bundle.total = Some(total);
     let self_url = format!("{base}{}", ctx.req.path().trim_start_matches("/fhir"));
     let query = ctx.req.query_string();
-    bundle.link.push(Link { relation: "self", url: if query.is_empty() { self_url.clone() } else { format!("{self_url}?{query}") } });
+    bundle.link.push(Link {
+        relation: "self",
+        url: if query.is_empty() {
+            self_url.clone()
+        } else {
+            format!("{self_url}?{query}")
+        },
+    });
     if versions.len() as i64 == count && count > 0 {
         if let Some(last) = versions.last() {
             let c = HistoryCursor {
@@ -86,23 +109,41 @@ pub async fn history_reply(ctx: &Ctx, scope: HistoryScopeOwned) -> Result<Reply,
                 id: last.id.to_string(),
                 version_id: last.version_id,
             };
-            let mut params: Vec<(String, String)> = ctx.query.iter().filter(|(k, _)| k != "_page").cloned().collect();
+            let mut params: Vec<(String, String)> = ctx
+                .query
+                .iter()
+                .filter(|(k, _)| k != "_page")
+                .cloned()
+                .collect();
             params.push(("_page".into(), encode_cursor(&c)));
             let qs = serde_urlencoded::to_string(&params).unwrap_or_default();
-            bundle.link.push(Link { relation: "next", url: format!("{self_url}?{qs}") });
+            bundle.link.push(Link {
+                relation: "next",
+                url: format!("{self_url}?{qs}"),
+            });
         }
     }
     for v in versions {
         let full_url = format!("{base}/{}/{}", v.resource_type, v.id);
         let (status, url) = match v.method {
             Method::Post => ("201 Created", v.resource_type.as_str().to_owned()),
-            Method::Put | Method::Patch => (if v.version_id == 1 { "201 Created" } else { "200 OK" }, format!("{}/{}", v.resource_type, v.id)),
+            Method::Put | Method::Patch => (
+                if v.version_id == 1 {
+                    "201 Created"
+                } else {
+                    "200 OK"
+                },
+                format!("{}/{}", v.resource_type, v.id),
+            ),
             Method::Delete => ("204 No Content", format!("{}/{}", v.resource_type, v.id)),
         };
         bundle.entry.push(Entry {
             full_url: Some(full_url),
             resource: v.body.map(|b| raw(b.0)).transpose()?,
-            request: Some(EntryRequest { method: v.method.as_str(), url }),
+            request: Some(EntryRequest {
+                method: v.method.as_str(),
+                url,
+            }),
             response: Some(EntryResponse {
                 status: status.into(),
                 etag: Some(etag(v.version_id)),
@@ -121,11 +162,19 @@ mod tests {
 
     #[test]
     fn cursors_round_trip_and_reject_garbage() {
-        let c = HistoryCursor { last_updated: Utc::now(), resource_type: "Patient".into(), id: "a.b-c".into(), version_id: 3 };
+        let c = HistoryCursor {
+            last_updated: Utc::now(),
+            resource_type: "Patient".into(),
+            id: "a.b-c".into(),
+            version_id: 3,
+        };
         let back = decode_cursor(&encode_cursor(&c)).unwrap();
         assert_eq!(back.id, "a.b-c");
         assert_eq!(back.version_id, 3);
-        assert_eq!(back.last_updated.timestamp_micros(), c.last_updated.timestamp_micros());
+        assert_eq!(
+            back.last_updated.timestamp_micros(),
+            c.last_updated.timestamp_micros()
+        );
         assert!(decode_cursor("!!!").is_none());
         assert!(decode_cursor("YWJj").is_none());
     }

@@ -8,6 +8,7 @@ pub mod format;
 pub mod handlers;
 pub mod history;
 pub mod resource;
+pub mod rules;
 pub mod search;
 pub mod service;
 
@@ -42,12 +43,23 @@ pub struct FhirModel {
 
 impl FhirModel {
     pub fn load() -> anyhow::Result<Self> {
-        let mut types: Vec<&str> = crate::model::ResourceType::ALL.iter().map(|t| t.as_str()).collect();
+        let mut types: Vec<&str> = crate::model::ResourceType::ALL
+            .iter()
+            .map(|t| t.as_str())
+            .collect();
         types.extend(["Bundle", "Parameters", "OperationOutcome"]);
-        let validator = Validator::new(&types).map_err(|e| anyhow::anyhow!("compiling the R4 schema: {e}"))?;
-        let served: Vec<&str> = crate::model::ResourceType::ALL.iter().map(|t| t.as_str()).collect();
-        let registry = Registry::r4(&served).map_err(|e| anyhow::anyhow!("loading search parameters: {e}"))?;
-        Ok(Self { validator, registry })
+        let validator =
+            Validator::new(&types).map_err(|e| anyhow::anyhow!("compiling the R4 schema: {e}"))?;
+        let served: Vec<&str> = crate::model::ResourceType::ALL
+            .iter()
+            .map(|t| t.as_str())
+            .collect();
+        let registry =
+            Registry::r4(&served).map_err(|e| anyhow::anyhow!("loading search parameters: {e}"))?;
+        Ok(Self {
+            validator,
+            registry,
+        })
     }
 }
 

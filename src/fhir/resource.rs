@@ -14,7 +14,11 @@ use crate::model::{ResourceId, ResourceType};
 
 /// Reads the request body, refusing it with 413 as soon as it passes `limit`
 /// (before all of it is read, when Content-Length already says so).
-pub async fn read_body(req: &HttpRequest, mut payload: web::Payload, limit: usize) -> Result<web::Bytes, FhirError> {
+pub async fn read_body(
+    req: &HttpRequest,
+    mut payload: web::Payload,
+    limit: usize,
+) -> Result<web::Bytes, FhirError> {
     let declared = req
         .headers()
         .get(actix_web::http::header::CONTENT_LENGTH)
@@ -25,7 +29,13 @@ pub async fn read_body(req: &HttpRequest, mut payload: web::Payload, limit: usiz
     }
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|_| FhirError::invalid(IssueCode::Structure, None, "the request body could not be read"))?;
+        let chunk = chunk.map_err(|_| {
+            FhirError::invalid(
+                IssueCode::Structure,
+                None,
+                "the request body could not be read",
+            )
+        })?;
         if body.len() + chunk.len() > limit {
             return Err(FhirError::TooLarge(limit));
         }
@@ -46,11 +56,21 @@ pub enum IdRule<'a> {
 
 /// Parses and validates a body as a resource of `rtype`.
 #[tracing::instrument(skip_all, fields(rtype = %rtype))]
-pub fn parse_resource(req: &HttpRequest, body: &[u8], rtype: ResourceType, model: &FhirModel, id_rule: IdRule<'_>) -> Result<Map<String, Value>, FhirError> {
+pub fn parse_resource(
+    req: &HttpRequest,
+    body: &[u8],
+    rtype: ResourceType,
+    model: &FhirModel,
+    id_rule: IdRule<'_>,
+) -> Result<Map<String, Value>, FhirError> {
     let format = input_format(req)?;
     let value = parse_body(format, body)?;
     let Value::Object(mut map) = value else {
-        return Err(FhirError::invalid(IssueCode::Structure, None, "the body must be a JSON object"));
+        return Err(FhirError::invalid(
+            IssueCode::Structure,
+            None,
+            "the body must be a JSON object",
+        ));
     };
     match map.get("resourceType").and_then(Value::as_str) {
         Some(t) if t == rtype.as_str() => {}
@@ -61,31 +81,61 @@ pub fn parse_resource(req: &HttpRequest, body: &[u8], rtype: ResourceType, model
                 format!("resourceType does not match the URL, which names {rtype}"),
             ))
         }
-        None => return Err(FhirError::invalid(IssueCode::Required, Some("resourceType"), "resourceType is missing")),
+        None => {
+            return Err(FhirError::invalid(
+                IssueCode::Required,
+                Some("resourceType"),
+                "resourceType is missing",
+            ))
+        }
     }
-    let body_id = map.get("id").map(|v| v.as_str().and_then(ResourceId::parse));
+    let body_id = map
+        .get("id")
+        .map(|v| v.as_str().and_then(ResourceId::parse));
     match (id_rule, body_id) {
         (IdRule::Ignore, _) => {
             map.shift_remove("id");
         }
         (_, Some(None)) => {
-            return Err(FhirError::invalid(IssueCode::Value, Some(&format!("{rtype}.id")), "id must match [A-Za-z0-9\\-\\.]{1,64}"))
+            return Err(FhirError::invalid(
+                IssueCode::Value,
+                Some(&format!("{rtype}.id")),
+                "id must match [A-Za-z0-9\\-\\.]{1,64}",
+            ))
         }
         (IdRule::MustEqual(url_id), Some(Some(id))) if &id == url_id => {}
         (IdRule::MustEqual(_), Some(Some(_))) => {
-            return Err(FhirError::invalid(IssueCode::Invalid, Some(&format!("{rtype}.id")), "the id in the body differs from the id in the URL"))
+            return Err(FhirError::invalid(
+                IssueCode::Invalid,
+                Some(&format!("{rtype}.id")),
+                "the id in the body differs from the id in the URL",
+            ))
         }
         (IdRule::MustEqual(_), None) => {
-            return Err(FhirError::invalid(IssueCode::Required, Some(&format!("{rtype}.id")), "an update must carry the resource id in the body"))
+            return Err(FhirError::invalid(
+                IssueCode::Required,
+                Some(&format!("{rtype}.id")),
+                "an update must carry the resource id in the body",
+            ))
         }
         (IdRule::Optional, _) => {}
     }
     // The server owns meta.versionId and meta.lastUpdated; validate without them so a
     // client's stale values are not judged, then replace them on write.
     let value = Value::Object(map);
-    model.validator.validate(rtype.as_str(), &value).map_err(FhirError::Invalid)?;
+    model
+        .validator
+        .validate(rtype.as_str(), &value)
+        .map_err(FhirError::Invalid)?;
     match value {
-        Value::Object(map) => Ok(map),
+        Value::Object(map) => {
+            let violations = super::rules::check(rtype, &map);
+            if violations.is_empty() {
+                Ok(map)
+            } else {
+                Err(FhirError::Unprocessable(violations))
+            }
+        }
         _ => Err(FhirError::Internal("resource changed shape".into())),
     }
 }
@@ -103,7 +153,12 @@ pub fn instant(t: DateTime<Utc>) -> String {
 /// Sets `id`, `meta.versionId` and `meta.lastUpdated`, keeping every other
 /// element (meta.profile, tag, security, source, extensions) as the client sent it.
 /// Returns the resource and its JSON text as stored.
-pub fn finalize(mut map: Map<String, Value>, id: &ResourceId, version: i32, last_updated: DateTime<Utc>) -> Result<(Value, Vec<u8>), FhirError> {
+pub fn finalize(
+    mut map: Map<String, Value>,
+    id: &ResourceId,
+    version: i32,
+    last_updated: DateTime<Utc>,
+) -> Result<(Value, Vec<u8>), FhirError> {
     let mut meta = match map.shift_remove("meta") {
         Some(Value::Object(m)) => m,
         _ => Map::new(),

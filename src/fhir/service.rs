@@ -38,10 +38,27 @@ pub struct Written {
 
 impl Services {
     /// Index, bookings and audit for a version just appended.
-    fn after_write(&self, conn: &mut PgConnection, rtype: ResourceType, id: &ResourceId, resource: &Value, fresh: bool, audit: &mut AuditRecord, status: u16) -> Result<(), FhirError> {
+    /// `audit.status` must already hold the status the write will answer with.
+    fn after_write(
+        &self,
+        conn: &mut PgConnection,
+        rtype: ResourceType,
+        id: &ResourceId,
+        resource: &Value,
+        fresh: bool,
+        audit: &mut AuditRecord,
+    ) -> Result<(), FhirError> {
         let entries = self.model.registry.extract(rtype.as_str(), resource);
         let indexer = self.keyring.indexer(conn, self.tenant.as_str())?;
-        index::replace(conn, &indexer, &self.tenant, rtype.as_str(), id, &entries, fresh)?;
+        index::replace(
+            conn,
+            &indexer,
+            &self.tenant,
+            rtype.as_str(),
+            id,
+            &entries,
+            fresh,
+        )?;
         if rtype == ResourceType::Appointment {
             let slots = practitioner_slots(resource);
             bookings::replace(conn, &self.tenant, id, &slots).map_err(|e| {
@@ -55,31 +72,72 @@ impl Services {
             })?;
         }
         audit.patients = patient_refs(rtype.as_str(), Some(id.as_str()), resource);
-        self.commit_audit(conn, audit, status)
+        self.commit_audit(conn, audit)
     }
 
-    fn commit_audit(&self, conn: &mut PgConnection, audit: &mut AuditRecord, status: u16) -> Result<(), FhirError> {
-        audit.status = status;
-        audit::store_in_tx(conn, &self.keyring, &self.model.registry, &self.tenant, audit, now_ms())?;
+    fn commit_audit(
+        &self,
+        conn: &mut PgConnection,
+        audit: &mut AuditRecord,
+    ) -> Result<(), FhirError> {
+        audit::store_in_tx(
+            conn,
+            &self.keyring,
+            &self.model.registry,
+            &self.tenant,
+            audit,
+            now_ms(),
+        )?;
         audit.stored = true;
         Ok(())
     }
 
     /// create with a server-assigned id.
-    pub fn create(&self, conn: &mut PgConnection, rtype: ResourceType, resource: Map<String, Value>, audit: &mut AuditRecord) -> Result<Written, FhirError> {
+    pub fn create(
+        &self,
+        conn: &mut PgConnection,
+        rtype: ResourceType,
+        resource: Map<String, Value>,
+        audit: &mut AuditRecord,
+    ) -> Result<Written, FhirError> {
         let id = ResourceId::generate();
         let now = now_ms();
         let (value, body) = finalize(resource, &id, 1, now)?;
-        resources::append(conn, &self.keyring, &self.tenant, rtype, &id, 1, now, Method::Post, Some(&body))?;
+        resources::append(
+            conn,
+            &self.keyring,
+            &self.tenant,
+            rtype,
+            &id,
+            1,
+            now,
+            Method::Post,
+            Some(&body),
+        )?;
         audit.id = Some(id.to_string());
         audit.version = Some(1);
-        self.after_write(conn, rtype, &id, &value, true, audit, 201)?;
-        Ok(Written { id, version_id: 1, last_updated: now, body, created: true })
+        audit.status = 201;
+        self.after_write(conn, rtype, &id, &value, true, audit)?;
+        Ok(Written {
+            id,
+            version_id: 1,
+            last_updated: now,
+            body,
+            created: true,
+        })
     }
 
     /// update (or update-as-create) of `id`; `if_match` is the version the client
     /// last saw (http://hl7.org/fhir/R4/http.html#concurrency).
-    pub fn update(&self, conn: &mut PgConnection, rtype: ResourceType, id: &ResourceId, resource: Map<String, Value>, if_match: Option<i32>, audit: &mut AuditRecord) -> Result<Written, FhirError> {
+    pub fn update(
+        &self,
+        conn: &mut PgConnection,
+        rtype: ResourceType,
+        id: &ResourceId,
+        resource: Map<String, Value>,
+        if_match: Option<i32>,
+        audit: &mut AuditRecord,
+    ) -> Result<Written, FhirError> {
         let current = resources::lock_current(conn, &self.tenant, rtype, id)?;
         if let Some(expected) = if_match {
             match current {
@@ -90,34 +148,72 @@ impl Services {
                         c.version_id
                     )))
                 }
-                _ => return Err(FhirError::PreconditionFailed("If-Match given, but the resource does not exist".into())),
+                _ => {
+                    return Err(FhirError::PreconditionFailed(
+                        "If-Match given, but the resource does not exist".into(),
+                    ))
+                }
             }
         }
         let version = current.map_or(1, |c| c.version_id + 1);
         let created = current.is_none_or(|c| c.deleted);
         let now = now_ms();
         let (value, body) = finalize(resource, id, version, now)?;
-        resources::append(conn, &self.keyring, &self.tenant, rtype, id, version, now, Method::Put, Some(&body))?;
+        resources::append(
+            conn,
+            &self.keyring,
+            &self.tenant,
+            rtype,
+            id,
+            version,
+            now,
+            Method::Put,
+            Some(&body),
+        )?;
         audit.id = Some(id.to_string());
         audit.version = Some(version);
-        self.after_write(conn, rtype, id, &value, current.is_none(), audit, if created { 201 } else { 200 })?;
-        Ok(Written { id: id.clone(), version_id: version, last_updated: now, body, created })
+        audit.status = if created { 201 } else { 200 };
+        self.after_write(conn, rtype, id, &value, current.is_none(), audit)?;
+        Ok(Written {
+            id: id.clone(),
+            version_id: version,
+            last_updated: now,
+            body,
+            created,
+        })
     }
 
     /// delete: a tombstone version. Ok(None) when it was already deleted (no new
     /// version: deleting twice changes nothing).
-    pub fn delete(&self, conn: &mut PgConnection, rtype: ResourceType, id: &ResourceId, audit: &mut AuditRecord) -> Result<Option<i32>, FhirError> {
+    pub fn delete(
+        &self,
+        conn: &mut PgConnection,
+        rtype: ResourceType,
+        id: &ResourceId,
+        audit: &mut AuditRecord,
+    ) -> Result<Option<i32>, FhirError> {
         audit.id = Some(id.to_string());
         let current = resources::lock_current(conn, &self.tenant, rtype, id)?;
         let Some(current) = current else {
             return Err(FhirError::NotFound(format!("{rtype}/{id} does not exist")));
         };
+        audit.status = 204;
         if current.deleted {
-            self.commit_audit(conn, audit, 204)?;
+            self.commit_audit(conn, audit)?;
             return Ok(None);
         }
         let version = current.version_id + 1;
-        resources::append(conn, &self.keyring, &self.tenant, rtype, id, version, now_ms(), Method::Delete, None)?;
+        resources::append(
+            conn,
+            &self.keyring,
+            &self.tenant,
+            rtype,
+            id,
+            version,
+            now_ms(),
+            Method::Delete,
+            None,
+        )?;
         index::delete(conn, &self.tenant, rtype.as_str(), id)?;
         if rtype == ResourceType::Appointment {
             bookings::delete(conn, &self.tenant, id)?;
@@ -126,7 +222,7 @@ impl Services {
             audit.patients = vec![format!("Patient/{id}")];
         }
         audit.version = Some(version);
-        self.commit_audit(conn, audit, 204)?;
+        self.commit_audit(conn, audit)?;
         Ok(Some(version))
     }
 }
@@ -157,7 +253,10 @@ pub fn practitioner_slots(resource: &Value) -> Vec<(String, DateTime<Utc>, DateT
         .flatten()
         .filter(|p| p.get("status").and_then(Value::as_str) != Some("declined"))
         .filter_map(|p| p.get("actor")?.get("reference")?.as_str())
-        .filter_map(|r| r.rsplit_once("Practitioner/").map(|(_, id)| format!("Practitioner/{id}")))
+        .filter_map(|r| {
+            r.rsplit_once("Practitioner/")
+                .map(|(_, id)| format!("Practitioner/{id}"))
+        })
         .map(|r| (r, start, end))
         .collect();
     out.sort_by(|a, b| a.0.cmp(&b.0));
@@ -176,7 +275,14 @@ pub fn conflict_or(e: StoreError) -> FhirError {
 }
 
 pub fn bad_if_match(value: &str) -> FhirError {
-    FhirError::invalid(IssueCode::Value, None, format!("If-Match must be an ETag like W/\"3\", not {:?}", value.chars().take(32).collect::<String>()))
+    FhirError::invalid(
+        IssueCode::Value,
+        None,
+        format!(
+            "If-Match must be an ETag like W/\"3\", not {:?}",
+            value.chars().take(32).collect::<String>()
+        ),
+    )
 }
 
 /// Parses `W/"3"` or `"3"` (http://hl7.org/fhir/R4/http.html#concurrency).
@@ -187,6 +293,7 @@ pub fn parse_etag(value: &str) -> Option<i32> {
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing)]
 mod tests {
     use super::*;
 

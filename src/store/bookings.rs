@@ -14,7 +14,12 @@ use crate::tenant::TenantId;
 /// Replaces the bookings of one appointment. (No ON CONFLICT clause: without a
 /// conflict target it would also swallow exclusion-constraint violations.) An overlap with another booking of
 /// the same practitioner fails with [`StoreError::is_exclusion_violation`].
-pub fn replace(conn: &mut PgConnection, tenant: &TenantId, appointment: &ResourceId, slots: &[(String, DateTime<Utc>, DateTime<Utc>)]) -> Result<(), StoreError> {
+pub fn replace(
+    conn: &mut PgConnection,
+    tenant: &TenantId,
+    appointment: &ResourceId,
+    slots: &[(String, DateTime<Utc>, DateTime<Utc>)],
+) -> Result<(), StoreError> {
     delete(conn, tenant, appointment)?;
     for (practitioner, start, end) in slots {
         diesel::sql_query(
@@ -31,7 +36,11 @@ pub fn replace(conn: &mut PgConnection, tenant: &TenantId, appointment: &Resourc
     Ok(())
 }
 
-pub fn delete(conn: &mut PgConnection, tenant: &TenantId, appointment: &ResourceId) -> Result<(), StoreError> {
+pub fn delete(
+    conn: &mut PgConnection,
+    tenant: &TenantId,
+    appointment: &ResourceId,
+) -> Result<(), StoreError> {
     diesel::delete(ab::table)
         .filter(ab::tenant_id.eq(tenant.as_str()))
         .filter(ab::appointment_id.eq(appointment.as_str()))

@@ -34,17 +34,26 @@ fn open_blocking(settings: &Settings) -> anyhow::Result<Db> {
         ensure_database(url).with_context(|| "preparing the configured database".to_string())?;
         return Ok(Db::connect(url, settings.db_pool_size, None)?);
     }
-    for url in DEFAULT_URLS {
+    let probe: &[&str] = if settings.embedded_postgres {
+        &[]
+    } else {
+        &DEFAULT_URLS
+    };
+    for url in probe {
         if ensure_database(url).is_ok() {
             tracing::info!("using the PostgreSQL server on 127.0.0.1:5432");
             return Ok(Db::connect(url, settings.db_pool_size, None)?);
         }
     }
-    tracing::info!("no PostgreSQL server on 127.0.0.1:5432; starting a private cluster");
+    tracing::info!("starting the private PostgreSQL cluster (none configured, none on 127.0.0.1:5432, or --embedded-postgres)");
     let cluster = PrivateCluster::start(&settings.data_dir.join("postgres"), false)?;
     let url = cluster.url("fhirgate");
     ensure_database(&url)?;
-    Ok(Db::connect(&url, settings.db_pool_size, Some(Arc::new(cluster)))?)
+    Ok(Db::connect(
+        &url,
+        settings.db_pool_size,
+        Some(Arc::new(cluster)),
+    )?)
 }
 
 /// Splits a postgres URL into (before-dbname, dbname, query).
@@ -58,7 +67,11 @@ pub fn split_url(url: &str) -> anyhow::Result<(&str, &str, &str)> {
     match rest.find('/') {
         Some(slash) => {
             let cut = scheme_end + slash + 1;
-            Ok((main.get(..cut).unwrap_or(main), main.get(cut..).unwrap_or(""), query))
+            Ok((
+                main.get(..cut).unwrap_or(main),
+                main.get(cut..).unwrap_or(""),
+                query,
+            ))
         }
         None => anyhow::bail!("database URL names no database"),
     }
@@ -78,7 +91,9 @@ pub fn ensure_database(url: &str) -> anyhow::Result<()> {
     anyhow::ensure!(
         !dbname.is_empty()
             && dbname.len() <= 63
-            && dbname.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'),
+            && dbname
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'),
         "database name must be 1-63 characters of [A-Za-z0-9_-]"
     );
     if PgConnection::establish(url).is_ok() {

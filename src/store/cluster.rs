@@ -88,14 +88,18 @@ impl PrivateCluster {
     /// Starts (initialising on first use) the cluster under `dir`. `fast` trades
     /// durability for speed (fsync off): for test databases only.
     pub fn start(dir: &Path, fast: bool) -> anyhow::Result<Self> {
-        let bin = find_binaries().context("no PostgreSQL server binaries (initdb, postgres) found")?;
+        let bin =
+            find_binaries().context("no PostgreSQL server binaries (initdb, postgres) found")?;
         let owner = service_account()?;
         std::fs::create_dir_all(dir)?;
         let dir = dir.canonicalize()?;
         let pgdata = dir.join("pgdata");
         // Unix socket paths are limited to ~107 bytes, so the socket lives in /tmp
         // under a name derived from the data directory.
-        let socket_dir = std::env::temp_dir().join(format!("fhirgate-pg-{:016x}", fnv1a(dir.as_os_str().as_encoded_bytes())));
+        let socket_dir = std::env::temp_dir().join(format!(
+            "fhirgate-pg-{:016x}",
+            fnv1a(dir.as_os_str().as_encoded_bytes())
+        ));
         std::fs::create_dir_all(&socket_dir)?;
         std::fs::set_permissions(&socket_dir, std::fs::Permissions::from_mode(0o755))?;
         chown_tree(&socket_dir, owner)?;
@@ -105,8 +109,18 @@ impl PrivateCluster {
             chown_tree(&dir, owner)?;
             let mut initdb = Command::new(bin.join("initdb"));
             initdb
-                .arg("-D").arg(&pgdata)
-                .args(["-U", SUPERUSER, "-A", "trust", "-E", "UTF8", "--locale=C", "--no-instructions"])
+                .arg("-D")
+                .arg(&pgdata)
+                .args([
+                    "-U",
+                    SUPERUSER,
+                    "-A",
+                    "trust",
+                    "-E",
+                    "UTF8",
+                    "--locale=C",
+                    "--no-instructions",
+                ])
                 .stdout(Stdio::null())
                 .stderr(Stdio::piped());
             if fast {
@@ -118,7 +132,11 @@ impl PrivateCluster {
                 bail!("initdb failed: {}", String::from_utf8_lossy(&out.stderr));
             }
         }
-        let cluster = Self { pgdata, socket_dir, child: Mutex::new(None) };
+        let cluster = Self {
+            pgdata,
+            socket_dir,
+            child: Mutex::new(None),
+        };
         if cluster.answers() {
             // Already running (another process of ours started it): share it.
             return Ok(cluster);
@@ -143,7 +161,11 @@ impl PrivateCluster {
             parent = std::process::id()
         );
         let mut cmd = Command::new("/bin/sh");
-        cmd.arg("-c").arg(script).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+        cmd.arg("-c")
+            .arg(script)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
         as_account(&mut cmd, owner);
         let child = cmd.spawn().context("starting postgres")?;
         if let Ok(mut slot) = cluster.child.lock() {
@@ -153,7 +175,10 @@ impl PrivateCluster {
         while !cluster.answers() {
             if Instant::now() > deadline {
                 cluster.stop();
-                bail!("private PostgreSQL did not start; see {}", dir.join("postgres.log").display());
+                bail!(
+                    "private PostgreSQL did not start; see {}",
+                    dir.join("postgres.log").display()
+                );
             }
             std::thread::sleep(Duration::from_millis(100));
         }
@@ -171,7 +196,9 @@ impl PrivateCluster {
 
     fn answers(&self) -> bool {
         use diesel::Connection;
-        self.socket_dir.join(format!(".s.PGSQL.{SOCKET_PORT}")).exists()
+        self.socket_dir
+            .join(format!(".s.PGSQL.{SOCKET_PORT}"))
+            .exists()
             && diesel::PgConnection::establish(&self.url("postgres")).is_ok()
     }
 
@@ -179,7 +206,10 @@ impl PrivateCluster {
     pub fn stop(&self) {
         let child = self.child.lock().ok().and_then(|mut slot| slot.take());
         if let Some(mut child) = child {
-            let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+            let _ = Command::new("kill")
+                .arg("-TERM")
+                .arg(child.id().to_string())
+                .status();
             let _ = child.wait();
             tracing::info!("stopped the private PostgreSQL cluster");
         }
@@ -201,5 +231,7 @@ fn as_account(cmd: &mut Command, owner: Option<(u32, u32)>) {
 
 /// FNV-1a, for a short stable name; not for security.
 fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3))
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }

@@ -28,7 +28,10 @@ impl StoreError {
     pub fn is_unique_violation(&self) -> bool {
         matches!(
             self,
-            StoreError::Db(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _))
+            StoreError::Db(DieselError::DatabaseError(
+                DatabaseErrorKind::UniqueViolation,
+                _
+            ))
         )
     }
 

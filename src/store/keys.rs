@@ -13,7 +13,11 @@ pub struct WrappedKey {
     pub wrapped: Vec<u8>,
 }
 
-pub fn active(conn: &mut PgConnection, tenant: &str, purpose: &str) -> Result<Option<WrappedKey>, StoreError> {
+pub fn active(
+    conn: &mut PgConnection,
+    tenant: &str,
+    purpose: &str,
+) -> Result<Option<WrappedKey>, StoreError> {
     let row = data_keys::table
         .filter(data_keys::tenant_id.eq(tenant))
         .filter(data_keys::purpose.eq(purpose))
@@ -21,17 +25,34 @@ pub fn active(conn: &mut PgConnection, tenant: &str, purpose: &str) -> Result<Op
         .select((data_keys::key_id, data_keys::kek_id, data_keys::wrapped))
         .first::<(i32, String, Vec<u8>)>(conn)
         .optional()?;
-    Ok(row.map(|(key_id, kek_id, wrapped)| WrappedKey { key_id, kek_id, wrapped }))
+    Ok(row.map(|(key_id, kek_id, wrapped)| WrappedKey {
+        key_id,
+        kek_id,
+        wrapped,
+    }))
 }
 
-pub fn by_id(conn: &mut PgConnection, tenant: &str, key_id: i32) -> Result<Option<(String, WrappedKey)>, StoreError> {
+pub fn by_id(
+    conn: &mut PgConnection,
+    tenant: &str,
+    key_id: i32,
+) -> Result<Option<(String, WrappedKey)>, StoreError> {
     let row = data_keys::table
         .filter(data_keys::tenant_id.eq(tenant))
         .filter(data_keys::key_id.eq(key_id))
         .select((data_keys::purpose, data_keys::kek_id, data_keys::wrapped))
         .first::<(String, String, Vec<u8>)>(conn)
         .optional()?;
-    Ok(row.map(|(purpose, kek_id, wrapped)| (purpose, WrappedKey { key_id, kek_id, wrapped })))
+    Ok(row.map(|(purpose, kek_id, wrapped)| {
+        (
+            purpose,
+            WrappedKey {
+                key_id,
+                kek_id,
+                wrapped,
+            },
+        )
+    }))
 }
 
 pub fn next_id(conn: &mut PgConnection, tenant: &str) -> Result<i32, StoreError> {
@@ -44,7 +65,13 @@ pub fn next_id(conn: &mut PgConnection, tenant: &str) -> Result<i32, StoreError>
 
 /// Inserts a key; when `active`, first retires the tenant's active key of that
 /// purpose. Call inside a transaction.
-pub fn insert(conn: &mut PgConnection, tenant: &str, purpose: &str, key: &WrappedKey, make_active: bool) -> Result<(), StoreError> {
+pub fn insert(
+    conn: &mut PgConnection,
+    tenant: &str,
+    purpose: &str,
+    key: &WrappedKey,
+    make_active: bool,
+) -> Result<(), StoreError> {
     if make_active {
         diesel::update(data_keys::table)
             .filter(data_keys::tenant_id.eq(tenant))
@@ -66,11 +93,19 @@ pub fn insert(conn: &mut PgConnection, tenant: &str, purpose: &str, key: &Wrappe
     Ok(())
 }
 
-/// (key_id, purpose, active, created_at) of every key of the tenant.
-pub fn list(conn: &mut PgConnection, tenant: &str) -> Result<Vec<(i32, String, bool, chrono::DateTime<chrono::Utc>)>, StoreError> {
+/// (key_id, purpose, active, created_at).
+pub type KeyInfo = (i32, String, bool, chrono::DateTime<chrono::Utc>);
+
+/// Every key of the tenant.
+pub fn list(conn: &mut PgConnection, tenant: &str) -> Result<Vec<KeyInfo>, StoreError> {
     Ok(data_keys::table
         .filter(data_keys::tenant_id.eq(tenant))
         .order(data_keys::key_id)
-        .select((data_keys::key_id, data_keys::purpose, data_keys::active, data_keys::created_at))
+        .select((
+            data_keys::key_id,
+            data_keys::purpose,
+            data_keys::active,
+            data_keys::created_at,
+        ))
         .load(conn)?)
 }

@@ -4,6 +4,8 @@
 //! exactly one helper ([`Db::run`]) that moves it onto tokio's blocking pool, so
 //! no async task ever blocks on I/O.
 
+pub mod audit;
+pub mod bookings;
 pub mod bootstrap;
 pub mod cluster;
 pub mod error;
@@ -11,8 +13,6 @@ pub mod index;
 pub mod keys;
 pub mod pool;
 pub mod resources;
-pub mod audit;
-pub mod bookings;
 pub mod schema;
 
 pub use error::StoreError;

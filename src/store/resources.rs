@@ -63,28 +63,64 @@ pub struct Version {
 
 type VersionRow = (String, String, i32, DateTime<Utc>, String, Option<Vec<u8>>);
 
-fn decode(conn: &mut PgConnection, keyring: &Keyring, tenant: &TenantId, row: VersionRow) -> Result<Version, StoreError> {
+fn decode(
+    conn: &mut PgConnection,
+    keyring: &Keyring,
+    tenant: &TenantId,
+    row: VersionRow,
+) -> Result<Version, StoreError> {
     let (rtype, id, version_id, last_updated, method, body) = row;
-    let resource_type = ResourceType::parse(&rtype).ok_or_else(|| StoreError::Corrupt(format!("unknown type {rtype}")))?;
+    let resource_type = ResourceType::parse(&rtype)
+        .ok_or_else(|| StoreError::Corrupt(format!("unknown type {rtype}")))?;
     let id = ResourceId::parse(&id).ok_or_else(|| StoreError::Corrupt("bad stored id".into()))?;
     let body = match body {
         Some(ct) => {
-            let binding = RowBinding { tenant: tenant.as_str(), resource_type: resource_type.as_str(), id: id.as_str(), version: version_id };
+            let binding = RowBinding {
+                tenant: tenant.as_str(),
+                resource_type: resource_type.as_str(),
+                id: id.as_str(),
+                version: version_id,
+            };
             Some(keyring.open(conn, &binding, &Ciphertext(ct))?)
         }
         None => None,
     };
-    Ok(Version { resource_type, id, version_id, last_updated, method: Method::parse(&method)?, body })
+    Ok(Version {
+        resource_type,
+        id,
+        version_id,
+        last_updated,
+        method: Method::parse(&method)?,
+        body,
+    })
 }
 
-const VERSION_COLUMNS: (rv::resource_type, rv::id, rv::version_id, rv::last_updated, rv::method, rv::body) =
-    (rv::resource_type, rv::id, rv::version_id, rv::last_updated, rv::method, rv::body);
+const VERSION_COLUMNS: (
+    rv::resource_type,
+    rv::id,
+    rv::version_id,
+    rv::last_updated,
+    rv::method,
+    rv::body,
+) = (
+    rv::resource_type,
+    rv::id,
+    rv::version_id,
+    rv::last_updated,
+    rv::method,
+    rv::body,
+);
 
 /// Locks the resource's current row for the rest of the transaction, creating a
 /// placeholder first if the id is new, so that concurrent writers of one id
 /// (update-as-create included) queue behind each other instead of racing.
 /// Returns None for a new id (the placeholder has version 0).
-pub fn lock_current(conn: &mut PgConnection, tenant: &TenantId, rtype: ResourceType, id: &ResourceId) -> Result<Option<Current>, StoreError> {
+pub fn lock_current(
+    conn: &mut PgConnection,
+    tenant: &TenantId,
+    rtype: ResourceType,
+    id: &ResourceId,
+) -> Result<Option<Current>, StoreError> {
     diesel::insert_into(cur::table)
         .values((
             cur::tenant_id.eq(tenant.as_str()),
@@ -101,10 +137,19 @@ pub fn lock_current(conn: &mut PgConnection, tenant: &TenantId, rtype: ResourceT
         .select((cur::version_id, cur::last_updated, cur::deleted))
         .for_update()
         .first::<(i32, DateTime<Utc>, bool)>(conn)?;
-    Ok((version_id > 0).then_some(Current { version_id, last_updated, deleted }))
+    Ok((version_id > 0).then_some(Current {
+        version_id,
+        last_updated,
+        deleted,
+    }))
 }
 
-pub fn current(conn: &mut PgConnection, tenant: &TenantId, rtype: ResourceType, id: &ResourceId) -> Result<Option<Current>, StoreError> {
+pub fn current(
+    conn: &mut PgConnection,
+    tenant: &TenantId,
+    rtype: ResourceType,
+    id: &ResourceId,
+) -> Result<Option<Current>, StoreError> {
     let row = cur::table
         .find((tenant.as_str(), rtype.as_str(), id.as_str()))
         .select((cur::version_id, cur::last_updated, cur::deleted))
@@ -112,7 +157,11 @@ pub fn current(conn: &mut PgConnection, tenant: &TenantId, rtype: ResourceType, 
         .optional()?;
     Ok(row
         .filter(|(v, _, _)| *v > 0)
-        .map(|(version_id, last_updated, deleted)| Current { version_id, last_updated, deleted }))
+        .map(|(version_id, last_updated, deleted)| Current {
+            version_id,
+            last_updated,
+            deleted,
+        }))
 }
 
 /// Appends a version and points the current row at it. `body` is the final JSON
@@ -133,7 +182,12 @@ pub fn append(
 ) -> Result<(), StoreError> {
     let sealed = match body {
         Some(plain) => {
-            let binding = RowBinding { tenant: tenant.as_str(), resource_type: rtype.as_str(), id: id.as_str(), version: version_id };
+            let binding = RowBinding {
+                tenant: tenant.as_str(),
+                resource_type: rtype.as_str(),
+                id: id.as_str(),
+                version: version_id,
+            };
             let (key_id, ct) = keyring.seal(conn, &binding, plain)?;
             Some((key_id, ct.0))
         }
@@ -172,7 +226,13 @@ pub fn append(
 }
 
 /// The current version (tombstones included, so the caller can answer 410).
-pub fn read(conn: &mut PgConnection, keyring: &Keyring, tenant: &TenantId, rtype: ResourceType, id: &ResourceId) -> Result<Option<Version>, StoreError> {
+pub fn read(
+    conn: &mut PgConnection,
+    keyring: &Keyring,
+    tenant: &TenantId,
+    rtype: ResourceType,
+    id: &ResourceId,
+) -> Result<Option<Version>, StoreError> {
     let row = cur::table
         .inner_join(
             rv::table.on(rv::tenant_id
@@ -190,7 +250,14 @@ pub fn read(conn: &mut PgConnection, keyring: &Keyring, tenant: &TenantId, rtype
     row.map(|r| decode(conn, keyring, tenant, r)).transpose()
 }
 
-pub fn read_version(conn: &mut PgConnection, keyring: &Keyring, tenant: &TenantId, rtype: ResourceType, id: &ResourceId, version_id: i32) -> Result<Option<Version>, StoreError> {
+pub fn read_version(
+    conn: &mut PgConnection,
+    keyring: &Keyring,
+    tenant: &TenantId,
+    rtype: ResourceType,
+    id: &ResourceId,
+    version_id: i32,
+) -> Result<Option<Version>, StoreError> {
     let row = rv::table
         .find((tenant.as_str(), rtype.as_str(), id.as_str(), version_id))
         .select(VERSION_COLUMNS)
@@ -225,10 +292,14 @@ pub fn history(
     cursor: Option<&HistoryCursor>,
     count: i64,
 ) -> Result<Vec<Version>, StoreError> {
-    let mut q = rv::table.filter(rv::tenant_id.eq(tenant.as_str())).into_boxed();
+    let mut q = rv::table
+        .filter(rv::tenant_id.eq(tenant.as_str()))
+        .into_boxed();
     match scope {
         HistoryScope::Instance(t, id) => {
-            q = q.filter(rv::resource_type.eq(t.as_str())).filter(rv::id.eq(id.as_str()));
+            q = q
+                .filter(rv::resource_type.eq(t.as_str()))
+                .filter(rv::id.eq(id.as_str()));
         }
         HistoryScope::Type(t) => q = q.filter(rv::resource_type.eq(t.as_str())),
     }
@@ -238,26 +309,48 @@ pub fn history(
     if let Some(c) = cursor {
         // Keyset paging on the sort key, so pages stay stable while new versions arrive.
         q = q.filter(
-            rv::last_updated.lt(c.last_updated).or(rv::last_updated.eq(c.last_updated).and(
-                rv::resource_type.gt(c.resource_type.clone()).or(rv::resource_type.eq(c.resource_type.clone()).and(
-                    rv::id.gt(c.id.clone()).or(rv::id.eq(c.id.clone()).and(rv::version_id.lt(c.version_id))),
+            rv::last_updated
+                .lt(c.last_updated)
+                .or(rv::last_updated.eq(c.last_updated).and(
+                    rv::resource_type
+                        .gt(c.resource_type.clone())
+                        .or(rv::resource_type.eq(c.resource_type.clone()).and(
+                            rv::id
+                                .gt(c.id.clone())
+                                .or(rv::id.eq(c.id.clone()).and(rv::version_id.lt(c.version_id))),
+                        )),
                 )),
-            )),
         );
     }
     let rows = q
-        .order((rv::last_updated.desc(), rv::resource_type.asc(), rv::id.asc(), rv::version_id.desc()))
+        .order((
+            rv::last_updated.desc(),
+            rv::resource_type.asc(),
+            rv::id.asc(),
+            rv::version_id.desc(),
+        ))
         .limit(count)
         .select(VERSION_COLUMNS)
         .load::<VersionRow>(conn)?;
-    rows.into_iter().map(|r| decode(conn, keyring, tenant, r)).collect()
+    rows.into_iter()
+        .map(|r| decode(conn, keyring, tenant, r))
+        .collect()
 }
 
-pub fn history_total(conn: &mut PgConnection, tenant: &TenantId, scope: &HistoryScope<'_>, since: Option<DateTime<Utc>>) -> Result<i64, StoreError> {
-    let mut q = rv::table.filter(rv::tenant_id.eq(tenant.as_str())).into_boxed();
+pub fn history_total(
+    conn: &mut PgConnection,
+    tenant: &TenantId,
+    scope: &HistoryScope<'_>,
+    since: Option<DateTime<Utc>>,
+) -> Result<i64, StoreError> {
+    let mut q = rv::table
+        .filter(rv::tenant_id.eq(tenant.as_str()))
+        .into_boxed();
     match scope {
         HistoryScope::Instance(t, id) => {
-            q = q.filter(rv::resource_type.eq(t.as_str())).filter(rv::id.eq(id.as_str()));
+            q = q
+                .filter(rv::resource_type.eq(t.as_str()))
+                .filter(rv::id.eq(id.as_str()));
         }
         HistoryScope::Type(t) => q = q.filter(rv::resource_type.eq(t.as_str())),
     }

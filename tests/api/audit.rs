@@ -6,7 +6,12 @@ use serde_json::Value;
 async fn audit_search(app: &TestApp, query: &str, at_least: i64) -> Value {
     // Reads are audited through a batched writer: poll briefly.
     for _ in 0..50 {
-        let v: Value = app.get(&format!("AuditEvent?{query}")).await.json().await.unwrap();
+        let v: Value = app
+            .get(&format!("AuditEvent?{query}"))
+            .await
+            .json()
+            .await
+            .unwrap();
         if v["total"].as_i64().unwrap_or(0) >= at_least {
             return v;
         }
@@ -21,7 +26,15 @@ async fn interactions_are_audited() {
     let (id, _) = app.create(&patient("Audited", "AU-1")).await;
     assert_eq!(app.get(&format!("Patient/{id}")).await.status(), 200);
     assert_eq!(app.get("Patient/does-not-exist").await.status(), 404);
-    assert_eq!(app.post_json("Patient", &serde_json::json!({"resourceType": "Patient", "x": 1})).await.status(), 400);
+    assert_eq!(
+        app.post_json(
+            "Patient",
+            &serde_json::json!({"resourceType": "Patient", "x": 1})
+        )
+        .await
+        .status(),
+        400
+    );
 
     // The create committed with its AuditEvent: action C, outcome 0.
     let created = audit_search(&app, "subtype=create", 1).await;
@@ -42,6 +55,11 @@ async fn interactions_are_audited() {
 
     // AuditEvents are readable by id.
     let aid = e["id"].as_str().unwrap();
-    let read: Value = app.get(&format!("AuditEvent/{aid}")).await.json().await.unwrap();
+    let read: Value = app
+        .get(&format!("AuditEvent/{aid}"))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(read["id"], aid);
 }

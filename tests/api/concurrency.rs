@@ -17,7 +17,10 @@ async fn conditional_create_is_race_free() {
             let r = client
                 .post(url)
                 .header("content-type", FHIR_JSON)
-                .header("if-none-exist", "identifier=urn:oid:1.2.36.146.595.217.0.1|RACE-1")
+                .header(
+                    "if-none-exist",
+                    "identifier=urn:oid:1.2.36.146.595.217.0.1|RACE-1",
+                )
                 .body(body)
                 .send()
                 .await
@@ -31,11 +34,24 @@ async fn conditional_create_is_race_free() {
     for t in tasks {
         results.push(t.await.unwrap());
     }
-    assert_eq!(results.iter().filter(|(s, _)| *s == 201).count(), 1, "{results:?}");
-    assert_eq!(results.iter().filter(|(s, _)| *s == 200).count(), 19, "{results:?}");
+    assert_eq!(
+        results.iter().filter(|(s, _)| *s == 201).count(),
+        1,
+        "{results:?}"
+    );
+    assert_eq!(
+        results.iter().filter(|(s, _)| *s == 200).count(),
+        19,
+        "{results:?}"
+    );
     let first = &results[0].1;
     assert!(results.iter().all(|(_, id)| id == first));
-    let found: Value = app.get("Patient?identifier=RACE-1").await.json().await.unwrap();
+    let found: Value = app
+        .get("Patient?identifier=RACE-1")
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(found["total"], 1);
 
     // Two matches: 412.
@@ -61,14 +77,23 @@ async fn conditional_update_and_delete() {
     // No match: created.
     let r = app.put_json(q, &patient("Cond", "CU-1")).await;
     assert_eq!(r.status(), 201);
-    let id = r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    let id = r.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     // One match: updated in place.
     let mut p = patient("Cond", "CU-1");
     p["gender"] = json!("male");
     let r = app.put_json(q, &p).await;
     assert_eq!(r.status(), 200);
     let v: Value = r.json().await.unwrap();
-    assert_eq!((v["id"].as_str().unwrap(), v["meta"]["versionId"].as_str().unwrap()), (id.as_str(), "2"));
+    assert_eq!(
+        (
+            v["id"].as_str().unwrap(),
+            v["meta"]["versionId"].as_str().unwrap()
+        ),
+        (id.as_str(), "2")
+    );
     // Unknown parameters cannot be ignored in a conditional interaction.
     assert_outcome(app.put_json("Patient?bogus=1", &p).await, 400).await;
     // Delete by criteria.
@@ -92,14 +117,37 @@ fn appointment(practitioner: &str, start: &str, end: &str) -> Value {
 #[tokio::test]
 async fn double_booking_is_refused() {
     let app = spawn_app().await;
-    app.create(&appointment("dr-a", "2026-03-01T09:00:00Z", "2026-03-01T09:30:00Z")).await;
+    app.create(&appointment(
+        "dr-a",
+        "2026-03-01T09:00:00Z",
+        "2026-03-01T09:30:00Z",
+    ))
+    .await;
     // Overlapping slot of the same practitioner: 409.
-    let clash = app.post_json("Appointment", &appointment("dr-a", "2026-03-01T09:15:00Z", "2026-03-01T09:45:00Z")).await;
+    let clash = app
+        .post_json(
+            "Appointment",
+            &appointment("dr-a", "2026-03-01T09:15:00Z", "2026-03-01T09:45:00Z"),
+        )
+        .await;
     let oo = assert_outcome(clash, 409).await;
-    assert!(oo["issue"][0]["diagnostics"].as_str().unwrap().contains("overlaps"));
+    assert!(oo["issue"][0]["diagnostics"]
+        .as_str()
+        .unwrap()
+        .contains("overlaps"));
     // Adjacent slot ([start, end) ranges) and another practitioner are fine.
-    app.create(&appointment("dr-a", "2026-03-01T09:30:00Z", "2026-03-01T10:00:00Z")).await;
-    app.create(&appointment("dr-b", "2026-03-01T09:15:00Z", "2026-03-01T09:45:00Z")).await;
+    app.create(&appointment(
+        "dr-a",
+        "2026-03-01T09:30:00Z",
+        "2026-03-01T10:00:00Z",
+    ))
+    .await;
+    app.create(&appointment(
+        "dr-b",
+        "2026-03-01T09:15:00Z",
+        "2026-03-01T09:45:00Z",
+    ))
+    .await;
     // A proposed appointment does not hold the slot.
     let mut proposed = appointment("dr-a", "2026-03-01T09:00:00Z", "2026-03-01T09:30:00Z");
     proposed["status"] = json!("proposed");
@@ -114,13 +162,29 @@ async fn fifty_concurrent_bookings_of_one_slot_one_wins() {
     for _ in 0..50 {
         let (client, url, body) = (app.client.clone(), app.url("Appointment"), body.clone());
         tasks.push(tokio::spawn(async move {
-            client.post(url).header("content-type", FHIR_JSON).body(body).send().await.unwrap().status().as_u16()
+            client
+                .post(url)
+                .header("content-type", FHIR_JSON)
+                .body(body)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
         }));
     }
     let mut statuses = Vec::new();
     for t in tasks {
         statuses.push(t.await.unwrap());
     }
-    assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 1, "{statuses:?}");
-    assert_eq!(statuses.iter().filter(|s| **s == 409).count(), 49, "{statuses:?}");
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 201).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 409).count(),
+        49,
+        "{statuses:?}"
+    );
 }

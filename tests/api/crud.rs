@@ -6,7 +6,9 @@ use serde_json::{json, Value};
 #[tokio::test]
 async fn create_read_update_delete_cycle() {
     let app = spawn_app().await;
-    let resp = app.post_json("Patient", &patient("Chalmers", "12345")).await;
+    let resp = app
+        .post_json("Patient", &patient("Chalmers", "12345"))
+        .await;
     // create: 201, Location with _history, ETag and Last-Modified (http.html#create).
     assert_eq!(resp.status(), 201);
     let location = resp.headers()["location"].to_str().unwrap().to_owned();
@@ -16,7 +18,10 @@ async fn create_read_update_delete_cycle() {
     let id = created["id"].as_str().unwrap();
     assert_eq!(location, format!("{}/Patient/{id}/_history/1", app.base));
     assert_eq!(created["meta"]["versionId"], "1");
-    assert!(created["meta"]["lastUpdated"].as_str().unwrap().ends_with('Z'));
+    assert!(created["meta"]["lastUpdated"]
+        .as_str()
+        .unwrap()
+        .ends_with('Z'));
 
     let read = app.get(&format!("Patient/{id}")).await;
     assert_eq!(read.status(), 200);
@@ -33,7 +38,12 @@ async fn create_read_update_delete_cycle() {
     assert_eq!(v2["gender"], "other");
 
     // vread keeps the old version.
-    let v1: Value = app.get(&format!("Patient/{id}/_history/1")).await.json().await.unwrap();
+    let v1: Value = app
+        .get(&format!("Patient/{id}/_history/1"))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(v1["gender"], "female");
     assert_outcome(app.get(&format!("Patient/{id}/_history/9")).await, 404).await;
 
@@ -50,7 +60,10 @@ async fn create_read_update_delete_cycle() {
     // An update brings it back as a new version.
     let back = app.put_json(&format!("Patient/{id}"), &changed).await;
     assert_eq!(back.status(), 201);
-    assert_eq!(back.json::<Value>().await.unwrap()["meta"]["versionId"], "4");
+    assert_eq!(
+        back.json::<Value>().await.unwrap()["meta"]["versionId"],
+        "4"
+    );
 }
 
 #[tokio::test]
@@ -60,7 +73,10 @@ async fn update_as_create_and_id_rules() {
     p["id"] = json!("client-chosen.1");
     let resp = app.put_json("Patient/client-chosen.1", &p).await;
     assert_eq!(resp.status(), 201);
-    assert_eq!(resp.headers()["location"].to_str().unwrap(), format!("{}/Patient/client-chosen.1/_history/1", app.base));
+    assert_eq!(
+        resp.headers()["location"].to_str().unwrap(),
+        format!("{}/Patient/client-chosen.1/_history/1", app.base)
+    );
     // Body id different from URL id: 400 (http.html#update).
     p["id"] = json!("other");
     assert_outcome(app.put_json("Patient/client-chosen.1", &p).await, 400).await;
@@ -80,7 +96,13 @@ async fn if_match_guards_updates() {
     let app = spawn_app().await;
     let (id, body) = app.create(&patient("Okafor", "B-1")).await;
     let path = format!("Patient/{id}");
-    let put = |etag: &'static str| app.client.put(app.url(&path)).header("content-type", FHIR_JSON).header("if-match", etag).body(body.to_string());
+    let put = |etag: &'static str| {
+        app.client
+            .put(app.url(&path))
+            .header("content-type", FHIR_JSON)
+            .header("if-match", etag)
+            .body(body.to_string())
+    };
     assert_eq!(put("W/\"1\"").send().await.unwrap().status(), 200);
     // Stale version: 412 (http.html#concurrency).
     assert_outcome(put("W/\"1\"").send().await.unwrap(), 412).await;
@@ -91,14 +113,32 @@ async fn if_match_guards_updates() {
 #[tokio::test]
 async fn prefer_return() {
     let app = spawn_app().await;
-    let post = |prefer: &'static str| app.client.post(app.url("Patient")).header("content-type", FHIR_JSON).header("prefer", prefer).body(patient("Li", "C").to_string());
+    let post = |prefer: &'static str| {
+        app.client
+            .post(app.url("Patient"))
+            .header("content-type", FHIR_JSON)
+            .header("prefer", prefer)
+            .body(patient("Li", "C").to_string())
+    };
     let minimal = post("return=minimal").send().await.unwrap();
     assert_eq!(minimal.status(), 201);
     assert!(minimal.headers().contains_key("location"));
     assert!(minimal.bytes().await.unwrap().is_empty());
-    let oo: Value = post("return=OperationOutcome").send().await.unwrap().json().await.unwrap();
+    let oo: Value = post("return=OperationOutcome")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(oo["resourceType"], "OperationOutcome");
-    let rep: Value = post("return=representation").send().await.unwrap().json().await.unwrap();
+    let rep: Value = post("return=representation")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(rep["resourceType"], "Patient");
 }
 
@@ -110,30 +150,70 @@ async fn history_newest_first_with_count_and_since() {
         // Distinct lastUpdated instants (millisecond precision) for the _since check.
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
         body["gender"] = json!(g);
-        assert_eq!(app.put_json(&format!("Patient/{id}"), &body).await.status(), 200);
+        assert_eq!(
+            app.put_json(&format!("Patient/{id}"), &body).await.status(),
+            200
+        );
     }
     tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     assert_eq!(app.delete(&format!("Patient/{id}")).await.status(), 204);
-    let h: Value = app.get(&format!("Patient/{id}/_history")).await.json().await.unwrap();
+    let h: Value = app
+        .get(&format!("Patient/{id}/_history"))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(h["type"], "history");
     assert_eq!(h["total"], 5);
     let entries = h["entry"].as_array().unwrap();
-    let methods: Vec<&str> = entries.iter().map(|e| e["request"]["method"].as_str().unwrap()).collect();
+    let methods: Vec<&str> = entries
+        .iter()
+        .map(|e| e["request"]["method"].as_str().unwrap())
+        .collect();
     assert_eq!(methods, ["DELETE", "PUT", "PUT", "PUT", "POST"]);
     assert!(entries[0].get("resource").is_none());
     assert_eq!(entries[1]["resource"]["meta"]["versionId"], "4");
     assert_eq!(entries[1]["response"]["etag"], "W/\"4\"");
 
     // _count pages with a working next link.
-    let page: Value = app.get(&format!("Patient/{id}/_history?_count=2")).await.json().await.unwrap();
+    let page: Value = app
+        .get(&format!("Patient/{id}/_history?_count=2"))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(page["entry"].as_array().unwrap().len(), 2);
-    let next = page["link"].as_array().unwrap().iter().find(|l| l["relation"] == "next").unwrap()["url"].as_str().unwrap().to_owned();
-    let page2: Value = app.client.get(next).send().await.unwrap().json().await.unwrap();
+    let next = page["link"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["relation"] == "next")
+        .unwrap()["url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let page2: Value = app
+        .client
+        .get(next)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(page2["entry"][0]["resource"]["meta"]["versionId"], "3");
 
     // _since is inclusive of the instant given.
     let v3_time = entries[2]["response"]["lastModified"].as_str().unwrap();
-    let since: Value = app.get(&format!("Patient/{id}/_history?_since={}", v3_time.replace('+', "%2B"))).await.json().await.unwrap();
+    let since: Value = app
+        .get(&format!(
+            "Patient/{id}/_history?_since={}",
+            v3_time.replace('+', "%2B")
+        ))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(since["total"], 3);
 
     // Type history covers every Patient.

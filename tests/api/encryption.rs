@@ -8,7 +8,14 @@ use serde_json::{json, Value};
 #[tokio::test]
 async fn pg_dump_contains_no_plaintext_phi() {
     let app = spawn_app().await;
-    let mut secrets: Vec<String> = vec!["Zyxqvorth".into(), "MRN-83920174".into(), "1961-07-19".into(), "+1 555 0199 8765".into(), "742 Evergreen Terrace".into(), "Quillonbeck".into()];
+    let mut secrets: Vec<String> = vec![
+        "Zyxqvorth".into(),
+        "MRN-83920174".into(),
+        "1961-07-19".into(),
+        "+1 555 0199 8765".into(),
+        "742 Evergreen Terrace".into(),
+        "Quillonbeck".into(),
+    ];
     let p = json!({
         "resourceType": "Patient",
         "identifier": [{"system": "urn:mrn", "value": "MRN-83920174"}],
@@ -53,20 +60,43 @@ async fn pg_dump_contains_no_plaintext_phi() {
     }
     // Reads and searches (their AuditEvents carry the query) must not leak either.
     app.get(&format!("Patient/{pid}")).await;
-    app.get("Patient?family=Zyxqvorth&birthdate=1961-07-19").await;
+    app.get("Patient?family=Zyxqvorth&birthdate=1961-07-19")
+        .await;
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
 
-    let bin = fhirgate::store::cluster::find_binaries().map(|d| d.join("pg_dump")).unwrap_or_else(|| "pg_dump".into());
-    let out = std::process::Command::new(bin).arg("--data-only").arg("-d").arg(&app.db_url).output().unwrap();
-    assert!(out.status.success(), "pg_dump failed: {}", String::from_utf8_lossy(&out.stderr));
+    let bin = fhirgate::store::cluster::find_binaries()
+        .map(|d| d.join("pg_dump"))
+        .unwrap_or_else(|| "pg_dump".into());
+    let out = std::process::Command::new(bin)
+        .arg("--data-only")
+        .arg("-d")
+        .arg(&app.db_url)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "pg_dump failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let dump = String::from_utf8_lossy(&out.stdout);
-    assert!(dump.contains("COPY public.resource_versions"), "the dump is not of our schema");
+    assert!(
+        dump.contains("COPY public.resource_versions"),
+        "the dump is not of our schema"
+    );
     assert!(dump.len() > 10_000);
     for s in &secrets {
-        assert!(!dump.contains(s.as_str()), "plaintext PHI {s:?} found in pg_dump");
+        assert!(
+            !dump.contains(s.as_str()),
+            "plaintext PHI {s:?} found in pg_dump"
+        );
     }
     // Search over the blind indexes still finds the patient.
-    let found: Value = app.get("Patient?family=zyxq&birthdate=1961-07-19").await.json().await.unwrap();
+    let found: Value = app
+        .get("Patient?family=zyxq&birthdate=1961-07-19")
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(found["total"], 1, "{found}");
 }
 
@@ -133,7 +163,10 @@ async fn keys_rotate_reencrypts_while_reads_work() {
         n: i64,
     }
     let mut conn = app.conn();
-    let distinct: K = diesel::sql_query("SELECT count(DISTINCT key_id) AS n FROM resource_versions").get_result(&mut conn).unwrap();
+    let distinct: K =
+        diesel::sql_query("SELECT count(DISTINCT key_id) AS n FROM resource_versions")
+            .get_result(&mut conn)
+            .unwrap();
     assert_eq!(distinct.n, 1, "every version is under one (the new) key");
     let active: K = diesel::sql_query(
         "SELECT count(*) AS n FROM resource_versions v JOIN data_keys k ON k.tenant_id = v.tenant_id AND k.key_id = v.key_id WHERE k.active",

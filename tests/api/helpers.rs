@@ -19,6 +19,7 @@ pub struct TestApp {
     pub master_key_hex: String,
     server_url: String,
     db_name: String,
+    handle: actix_web::dev::ServerHandle,
 }
 
 struct Server {
@@ -32,7 +33,9 @@ static SERVER: OnceLock<Server> = OnceLock::new();
 static MODEL: OnceLock<Arc<FhirModel>> = OnceLock::new();
 
 fn model() -> Arc<FhirModel> {
-    MODEL.get_or_init(|| Arc::new(FhirModel::load().expect("loading the FHIR model"))).clone()
+    MODEL
+        .get_or_init(|| Arc::new(FhirModel::load().expect("loading the FHIR model")))
+        .clone()
 }
 
 /// The database server the tests use: FHIRGATE_TEST_DATABASE_URL, else the
@@ -49,16 +52,24 @@ fn server() -> &'static Server {
             candidates.push("postgres://127.0.0.1:5432/postgres?connect_timeout=3".into());
             candidates.push("postgres://postgres@127.0.0.1:5432/postgres?connect_timeout=3".into());
         }
-        let (admin_url, cluster) = match candidates.into_iter().find(|u| PgConnection::establish(u).is_ok()) {
+        let (admin_url, cluster) = match candidates
+            .into_iter()
+            .find(|u| PgConnection::establish(u).is_ok())
+        {
             Some(u) => (u, None),
             None => {
                 let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("test-pg");
-                let cluster = PrivateCluster::start(&dir, true).expect("starting a private PostgreSQL cluster for the tests");
+                let cluster = PrivateCluster::start(&dir, true)
+                    .expect("starting a private PostgreSQL cluster for the tests");
                 (cluster.url("postgres"), Some(cluster))
             }
         };
         let template = build_template(&admin_url);
-        Server { admin_url, template, _cluster: cluster }
+        Server {
+            admin_url,
+            template,
+            _cluster: cluster,
+        }
     })
 }
 
@@ -76,14 +87,20 @@ fn build_template(admin_url: &str) -> String {
     }
     let name = format!("fhirgate_tpl_{hash:016x}");
     let mut admin = PgConnection::establish(admin_url).unwrap();
-    diesel::sql_query("SELECT pg_advisory_lock(74201)").execute(&mut admin).unwrap();
+    diesel::sql_query("SELECT pg_advisory_lock(74201)")
+        .execute(&mut admin)
+        .unwrap();
     let url = with_database(admin_url, &name).unwrap();
     if PgConnection::establish(&url).is_err() {
-        diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut admin).unwrap();
+        diesel::sql_query(format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .unwrap();
         let mut conn = PgConnection::establish(&url).unwrap();
         run_migrations(&mut conn).unwrap();
     }
-    diesel::sql_query("SELECT pg_advisory_unlock(74201)").execute(&mut admin).unwrap();
+    diesel::sql_query("SELECT pg_advisory_unlock(74201)")
+        .execute(&mut admin)
+        .unwrap();
     name
 }
 
@@ -105,8 +122,15 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
+    // Quiet by default (each test drops its database under a running audit
+    // writer); FHIRGATE_LOG=debug cargo test ... shows everything.
+    if std::env::var("FHIRGATE_LOG").is_err() && std::env::var("RUST_LOG").is_err() {
+        std::env::set_var("FHIRGATE_LOG", "error");
+    }
     fhirgate::telemetry::init(fhirgate::telemetry::LogFormat::Text);
-    let (server, model) = tokio::task::spawn_blocking(|| (server(), model())).await.unwrap();
+    let (server, model) = tokio::task::spawn_blocking(|| (server(), model()))
+        .await
+        .unwrap();
     let db_name = format!("fhirgate_test_{}", uuid::Uuid::new_v4().simple());
     {
         let admin_url = server.admin_url.clone();
@@ -116,7 +140,9 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
             // Two CREATE DATABASE .. TEMPLATE on one template at once can collide
             // ("source database is being accessed"); retry briefly.
             for attempt in 0.. {
-                match diesel::sql_query(format!("CREATE DATABASE {name} TEMPLATE {template}")).execute(&mut admin) {
+                match diesel::sql_query(format!("CREATE DATABASE {name} TEMPLATE {template}"))
+                    .execute(&mut admin)
+                {
                     Ok(_) => break,
                     Err(e) if attempt < 50 => {
                         let _ = e;
@@ -132,6 +158,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     let db_url = with_database(&server.admin_url, &db_name).unwrap();
     let mut settings = Settings {
         database_url: Some(db_url.clone()),
+        embedded_postgres: false,
         data_dir: std::env::temp_dir(),
         master_key_file: None,
         log_format: fhirgate::telemetry::LogFormat::Text,
@@ -146,29 +173,40 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     let key = KeyBytes::random().unwrap();
     let master_key_hex = hex::encode(key.0);
     let db = Db::connect(&db_url, settings.db_pool_size, None).unwrap();
-    let app = Application::build(&settings, db, model, MasterKey::from_bytes(key)).await.unwrap();
+    let app = Application::build(&settings, db, model, MasterKey::from_bytes(key))
+        .await
+        .unwrap();
     let port = app.port();
+    let handle = app.handle();
     tokio::spawn(app.run_until_stopped());
     let server_url = format!("http://127.0.0.1:{port}");
     TestApp {
         base: format!("{server_url}/fhir"),
-        client: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
         db_url,
         master_key_hex,
         server_url,
         db_name,
+        handle,
     }
 }
 
 impl Drop for TestApp {
     fn drop(&mut self) {
-        let (admin_url, name) = (server().admin_url.clone(), self.db_name.clone());
-        // Best effort: a leftover test database harms nothing but disk.
-        std::thread::spawn(move || {
-            if let Ok(mut admin) = PgConnection::establish(&admin_url) {
-                let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin);
-            }
-        });
+        // Stop the server (the command is sent at once; the future need not be
+        // awaited), then drop the database here and now: work left on detached
+        // threads can still be inside libpq when the test process exits.
+        drop(self.handle.stop(false));
+        if let Ok(mut admin) = PgConnection::establish(&server().admin_url) {
+            let _ = diesel::sql_query(format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.db_name
+            ))
+            .execute(&mut admin);
+        }
     }
 }
 
@@ -179,7 +217,11 @@ impl TestApp {
         if path.starts_with('/') && !path.starts_with("/fhir") {
             format!("{}{path}", self.server_url)
         } else {
-            format!("{}/{}", self.base, path.trim_start_matches('/').trim_start_matches("fhir/"))
+            format!(
+                "{}/{}",
+                self.base,
+                path.trim_start_matches('/').trim_start_matches("fhir/")
+            )
         }
     }
 
@@ -188,11 +230,23 @@ impl TestApp {
     }
 
     pub async fn post_json(&self, path: &str, body: &Value) -> reqwest::Response {
-        self.client.post(self.url(path)).header("content-type", FHIR_JSON).body(body.to_string()).send().await.unwrap()
+        self.client
+            .post(self.url(path))
+            .header("content-type", FHIR_JSON)
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap()
     }
 
     pub async fn put_json(&self, path: &str, body: &Value) -> reqwest::Response {
-        self.client.put(self.url(path)).header("content-type", FHIR_JSON).body(body.to_string()).send().await.unwrap()
+        self.client
+            .put(self.url(path))
+            .header("content-type", FHIR_JSON)
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap()
     }
 
     pub async fn delete(&self, path: &str) -> reqwest::Response {
@@ -203,7 +257,12 @@ impl TestApp {
     pub async fn create(&self, resource: &Value) -> (String, Value) {
         let rtype = resource["resourceType"].as_str().unwrap();
         let resp = self.post_json(rtype, resource).await;
-        assert_eq!(resp.status(), 201, "create {rtype}: {}", resp.text().await.unwrap());
+        assert_eq!(
+            resp.status(),
+            201,
+            "create {rtype}: {}",
+            resp.text().await.unwrap()
+        );
         let body: Value = resp.json().await.unwrap();
         (body["id"].as_str().unwrap().to_owned(), body)
     }
@@ -217,12 +276,22 @@ impl TestApp {
 /// Asserts an OperationOutcome with the given status and returns it.
 pub async fn assert_outcome(resp: reqwest::Response, status: u16) -> Value {
     assert_eq!(resp.status().as_u16(), status, "unexpected status");
-    let ct = resp.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+    let ct = resp
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
     let text = resp.text().await.unwrap();
-    assert!(ct.starts_with("application/fhir+json"), "content-type {ct} for {text}");
+    assert!(
+        ct.starts_with("application/fhir+json"),
+        "content-type {ct} for {text}"
+    );
     let v: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"));
     assert_eq!(v["resourceType"], "OperationOutcome", "{text}");
-    assert!(v["issue"].as_array().is_some_and(|i| !i.is_empty()), "{text}");
+    assert!(
+        v["issue"].as_array().is_some_and(|i| !i.is_empty()),
+        "{text}"
+    );
     v
 }
 

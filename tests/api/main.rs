@@ -1,6 +1,11 @@
 //! Integration tests: the real HTTP server against real Postgres, one fresh
 //! database per test (cloned from a migrated template), run in parallel.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 mod helpers;
 

@@ -20,18 +20,54 @@ async fn capability_statement_states_what_exists() {
     assert_eq!(cs["fhirVersion"], "4.0.1");
     assert_eq!(cs["kind"], "instance");
     let resources = cs["rest"][0]["resource"].as_array().unwrap();
-    let types: Vec<&str> = resources.iter().map(|r| r["type"].as_str().unwrap()).collect();
-    assert_eq!(types, ["Appointment", "AuditEvent", "MedicationRequest", "Observation", "Patient", "Practitioner"]);
-    let audit = resources.iter().find(|r| r["type"] == "AuditEvent").unwrap();
-    let codes: Vec<&str> = audit["interaction"].as_array().unwrap().iter().map(|i| i["code"].as_str().unwrap()).collect();
+    let types: Vec<&str> = resources
+        .iter()
+        .map(|r| r["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        types,
+        [
+            "Appointment",
+            "AuditEvent",
+            "MedicationRequest",
+            "Observation",
+            "Patient",
+            "Practitioner"
+        ]
+    );
+    let audit = resources
+        .iter()
+        .find(|r| r["type"] == "AuditEvent")
+        .unwrap();
+    let codes: Vec<&str> = audit["interaction"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["code"].as_str().unwrap())
+        .collect();
     assert_eq!(codes, ["read", "search-type"]);
     let patient = resources.iter().find(|r| r["type"] == "Patient").unwrap();
-    let params: Vec<&str> = patient["searchParam"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
-    assert!(params.contains(&"identifier") && params.contains(&"family") && params.contains(&"birthdate"));
+    let params: Vec<&str> = patient["searchParam"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        params.contains(&"identifier")
+            && params.contains(&"family")
+            && params.contains(&"birthdate")
+    );
     // Types the engine cannot evaluate yet are not advertised.
     for p in patient["searchParam"].as_array().unwrap() {
-        assert!(["token", "string", "reference", "date", "uri"].contains(&p["type"].as_str().unwrap()), "{p}");
-        assert!(p["definition"].as_str().unwrap().starts_with("http://hl7.org/fhir/SearchParameter/"));
+        assert!(
+            ["token", "string", "reference", "date", "uri"].contains(&p["type"].as_str().unwrap()),
+            "{p}"
+        );
+        assert!(p["definition"]
+            .as_str()
+            .unwrap()
+            .starts_with("http://hl7.org/fhir/SearchParameter/"));
     }
 }
 
@@ -41,7 +77,19 @@ async fn unknown_paths_types_and_methods() {
     assert_outcome(app.get("/nowhere").await, 404).await;
     // An unsupported resource type is 404 (http.html#2.21.0.17).
     assert_outcome(app.get("Encounter/1").await, 404).await;
-    assert_outcome(app.client.patch(app.url("Patient/1")).send().await.unwrap(), 405).await;
+    assert_outcome(
+        app.client.patch(app.url("Patient/1")).send().await.unwrap(),
+        405,
+    )
+    .await;
     // AuditEvents are read and searched, never written by clients.
-    assert_outcome(app.post_json("AuditEvent", &serde_json::json!({"resourceType": "AuditEvent"})).await, 405).await;
+    assert_outcome(
+        app.post_json(
+            "AuditEvent",
+            &serde_json::json!({"resourceType": "AuditEvent"}),
+        )
+        .await,
+        405,
+    )
+    .await;
 }

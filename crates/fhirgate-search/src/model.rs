@@ -63,6 +63,9 @@ struct SchemaProp {
     description: Option<String>,
 }
 
+/// `(json property, suffix type, description)` of a possible choice member.
+type ChoiceCandidate<'s> = (&'s str, String, Option<&'s str>);
+
 /// What the schema says a property is, before choice detection.
 enum Declared {
     Type(String, bool),
@@ -143,7 +146,7 @@ impl TypeModel {
     fn build_type(&self, props: &BTreeMap<String, SchemaProp>) -> TypeDef {
         let mut td = TypeDef::default();
         // Candidate choice groups: base -> [(json name, type, description)].
-        let mut groups: BTreeMap<&str, Vec<(&str, String, Option<&str>)>> = BTreeMap::new();
+        let mut groups: BTreeMap<&str, Vec<ChoiceCandidate<'_>>> = BTreeMap::new();
         for (pname, p) in props {
             if pname.starts_with('_') {
                 continue; // primitive extensions (json.html#primitive)

@@ -178,7 +178,9 @@ impl Registry {
             }
             let tp = reg.build_type(rt, &raws)?;
             for (i, d) in tp.defs.iter().enumerate() {
-                reg.by_url.entry(d.url.clone()).or_insert((rt.to_string(), i));
+                reg.by_url
+                    .entry(d.url.clone())
+                    .or_insert((rt.to_string(), i));
             }
             reg.types.insert(rt.to_string(), tp);
         }
@@ -190,9 +192,10 @@ impl Registry {
         let domain = self.model.parent(rt) == Some("DomainResource");
         let mut defs = Vec::new();
         for raw in raws {
-            let applies = raw.base.iter().any(|b| {
-                b == rt || b == "Resource" || (b == "DomainResource" && domain)
-            });
+            let applies = raw
+                .base
+                .iter()
+                .any(|b| b == rt || b == "Resource" || (b == "DomainResource" && domain));
             if !applies {
                 continue;
             }
@@ -279,9 +282,7 @@ impl Registry {
         let mut components = Vec::new();
         for (url, cexpr) in &d.components {
             // search.html#composite: components are other parameters, by URL.
-            let param_type = self
-                .lookup_url(&d.resource_type, url)
-                .map(|c| c.param_type);
+            let param_type = self.lookup_url(&d.resource_type, url).map(|c| c.param_type);
             let Some(param_type) = param_type else {
                 return issue(format!("component {url} is not a registered parameter"));
             };
@@ -336,6 +337,9 @@ impl Registry {
         let Some((rt, tp)) = self.types.get_key_value(resource_type) else {
             return Vec::new();
         };
+        if !resource.is_object() {
+            return Vec::new(); // not a resource at all
+        }
         extract_all(&self.model, rt, &tp.defs, &tp.compiled, resource)
     }
 }

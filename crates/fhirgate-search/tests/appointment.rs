@@ -1,5 +1,10 @@
 //! Appointment extraction against official examples (hand-derived).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 mod common;
 
 use common::*;
@@ -7,14 +12,21 @@ use common::*;
 #[test]
 fn appointment_2docs() {
     let e = extract("Appointment-2docs.json");
-    assert_eq!(values(&e, "status"), vec![token(None, Some("booked"), None)]);
+    assert_eq!(
+        values(&e, "status"),
+        vec![token(None, Some("booked"), None)]
+    );
     // instant/dateTime to the second: a one-second range.
     assert_eq!(
         values(&e, "date"),
         vec![date("2013-12-09T09:00:00Z", "2013-12-09T09:00:00.999Z")]
     );
     let patient = reference("Patient/example", Some("Patient"), Some("example"));
-    let dr1 = reference("Practitioner/example", Some("Practitioner"), Some("example"));
+    let dr1 = reference(
+        "Practitioner/example",
+        Some("Practitioner"),
+        Some("example"),
+    );
     let dr2 = reference("Practitioner/f202", Some("Practitioner"), Some("f202"));
     // The "Phone Call" participant has only a display: not indexed.
     assert_eq!(
@@ -74,7 +86,11 @@ fn appointment_examplereq_location_reason_and_no_start() {
     let e = extract("Appointment-examplereq.json");
     assert_eq!(
         values(&e, "patient"),
-        vec![reference("Patient/example", Some("Patient"), Some("example"))]
+        vec![reference(
+            "Patient/example",
+            Some("Patient"),
+            Some("example")
+        )]
     );
     assert_eq!(
         values(&e, "location"),

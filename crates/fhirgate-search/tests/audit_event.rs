@@ -1,5 +1,10 @@
 //! AuditEvent extraction against official examples (hand-derived).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 mod common;
 
 use common::*;
@@ -23,7 +28,11 @@ fn audit_event_example() {
     // AuditEvent.type and subtype are Codings: display is the text.
     assert_eq!(
         values(&e, "type"),
-        vec![token(Some(DCM), Some("110100"), Some("Application Activity"))]
+        vec![token(
+            Some(DCM),
+            Some("110100"),
+            Some("Application Activity")
+        )]
     );
     assert_eq!(
         values(&e, "subtype"),
@@ -41,7 +50,10 @@ fn audit_event_example() {
         values(&e, "agent"),
         vec![
             by_identifier(None, "Grahame"),
-            by_identifier(Some("urn:oid:2.16.840.1.113883.4.2"), "2.16.840.1.113883.4.2"),
+            by_identifier(
+                Some("urn:oid:2.16.840.1.113883.4.2"),
+                "2.16.840.1.113883.4.2"
+            ),
         ]
     );
     assert_eq!(values(&e, "patient"), vec![]);
@@ -52,9 +64,15 @@ fn audit_event_example() {
     assert_eq!(values(&e, "altid"), vec![token(None, Some("6580"), None)]);
     assert_eq!(
         values(&e, "address"),
-        vec![string("127.0.0.1"), string("Workstation1.ehr.familyclinic.com")]
+        vec![
+            string("127.0.0.1"),
+            string("Workstation1.ehr.familyclinic.com")
+        ]
     );
-    assert_eq!(values(&e, "site"), vec![token(None, Some("Development"), None)]);
+    assert_eq!(
+        values(&e, "site"),
+        vec![token(None, Some("Development"), None)]
+    );
     assert_eq!(values(&e, "source"), vec![]);
     assert_eq!(values(&e, "entity"), vec![by_identifier(None, "ABCDEF")]);
     assert_eq!(
@@ -83,7 +101,11 @@ fn audit_event_disclosure() {
         values(&e, "agent"),
         vec![
             by_identifier(None, "SomeIdiot@nowhere"),
-            reference("Practitioner/example", Some("Practitioner"), Some("example")),
+            reference(
+                "Practitioner/example",
+                Some("Practitioner"),
+                Some("example")
+            ),
         ]
     );
     assert_eq!(

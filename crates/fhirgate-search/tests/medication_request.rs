@@ -1,5 +1,10 @@
 //! MedicationRequest extraction against official examples (hand-derived).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 mod common;
 
 use common::*;
@@ -23,7 +28,10 @@ fn medication_request_medrx0302() {
         vec![reference("#med0320", Some("Medication"), None)]
     );
     assert_eq!(values(&e, "code"), vec![]);
-    assert_eq!(values(&e, "status"), vec![token(None, Some("active"), None)]);
+    assert_eq!(
+        values(&e, "status"),
+        vec![token(None, Some("active"), None)]
+    );
     assert_eq!(values(&e, "intent"), vec![token(None, Some("order"), None)]);
     assert_eq!(
         values(&e, "identifier"),
@@ -39,7 +47,11 @@ fn medication_request_medrx0302() {
     );
     assert_eq!(
         values(&e, "requester"),
-        vec![reference("Practitioner/f007", Some("Practitioner"), Some("f007"))]
+        vec![reference(
+            "Practitioner/f007",
+            Some("Practitioner"),
+            Some("f007")
+        )]
     );
     // Timing without event[]: no `date` value.
     assert_eq!(values(&e, "date"), vec![]);

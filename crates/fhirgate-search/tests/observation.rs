@@ -1,5 +1,10 @@
 //! Observation extraction against official examples (hand-derived).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 mod common;
 
 use common::*;
@@ -11,7 +16,11 @@ const UCUM: &str = "http://unitsofmeasure.org";
 #[test]
 fn observation_f001() {
     let e = extract("Observation-f001.json");
-    let code = token(Some(LOINC), Some("15074-8"), Some("Glucose [Moles/volume] in Blood"));
+    let code = token(
+        Some(LOINC),
+        Some("15074-8"),
+        Some("Glucose [Moles/volume] in Blood"),
+    );
     let qty = quantity("6.3", Some(UCUM), Some("mmol/L"), Some("mmol/l"));
     assert_eq!(values(&e, "code"), vec![code.clone()]);
     assert_eq!(values(&e, "combo-code"), vec![code.clone()]);
@@ -23,7 +32,11 @@ fn observation_f001() {
     assert_eq!(values(&e, "patient"), vec![pat]);
     assert_eq!(
         values(&e, "performer"),
-        vec![reference("Practitioner/f005", Some("Practitioner"), Some("f005"))]
+        vec![reference(
+            "Practitioner/f005",
+            Some("Practitioner"),
+            Some("f005")
+        )]
     );
     // effectivePeriod with only a start: open-ended (datatypes.html#Period).
     assert_eq!(
@@ -58,7 +71,11 @@ fn observation_blood_pressure_components() {
         vec![token(Some(cat), Some("vital-signs"), Some("Vital Signs"))]
     );
     // CodeableConcept.text wins over the coding display.
-    let panel = token(Some(LOINC), Some("85354-9"), Some("Blood pressure systolic & diastolic"));
+    let panel = token(
+        Some(LOINC),
+        Some("85354-9"),
+        Some("Blood pressure systolic & diastolic"),
+    );
     assert_eq!(values(&e, "code"), vec![panel.clone()]);
     let sys1 = token(Some(LOINC), Some("8480-6"), Some("Systolic blood pressure"));
     let sys2 = token(
@@ -71,7 +88,11 @@ fn observation_blood_pressure_components() {
         Some("bp-s"),
         Some("Systolic Blood pressure"),
     );
-    let dia = token(Some(LOINC), Some("8462-4"), Some("Diastolic blood pressure"));
+    let dia = token(
+        Some(LOINC),
+        Some("8462-4"),
+        Some("Diastolic blood pressure"),
+    );
     assert_eq!(
         values(&e, "component-code"),
         vec![sys1.clone(), sys2.clone(), sys3.clone(), dia.clone()]
@@ -97,7 +118,10 @@ fn observation_blood_pressure_components() {
         Some("not-performed"),
         Some("Not Performed"),
     );
-    assert_eq!(values(&e, "component-data-absent-reason"), vec![dar.clone()]);
+    assert_eq!(
+        values(&e, "component-data-absent-reason"),
+        vec![dar.clone()]
+    );
     assert_eq!(values(&e, "combo-data-absent-reason"), vec![dar]);
     assert_eq!(values(&e, "data-absent-reason"), vec![]);
     assert_eq!(
@@ -112,7 +136,11 @@ fn observation_blood_pressure_components() {
     );
     assert_eq!(
         values(&e, "patient"),
-        vec![reference("Patient/example", Some("Patient"), Some("example"))]
+        vec![reference(
+            "Patient/example",
+            Some("Patient"),
+            Some("example")
+        )]
     );
 }
 
@@ -146,7 +174,11 @@ fn observation_value_date_via_system_datetime_type() {
     let day = date("2016-12-30T00:00:00Z", "2016-12-30T23:59:59.999Z");
     assert_eq!(values(&e, "value-date"), vec![day.clone()]);
     // The component expression is `value.ofType(DateTime)` (System type).
-    let code = token(Some(LOINC), Some("8665-2"), Some("Date last menstrual period"));
+    let code = token(
+        Some(LOINC),
+        Some("8665-2"),
+        Some("Date last menstrual period"),
+    );
     assert_eq!(
         values(&e, "code-value-date"),
         vec![IndexValue::Composite(vec![code, day])]

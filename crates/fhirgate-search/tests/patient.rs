@@ -1,6 +1,11 @@
 //! Patient extraction against official examples; every expectation is
 //! derived by hand from the example JSON and search.html.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 mod common;
 
 use common::*;
@@ -46,7 +51,10 @@ fn patient_f001_tokens() {
         ]
     );
     // ContactPoint tokens match the value; `where(system=...)` filters.
-    assert_eq!(values(&e, "phone"), vec![token(None, Some("0648352638"), None)]);
+    assert_eq!(
+        values(&e, "phone"),
+        vec![token(None, Some("0648352638"), None)]
+    );
     assert_eq!(
         values(&e, "email"),
         vec![token(None, Some("p.heuvel@gmail.com"), None)]
@@ -60,14 +68,24 @@ fn patient_f001_tokens() {
     );
     assert_eq!(values(&e, "gender"), vec![token(None, Some("male"), None)]);
     assert_eq!(values(&e, "active"), vec![token(None, Some("true"), None)]);
-    assert_eq!(values(&e, "address-use"), vec![token(None, Some("home"), None)]);
+    assert_eq!(
+        values(&e, "address-use"),
+        vec![token(None, Some("home"), None)]
+    );
     assert_eq!(values(&e, "_id"), vec![token(None, Some("f001"), None)]);
     // deceasedBoolean false: exists() and (false != false) -> false.
-    assert_eq!(values(&e, "deceased"), vec![token(None, Some("false"), None)]);
+    assert_eq!(
+        values(&e, "deceased"),
+        vec![token(None, Some("false"), None)]
+    );
     // CodeableConcept text goes with each coding.
     assert_eq!(
         values(&e, "language"),
-        vec![token(Some("urn:ietf:bcp:47"), Some("nl"), Some("Nederlands"))]
+        vec![token(
+            Some("urn:ietf:bcp:47"),
+            Some("nl"),
+            Some("Nederlands")
+        )]
     );
 }
 
@@ -81,7 +99,11 @@ fn patient_f001_dates_and_references() {
     assert_eq!(values(&e, "death-date"), vec![]);
     assert_eq!(
         values(&e, "organization"),
-        vec![reference("Organization/f001", Some("Organization"), Some("f001"))]
+        vec![reference(
+            "Organization/f001",
+            Some("Organization"),
+            Some("f001")
+        )]
     );
     assert_eq!(values(&e, "general-practitioner"), vec![]);
     assert!(DATE_MAX > utc("9999-12-31T23:59:59.998Z"));
@@ -90,7 +112,10 @@ fn patient_f001_dates_and_references() {
 #[test]
 fn patient_pat4_deceased_true_and_identifier_type_without_text() {
     let e = extract("Patient-pat4.json");
-    assert_eq!(values(&e, "deceased"), vec![token(None, Some("true"), None)]);
+    assert_eq!(
+        values(&e, "deceased"),
+        vec![token(None, Some("true"), None)]
+    );
     assert_eq!(
         values(&e, "identifier"),
         vec![token(Some("urn:oid:0.1.2.3.4.5.6.7"), Some("123458"), None)]
@@ -120,7 +145,10 @@ fn patient_deceased_date_time_and_absent() {
     });
     let e = reg.extract("Patient", &p);
     // A dateTime is never equal to `false`, so `!= false` is true.
-    assert_eq!(values(&e, "deceased"), vec![token(None, Some("true"), None)]);
+    assert_eq!(
+        values(&e, "deceased"),
+        vec![token(None, Some("true"), None)]
+    );
     assert_eq!(
         values(&e, "death-date"),
         vec![date("2015-02-14T03:42:00Z", "2015-02-14T03:42:00.999Z")]
@@ -128,7 +156,10 @@ fn patient_deceased_date_time_and_absent() {
     p.as_object_mut().unwrap().remove("deceasedDateTime");
     let e = reg.extract("Patient", &p);
     // `false and {}` is false (three-valued `and`).
-    assert_eq!(values(&e, "deceased"), vec![token(None, Some("false"), None)]);
+    assert_eq!(
+        values(&e, "deceased"),
+        vec![token(None, Some("false"), None)]
+    );
     assert_eq!(values(&e, "death-date"), Vec::<IndexValue>::new());
 }
 
@@ -163,6 +194,10 @@ fn patient_link_and_general_practitioner_references() {
     );
     assert_eq!(
         values(&e, "link"),
-        vec![reference("RelatedPerson/rp1", Some("RelatedPerson"), Some("rp1"))]
+        vec![reference(
+            "RelatedPerson/rp1",
+            Some("RelatedPerson"),
+            Some("rp1")
+        )]
     );
 }

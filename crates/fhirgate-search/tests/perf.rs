@@ -1,6 +1,11 @@
 //! Extraction cost; run with
 //! `cargo test --release -p fhirgate-search --test perf -- --ignored --nocapture`.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 mod common;
 
 use common::*;
@@ -31,7 +36,10 @@ fn bench(file: &str) -> f64 {
 fn extraction_speed() {
     let start = Instant::now();
     let _ = fhirgate_search::Registry::r4(&TYPES).unwrap();
-    println!("Registry::r4: {:.1} ms", start.elapsed().as_secs_f64() * 1e3);
+    println!(
+        "Registry::r4: {:.1} ms",
+        start.elapsed().as_secs_f64() * 1e3
+    );
     bench("Patient-f001.json");
     bench("Observation-f001.json");
     bench("Observation-blood-pressure-dar.json");

@@ -1,6 +1,11 @@
 //! Extraction never panics, whatever the JSON: wrong types everywhere,
 //! junk values, deep nesting, mutated official examples.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 mod common;
 
 use common::*;
@@ -25,37 +30,146 @@ impl Rng {
 }
 
 const KEYS: &[&str] = &[
-    "resourceType", "id", "meta", "lastUpdated", "profile", "tag", "security", "source",
-    "name", "family", "given", "prefix", "suffix", "text", "telecom", "system", "value",
-    "use", "identifier", "type", "coding", "code", "display", "reference", "address",
-    "line", "city", "postalCode", "country", "state", "birthDate", "deceasedBoolean",
-    "deceasedDateTime", "deceased", "gender", "active", "contained", "component",
-    "valueQuantity", "valueCodeableConcept", "valueString", "valueDateTime", "valuePeriod",
-    "valueSampledData", "effectiveDateTime", "effectivePeriod", "effectiveTiming",
-    "effectiveInstant", "start", "end", "event", "repeat", "boundsPeriod", "subject",
-    "performer", "participant", "actor", "status", "agent", "who", "entity", "what",
-    "network", "address", "policy", "medicationReference", "medicationCodeableConcept",
-    "dosageInstruction", "timing", "authoredOn", "recorded", "communication", "language",
-    "managingOrganization", "generalPractitioner", "link", "other", "dataAbsentReason",
-    "category", "unit", "origin", "_given", "code", "subtype", "action", "outcome",
+    "resourceType",
+    "id",
+    "meta",
+    "lastUpdated",
+    "profile",
+    "tag",
+    "security",
+    "source",
+    "name",
+    "family",
+    "given",
+    "prefix",
+    "suffix",
+    "text",
+    "telecom",
+    "system",
+    "value",
+    "use",
+    "identifier",
+    "type",
+    "coding",
+    "code",
+    "display",
+    "reference",
+    "address",
+    "line",
+    "city",
+    "postalCode",
+    "country",
+    "state",
+    "birthDate",
+    "deceasedBoolean",
+    "deceasedDateTime",
+    "deceased",
+    "gender",
+    "active",
+    "contained",
+    "component",
+    "valueQuantity",
+    "valueCodeableConcept",
+    "valueString",
+    "valueDateTime",
+    "valuePeriod",
+    "valueSampledData",
+    "effectiveDateTime",
+    "effectivePeriod",
+    "effectiveTiming",
+    "effectiveInstant",
+    "start",
+    "end",
+    "event",
+    "repeat",
+    "boundsPeriod",
+    "subject",
+    "performer",
+    "participant",
+    "actor",
+    "status",
+    "agent",
+    "who",
+    "entity",
+    "what",
+    "network",
+    "address",
+    "policy",
+    "medicationReference",
+    "medicationCodeableConcept",
+    "dosageInstruction",
+    "timing",
+    "authoredOn",
+    "recorded",
+    "communication",
+    "language",
+    "managingOrganization",
+    "generalPractitioner",
+    "link",
+    "other",
+    "dataAbsentReason",
+    "category",
+    "unit",
+    "origin",
+    "_given",
+    "code",
+    "subtype",
+    "action",
+    "outcome",
 ];
 
 const STRINGS: &[&str] = &[
-    "", "Patient/1", "#o1", "#", "Patient/", "/", "//", "http://x/Patient/1/_history/2",
-    "http://", "urn:uuid:x", "2020", "2020-02-30", "2020-01-01T10:00:00+14:00",
-    "9999-12-31T23:59:59.9999999999Z", "0001", "0000-00-00", "phone", "email", "true",
-    "false", "\u{0}", "é", "Patient", "Observation", "Organization", "o1", "T", "-",
-    "2020-01-01T24:00:00Z", "2020-01-01T10:00:00.Z", "Patient/1/_history/_history",
+    "",
+    "Patient/1",
+    "#o1",
+    "#",
+    "Patient/",
+    "/",
+    "//",
+    "http://x/Patient/1/_history/2",
+    "http://",
+    "urn:uuid:x",
+    "2020",
+    "2020-02-30",
+    "2020-01-01T10:00:00+14:00",
+    "9999-12-31T23:59:59.9999999999Z",
+    "0001",
+    "0000-00-00",
+    "phone",
+    "email",
+    "true",
+    "false",
+    "\u{0}",
+    "é",
+    "Patient",
+    "Observation",
+    "Organization",
+    "o1",
+    "T",
+    "-",
+    "2020-01-01T24:00:00Z",
+    "2020-01-01T10:00:00.Z",
+    "Patient/1/_history/_history",
 ];
 
-const NUMBERS: &[&str] = &["0", "-1", "1.50", "1e400", "123456789012345678901234567890", "-0.0"];
+const NUMBERS: &[&str] = &[
+    "0",
+    "-1",
+    "1.50",
+    "1e400",
+    "123456789012345678901234567890",
+    "-0.0",
+];
 
 fn junk(rng: &mut Rng, depth: usize) -> Value {
     let leaf = depth == 0;
     match rng.below(if leaf { 4 } else { 7 }) {
         0 => Value::Null,
         1 => Value::Bool(rng.below(2) == 0),
-        2 => serde_json::from_str(*rng.pick(NUMBERS)).unwrap(),
+        2 => {
+            let n: &&str = rng.pick(NUMBERS);
+            serde_json::from_str(n).unwrap()
+        }
         3 => Value::String(rng.pick(STRINGS).to_string()),
         4 => Value::Array((0..rng.below(4)).map(|_| junk(rng, depth - 1)).collect()),
         _ => {
@@ -64,7 +178,10 @@ fn junk(rng: &mut Rng, depth: usize) -> Value {
                 m.insert(rng.pick(KEYS).to_string(), junk(rng, depth - 1));
             }
             if rng.below(3) == 0 {
-                m.insert("resourceType".into(), Value::String((*rng.pick(&TYPES[..])).to_string()));
+                m.insert(
+                    "resourceType".into(),
+                    Value::String((*rng.pick(&TYPES[..])).to_string()),
+                );
             }
             Value::Object(m)
         }
@@ -137,7 +254,11 @@ fn pointers(v: &Value, at: String, out: &mut Vec<String>) {
     match v {
         Value::Object(m) => {
             for (k, c) in m {
-                pointers(c, format!("{at}/{}", k.replace('~', "~0").replace('/', "~1")), out);
+                pointers(
+                    c,
+                    format!("{at}/{}", k.replace('~', "~0").replace('/', "~1")),
+                    out,
+                );
             }
         }
         Value::Array(a) => {
@@ -177,4 +298,24 @@ fn mutated_official_examples_never_panic() {
             let _ = reg.extract(&rt, &v);
         }
     }
+}
+
+#[test]
+fn large_arrays_stay_linear() {
+    // 20k components: unions, composites and dedup must not go quadratic.
+    let components: Vec<Value> = (0..20_000)
+        .map(|i| {
+            serde_json::json!({
+                "code": {"coding": [{"system": "s", "code": format!("c{i}")}]},
+                "valueQuantity": {"value": i, "code": "mg"}
+            })
+        })
+        .collect();
+    let o = serde_json::json!({"resourceType": "Observation", "component": components});
+    let start = std::time::Instant::now();
+    let e = registry().extract("Observation", &o);
+    assert_eq!(values(&e, "component-code").len(), 20_000);
+    assert_eq!(values(&e, "combo-code").len(), 20_000);
+    assert_eq!(values(&e, "component-code-value-quantity").len(), 20_000);
+    assert!(start.elapsed().as_secs() < 20, "{:?}", start.elapsed());
 }

@@ -133,11 +133,94 @@ fn digits(s: &str, n: usize) -> Option<(u32, &str)> {
 }
 
 /// Gregorian calendar: leap years are divisible by 4, except centuries not divisible by 400.
+// `%` rather than `is_multiple_of`, which needs Rust 1.87 (the workspace declares 1.85).
+#[allow(clippy::manual_is_multiple_of)]
 fn days_in_month(year: u32, month: u32) -> u32 {
     match month {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
         4 | 6 | 9 | 11 => 30,
         2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
         _ => 28,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates() {
+        for ok in ["2000-02-29", "1980", "1980-12", "2024-02-29", "0001-01-01"] {
+            assert!(is_valid_date(ok), "{ok}");
+        }
+        for bad in [
+            "1900-02-29",
+            "1980-02-30",
+            "2021-13-01",
+            "0000",
+            "1980-1",
+            "1980-01-1",
+            "19800101",
+            "",
+            "1980-01-01Z",
+            "１９８０",
+        ] {
+            assert!(!is_valid_date(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn date_times() {
+        for ok in [
+            "2015",
+            "2015-02",
+            "2015-02-07",
+            "2015-02-07T13:28:17-05:00",
+            "2017-01-01T00:00:00.000Z",
+            "2017-01-01T00:00:00+14:00",
+        ] {
+            assert!(is_valid_date_time(ok), "{ok}");
+        }
+        for bad in [
+            "2015-02-07T13:28:17",
+            "2015-02T13:28:17Z",
+            "2015-02-07T25:00:00Z",
+            "2015-02-07T13:28:17+14:01",
+            "2015-02-07T13:28:17+1:00",
+            "2015-02-07T13:28Z",
+            "2015-02-07T",
+        ] {
+            assert!(!is_valid_date_time(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn instants() {
+        assert!(is_valid_instant("2015-02-07T13:28:17.239+02:00"));
+        for bad in [
+            "2015-02-07",
+            "2015-02-07T13:28:17",
+            "2015",
+            "2015-02-29T13:28:17Z",
+        ] {
+            assert!(!is_valid_instant(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn times() {
+        for ok in ["00:00:00", "23:59:59", "12:00:00.5"] {
+            assert!(is_valid_time(ok), "{ok}");
+        }
+        for bad in [
+            "24:00:00",
+            "23:60:00",
+            "12:00",
+            "12:00:00Z",
+            "12:00:00.",
+            "1:00:00",
+        ] {
+            assert!(!is_valid_time(bad), "{bad}");
+        }
     }
 }

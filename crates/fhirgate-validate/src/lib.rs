@@ -23,6 +23,7 @@ mod json;
 mod keywords;
 mod narrative;
 mod path;
+mod r4types;
 mod required;
 mod rules;
 mod schema;

@@ -19,6 +19,20 @@ const FORBIDDEN: &[&str] = &[
     "textarea", "title", "u",
 ];
 
+/// Attributes whose value is a URL a browser may follow or load.
+const URL_ATTRIBUTES: &[&str] = &[
+    "href",
+    "src",
+    "action",
+    "formaction",
+    "background",
+    "cite",
+    "longdesc",
+    "usemap",
+    "data",
+    "poster",
+];
+
 const XHTML_NS: &str = "http://www.w3.org/1999/xhtml";
 
 /// `None` if the div passes; otherwise why not (fixed text, never client data).
@@ -116,13 +130,8 @@ fn check_tag(tag: &str, first: bool) -> Option<&'static str> {
         if lower.starts_with("on") || lower.starts_with("xlink:") {
             return Some("Narrative.div contains an event or xlink attribute, which FHIR narrative forbids (http://hl7.org/fhir/R4/narrative.html#xhtml)");
         }
-        let compact: String = value
-            .chars()
-            .filter(|c| !c.is_whitespace() && !c.is_control())
-            .take(16)
-            .collect();
-        if compact.to_ascii_lowercase().starts_with("javascript:") {
-            return Some("Narrative.div contains a javascript: URL; scripts are forbidden in FHIR narrative (http://hl7.org/fhir/R4/narrative.html#xhtml)");
+        if URL_ATTRIBUTES.contains(&lower.as_str()) && is_script_url(value) {
+            return Some("Narrative.div contains a script URL; scripts are forbidden in FHIR narrative (http://hl7.org/fhir/R4/narrative.html#xhtml)");
         }
         has_ns |= lower == "xmlns" && value == XHTML_NS;
     }
@@ -130,6 +139,60 @@ fn check_tag(tag: &str, first: bool) -> Option<&'static str> {
         return Some("Narrative.div must declare the XHTML namespace xmlns=\"http://www.w3.org/1999/xhtml\" (http://hl7.org/fhir/R4/json.html#xhtml)");
     }
     None
+}
+
+/// Does this URL use a script scheme? Browsers ignore whitespace and control characters inside
+/// the scheme and decode character references first (`java&#10;script:`), so we do the same
+/// on the first characters.
+fn is_script_url(value: &str) -> bool {
+    let mut scheme = String::new();
+    let mut rest = value;
+    while scheme.len() <= 16 {
+        let Some(c) = rest.chars().next() else { break };
+        rest = rest.get(c.len_utf8()..).unwrap_or("");
+        let decoded = if c == '&' {
+            let (ch, after) = decode_reference(rest);
+            rest = after;
+            ch
+        } else {
+            Some(c)
+        };
+        match decoded {
+            Some(':') => return scheme == "javascript" || scheme == "vbscript",
+            Some(c) if c.is_whitespace() || c.is_control() => {}
+            Some(c) if c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.') => {
+                scheme.push(c.to_ascii_lowercase());
+            }
+            // Not a scheme character: this is a relative URL or plain text.
+            _ => return false,
+        }
+    }
+    false
+}
+
+/// Decodes one character reference after `&` (`#10;`, `#x0A`, `colon;`, `Tab;`, `NewLine;`;
+/// HTML tolerates a missing `;`). Unknown named references decode to `None`.
+fn decode_reference(s: &str) -> (Option<char>, &str) {
+    let end = s
+        .find(|c: char| !c.is_ascii_alphanumeric() && c != '#')
+        .unwrap_or(s.len());
+    let name = s.get(..end).unwrap_or("");
+    let after = s.get(end..).unwrap_or("");
+    let after = after.strip_prefix(';').unwrap_or(after);
+    let ch = if let Some(num) = name.strip_prefix("#x").or_else(|| name.strip_prefix("#X")) {
+        u32::from_str_radix(num, 16).ok().and_then(char::from_u32)
+    } else if let Some(num) = name.strip_prefix('#') {
+        num.parse().ok().and_then(char::from_u32)
+    } else {
+        match name {
+            "colon" => Some(':'),
+            "Tab" => Some('\t'),
+            "NewLine" => Some('\n'),
+            "amp" => Some('&'),
+            _ => None,
+        }
+    };
+    (ch, after)
 }
 
 /// `name="value"` / `name='value'` pairs; a bare `name` yields an empty value.
@@ -160,4 +223,53 @@ fn attributes(mut s: &str) -> impl Iterator<Item = (&str, &str)> {
             Some((name, after_eq.get(..end)?))
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const OK: &str = r#"<div xmlns="http://www.w3.org/1999/xhtml"><p title='a > b'>Hi <a href="http://x.org">x</a></p><!-- c --></div>"#;
+
+    #[test]
+    fn accepts_plain_narrative() {
+        assert_eq!(check(OK), None);
+        assert_eq!(
+            check(r#"<div xmlns='http://www.w3.org/1999/xhtml'><img src="a.png"/></div>"#),
+            None
+        );
+        assert_eq!(
+            check(
+                r#"<div xmlns="http://www.w3.org/1999/xhtml"><a href="?q=a&b=c">x</a><a href="http://x.org/?a=1&amp;b=2" title="Tom &amp; Jerry: javascript:">y</a></div>"#
+            ),
+            None
+        );
+    }
+
+    #[test]
+    fn refuses_active_content_case_insensitively() {
+        for bad in [
+            r#"<div xmlns="http://www.w3.org/1999/xhtml"><SCRIPT>x</SCRIPT></div>"#,
+            r#"<div xmlns="http://www.w3.org/1999/xhtml"><h:script xmlns:h="http://www.w3.org/1999/xhtml">x</h:script></div>"#,
+            r#"<div xmlns="http://www.w3.org/1999/xhtml"><p OnMouseOver="x">x</p></div>"#,
+            r#"<div xmlns="http://www.w3.org/1999/xhtml"><a href="java&#10;script:x">x</a><a href=" javascript:x">y</a></div>"#,
+            r#"<div xmlns="http://www.w3.org/1999/xhtml"><object data="x">x</object></div>"#,
+            r#"<div xmlns="http://www.w3.org/1999/xhtml"><p>x</p><?php x ?></div>"#,
+        ] {
+            assert!(check(bad).is_some(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn refuses_malformed_or_empty_divs() {
+        for bad in [
+            "",
+            "x",
+            "<div>x</div>",
+            "<div xmlns=\"http://www.w3.org/1999/xhtml\"></div>",
+            "<div xmlns=\"http://www.w3.org/1999/xhtml\"><p x=\"></div>",
+        ] {
+            assert!(check(bad).is_some(), "{bad}");
+        }
+    }
 }

@@ -335,9 +335,12 @@ pub const REQUIRED_PRIMITIVES: &[(&str, &[&str])] = &[
     ("VisionPrescription_Prism", &["amount", "base"]),
 ];
 
-/// Schema definition -> required choice elements: (name without `[x]`, its JSON properties).
+/// A definition's required choice elements: (name without `[x]`, its JSON properties).
+pub type Choices = &'static [(&'static str, &'static [&'static str])];
+
+/// Schema definition -> required choice elements.
 #[rustfmt::skip]
-pub const REQUIRED_CHOICES: &[(&str, &[(&str, &[&str])])] = &[
+pub const REQUIRED_CHOICES: &[(&str, Choices)] = &[
     ("AuditEvent_Detail", &[("value", &["valueBase64Binary", "valueString"])]),
     ("Claim_Diagnosis", &[("diagnosis", &["diagnosisCodeableConcept", "diagnosisReference"])]),
     ("Claim_Procedure", &[("procedure", &["procedureCodeableConcept", "procedureReference"])]),

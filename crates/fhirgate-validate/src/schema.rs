@@ -2,9 +2,12 @@
 //! and compiled once per resource type.
 //!
 //! Adaptations (the file on disk is never modified):
+//! - The copy in `schemas/` is not pristine: it lists ~58 non-R4 resource types (Project, Bot,
+//!   Login, ...) and adds non-R4 elements (`Meta.project`, `Reference.resource`, ...). Only the
+//!   146 R4 resource types are accepted and the extra elements are removed ([`NOT_R4`]).
 //! - `ResourceList` (a `oneOf` over every resource type, used by `contained`,
 //!   `Bundle.entry.resource`, `Parameters.parameter.resource`, ...) becomes "an object whose
-//!   `resourceType` is an R4 resource type". A `oneOf` over ~145 branches is slow and its errors
+//!   `resourceType` is an R4 resource type". A `oneOf` over ~200 branches is slow and its errors
 //!   are unreadable; `lib.rs` validates each contained resource against its own type instead.
 //! - Every date/dateTime/instant/time `pattern` (in the primitive definitions *and* the inline
 //!   copies used by choice types like `valueDate`) gets a `format` checked by `dates.rs`,
@@ -19,7 +22,20 @@ use std::collections::HashMap;
 use jsonschema::{Draft, Registry};
 use serde_json::{json, Map, Value};
 
+use crate::r4types::R4_RESOURCE_TYPES;
 use crate::{dates, keywords, narrative, required};
+
+/// Elements this copy of the schema adds to R4 definitions (a server vendor's extensions to the
+/// official schema, and a few R5 elements); they are not R4 and so are refused as unknown.
+/// Found by diffing every definition against the R4 (4.0.1) element lists.
+const NOT_R4: &[(&str, &[&str])] = &[
+    ("Meta", &["project", "author", "account", "compartment"]),
+    ("OperationOutcome", &["status", "resource"]),
+    ("Reference", &["resource"]),
+    ("DeviceDefinition", &["classification"]),
+    ("HealthcareService", &["offeredIn"]),
+    ("ObservationDefinition", &["publisher"]),
+];
 
 const SCHEMA_TEXT: &str = include_str!(concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -54,7 +70,8 @@ pub fn prepare() -> Result<Prepared, String> {
         .and_then(Value::as_object_mut)
         .ok_or("fhir.schema.json has no definitions")?;
 
-    let mut resource_types: Vec<String> = definitions
+    // Only R4's own resource types: this copy of the schema adds non-R4 ones to ResourceList.
+    let listed: Vec<&str> = definitions
         .get("ResourceList")
         .and_then(|r| r.get("oneOf"))
         .and_then(Value::as_array)
@@ -62,9 +79,24 @@ pub fn prepare() -> Result<Prepared, String> {
         .iter()
         .filter_map(|branch| branch.get("$ref").and_then(Value::as_str))
         .filter_map(|r| r.strip_prefix("#/definitions/"))
-        .map(str::to_owned)
         .collect();
-    resource_types.sort();
+    if let Some(missing) = R4_RESOURCE_TYPES.iter().find(|t| !listed.contains(t)) {
+        return Err(format!(
+            "fhir.schema.json does not define the R4 resource {missing}"
+        ));
+    }
+    let resource_types: Vec<String> = R4_RESOURCE_TYPES.iter().map(|t| (*t).to_owned()).collect();
+    for (def, elements) in NOT_R4 {
+        let Some(Value::Object(target)) = definitions.get_mut(*def) else {
+            continue;
+        };
+        if let Some(Value::Object(props)) = target.get_mut("properties") {
+            for e in *elements {
+                props.remove(*e);
+                props.remove(&format!("_{e}"));
+            }
+        }
+    }
 
     definitions.insert(
         "ResourceList".to_owned(),
@@ -82,12 +114,18 @@ pub fn prepare() -> Result<Prepared, String> {
     let mut pattern_types = HashMap::new();
     for (name, def) in definitions.iter() {
         if let Some(pattern) = def.get("pattern").and_then(Value::as_str) {
-            // Several types share a regex (string/markdown, uri/url/canonical); the first in the
-            // file's alphabetical order is as good a name as any, so keep the first.
             pattern_types
                 .entry(pattern.to_owned())
                 .or_insert_with(|| name.clone());
         }
+    }
+    // uri, url and canonical share a regex; "uri" names it best.
+    if let Some(uri) = definitions
+        .get("uri")
+        .and_then(|d| d.get("pattern"))
+        .and_then(Value::as_str)
+    {
+        pattern_types.insert(uri.to_owned(), "uri".to_owned());
     }
     let by_type = |t: &str| {
         definitions

@@ -1,6 +1,11 @@
 //! Rule 3: date, dateTime, instant and time must be real calendar values
 //! (http://hl7.org/fhir/R4/datatypes.html: "Dates SHALL be valid dates"), wherever they occur.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 mod common;
 

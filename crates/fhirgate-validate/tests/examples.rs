@@ -1,5 +1,10 @@
 //! Every official R4 example of the types the gateway serves must validate.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -51,4 +56,69 @@ fn official_examples_validate() {
         dir.display()
     );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Run with `cargo test -p fhirgate-validate --release --test examples -- --ignored --nocapture`.
+#[test]
+#[ignore = "timing; run explicitly"]
+fn perf_patient_f001() {
+    let started = Instant::now();
+    let validator = Validator::new(&[
+        "Patient",
+        "Practitioner",
+        "Observation",
+        "Appointment",
+        "MedicationRequest",
+        "AuditEvent",
+        "Bundle",
+        "Parameters",
+        "OperationOutcome",
+    ])
+    .unwrap();
+    eprintln!("Validator::new (9 server types): {:?}", started.elapsed());
+
+    let bytes = std::fs::read(examples_dir().join("Patient-f001.json")).unwrap();
+    let started = Instant::now();
+    for _ in 0..1000 {
+        std::hint::black_box(parse_json(std::hint::black_box(&bytes)).unwrap());
+    }
+    eprintln!(
+        "parse_json Patient-f001: {:?}/call",
+        started.elapsed() / 1000
+    );
+
+    let value = parse_json(&bytes).unwrap();
+    let started = Instant::now();
+    validator.validate("Patient", &value).unwrap();
+    eprintln!("first validate: {:?}", started.elapsed());
+    let started = Instant::now();
+    for _ in 0..1000 {
+        validator
+            .validate("Patient", std::hint::black_box(&value))
+            .unwrap();
+    }
+    eprintln!("validate Patient-f001: {:?}/call", started.elapsed() / 1000);
+
+    // Every other R4 type compiles lazily on first use (e.g. in `contained`).
+    let started = Instant::now();
+    let mut n = 0;
+    for t in [
+        "Account",
+        "Medication",
+        "Organization",
+        "Substance",
+        "Location",
+        "Device",
+        "Condition",
+        "ValueSet",
+        "StructureDefinition",
+        "ExplanationOfBenefit",
+    ] {
+        let _ = validator.validate(t, &serde_json::json!({ "resourceType": t }));
+        n += 1;
+    }
+    eprintln!(
+        "lazy compile + validate of {n} other types: {:?}",
+        started.elapsed()
+    );
 }

@@ -1,5 +1,10 @@
 //! Rule 1 (the R4 JSON Schema), rule 5 (resourceType) and rule 6 (issue locations).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 mod common;
 
@@ -97,11 +102,12 @@ fn primitive_regexes_are_value_issues() {
         "Patient.extension[0].valueCode",
     );
     // uri: no whitespace.
-    assert_issue(
+    let issues = assert_issue(
         r#"{"resourceType":"Patient","identifier":[{"system":"http://x.org/a b","value":"1"}]}"#,
         IssueCode::Value,
         "Patient.identifier[0].system",
     );
+    assert!(issues[0].diagnostics.contains("'uri'"), "{issues:?}");
 }
 
 #[test]
@@ -280,6 +286,38 @@ fn other_r4_types_can_be_validated_too() {
 }
 
 #[test]
+fn only_r4_resource_types_and_elements_are_accepted() {
+    // schemas/fhir.schema.json carries a vendor's non-R4 types and elements; R4 has none of them.
+    let issues = validator()
+        .validate("Project", &json!({"resourceType": "Project"}))
+        .unwrap_err();
+    assert_eq!(issues[0].code, IssueCode::NotSupported);
+    assert!(Validator::new(&["Bot"]).is_err());
+    assert_issue(
+        r#"{"resourceType":"Patient","contained":[{"resourceType":"Login","id":"l"}]}"#,
+        IssueCode::Value,
+        "Patient.contained[0].resourceType",
+    );
+    assert_issue(
+        r#"{"resourceType":"Patient","meta":{"project":"p"}}"#,
+        IssueCode::Structure,
+        "Patient.meta.project",
+    );
+    assert_issue(
+        r#"{"resourceType":"Patient","managingOrganization":{"resource":{"resourceType":"Organization"}}}"#,
+        IssueCode::Structure,
+        "Patient.managingOrganization.resource",
+    );
+    assert_issue(
+        r#"{"resourceType":"OperationOutcome","status":400,"issue":[{"severity":"error","code":"invalid"}]}"#,
+        IssueCode::Structure,
+        "OperationOutcome.status",
+    );
+    assert!(validator().is_resource_type("VisionPrescription"));
+    assert!(!validator().is_resource_type("AccessPolicy"));
+}
+
+#[test]
 fn issues_are_capped() {
     let mut body = String::from(r#"{"resourceType":"Patient""#);
     for i in 0..200 {
@@ -336,6 +374,27 @@ fn ids_follow_the_fhir_id_rule() {
     for bad in ["", "a b", "a_b", "a/b", "é", &"x".repeat(65)] {
         assert!(!is_valid_id(bad), "{bad}");
     }
+}
+
+#[test]
+fn deeply_nested_extensions_validate_without_overflowing_the_stack() {
+    // 49 nested extensions reach nesting level 99 (root object, then an array and an object per
+    // extension), just under parse_json's limit of 100.
+    let mut body = String::from(r#"{"resourceType":"Patient","extension":"#);
+    for _ in 0..48 {
+        body.push_str(r#"[{"url":"http://x.org/e","extension":"#);
+    }
+    body.push_str(r#"[{"url":"http://x.org/e","valueDate":"2020-02-30"}]"#);
+    body.push_str(&"}]".repeat(48));
+    body.push('}');
+    let issues = check(&body).unwrap_err();
+    assert_eq!(issues.len(), 1, "{issues:#?}");
+    assert_eq!(issues[0].code, IssueCode::Value);
+    assert!(issues[0]
+        .expression
+        .as_deref()
+        .unwrap()
+        .ends_with("extension[0].valueDate"));
 }
 
 #[test]

@@ -1,6 +1,11 @@
 //! Rule 4: string content (http://hl7.org/fhir/R4/datatypes.html#string) and the JSON format
 //! rules for empty values and null (http://hl7.org/fhir/R4/json.html), plus Narrative.div.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 mod common;
 
@@ -189,7 +194,7 @@ fn narrative_must_be_an_xhtml_div_with_content() {
         assert_issue(&div(&bad), IssueCode::Value, "Patient.text.div");
     }
     assert_issue(
-        &r#"{"resourceType":"Patient","text":{"status":"generated","div":5}}"#,
+        r#"{"resourceType":"Patient","text":{"status":"generated","div":5}}"#,
         IssueCode::Structure,
         "Patient.text.div",
     );

@@ -107,9 +107,12 @@ pub const REQUIRED_PRIMITIVES: &[(&str, &[&str])] = &[
 %s
 ];
 
-/// Schema definition -> required choice elements: (name without `[x]`, its JSON properties).
+/// A definition's required choice elements: (name without `[x]`, its JSON properties).
+pub type Choices = &'static [(&'static str, &'static [&'static str])];
+
+/// Schema definition -> required choice elements.
 #[rustfmt::skip]
-pub const REQUIRED_CHOICES: &[(&str, &[(&str, &[&str])])] = &[
+pub const REQUIRED_CHOICES: &[(&str, Choices)] = &[
 %s
 ];
 ''' % ('\n'.join(lines), '\n'.join(clines)))

@@ -9,12 +9,12 @@
 //! Why Strict mode only: fhirbolt 0.4.0's Compatibility and Lax modes hang on
 //! an unknown XML element. Strict rejects unknown elements instead.
 //!
-//! fhirbolt is never handed raw client input: [`scan`] first refuses DTDs
+//! fhirbolt is never handed raw client input: `scan.rs` first refuses DTDs
 //! (XXE), non-UTF-8 and nesting deeper than 100 (fhirbolt recurses per
 //! element), and the narrative XHTML is carried around fhirbolt byte-exact
-//! because fhirbolt trims its whitespace ([`narrative`]).
+//! because fhirbolt trims its whitespace (`narrative.rs`). See README.md.
 //!
-//! Specs: http://hl7.org/fhir/R4/xml.html and http://hl7.org/fhir/R4/json.html
+//! Specs: <http://hl7.org/fhir/R4/xml.html> and <http://hl7.org/fhir/R4/json.html>
 
 #![forbid(unsafe_code)]
 
@@ -75,10 +75,17 @@ fn truncate(mut s: String) -> String {
 
 /// FHIR XML (a single resource, e.g. `<Patient xmlns="http://hl7.org/fhir">`)
 /// -> FHIR JSON text.
+///
+/// ```
+/// let xml = br#"<Patient xmlns="http://hl7.org/fhir"><birthDate value="1970"/></Patient>"#;
+/// let json = fhirgate_xml::xml_to_json(xml).unwrap();
+/// assert_eq!(json, r#"{"resourceType":"Patient","birthDate":"1970"}"#);
+/// let back = fhirgate_xml::json_to_xml(&json, false).unwrap();
+/// assert!(back.ends_with(r#"<Patient xmlns="http://hl7.org/fhir"><birthDate value="1970"/></Patient>"#));
+/// ```
 pub fn xml_to_json(xml: &[u8]) -> Result<String, XmlError> {
-    let text = std::str::from_utf8(xml).map_err(|e| {
-        XmlError::Malformed(format!("not UTF-8 (at byte {})", e.valid_up_to()))
-    })?;
+    let text = std::str::from_utf8(xml)
+        .map_err(|e| XmlError::Malformed(format!("not UTF-8 (at byte {})", e.valid_up_to())))?;
     // A UTF-8 byte order mark is legal in XML (https://www.w3.org/TR/xml/#charencoding).
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let prepared = scan::prepare_xml(text)?;
@@ -92,7 +99,9 @@ pub fn json_to_xml(json: &str, pretty: bool) -> Result<String, XmlError> {
     output::check_json_depth(json)?;
     let mut value: serde_json::Value = serde_json::from_str(json).map_err(XmlError::malformed)?;
     if !value.is_object() {
-        return Err(XmlError::Malformed("expected a JSON object (a FHIR resource)".into()));
+        return Err(XmlError::Malformed(
+            "expected a JSON object (a FHIR resource)".into(),
+        ));
     }
     let divs = narrative::take_json_divs(&mut value)?;
     let text = serde_json::to_string(&value).map_err(XmlError::internal)?;

@@ -4,12 +4,12 @@
 //! so `<p>Hello <b>World</b></p>` would come out as `<p>Hello<b>World</b></p>`.
 //! Each div is therefore swapped for a whitespace-free marker before fhirbolt
 //! runs and pasted back afterwards. In JSON the div is a plain string holding
-//! the XHTML (http://hl7.org/fhir/R4/json.html#xhtml); in XML it is the element
-//! itself (http://hl7.org/fhir/R4/xml.html#xhtml).
+//! the XHTML (<http://hl7.org/fhir/R4/json.html#xhtml>); in XML it is the element
+//! itself (<http://hl7.org/fhir/R4/xml.html#xhtml>).
 
 use serde_json::Value;
 
-use crate::scan::{check_div, div_marker, MARKER, XHTML_NS};
+use crate::scan::{attr_value, is_xml_char, malformed, Kind, Lexer, MAX_DEPTH, XHTML_NS};
 use crate::XmlError;
 
 /// JSON -> XML: replaces every `"div": "<div ...>"` string with a marker and
@@ -53,7 +53,9 @@ pub(crate) fn restore_json_divs(value: &mut Value, divs: &[String]) -> Result<()
     if used.iter().all(|u| *u) {
         Ok(())
     } else {
-        Err(XmlError::Internal("a narrative was lost in conversion".into()))
+        Err(XmlError::Internal(
+            "a narrative was lost in conversion".into(),
+        ))
     }
 }
 
@@ -128,6 +130,78 @@ pub(crate) fn restore_xml_divs(xml: &str, divs: &[String]) -> Result<String, Xml
     if used.iter().all(|u| *u) {
         Ok(out)
     } else {
-        Err(XmlError::Internal("a narrative was lost in conversion".into()))
+        Err(XmlError::Internal(
+            "a narrative was lost in conversion".into(),
+        ))
     }
+}
+
+/// The marker that stands in for narrative number `n` while fhirbolt converts.
+pub(crate) fn div_marker(n: usize) -> String {
+    format!("<div xmlns=\"{XHTML_NS}\">{MARKER}{n}</div>")
+}
+
+/// Text inside a placeholder `div`; contains no whitespace, so fhirbolt's
+/// whitespace trimming and indentation cannot alter it.
+pub(crate) const MARKER: &str = "fhirgate-narrative-";
+
+/// Checks that a JSON narrative string is one well-formed XHTML `div` element
+/// in the XHTML namespace, so it can be pasted into XML output verbatim.
+pub(crate) fn check_div(div: &str) -> Result<(), XmlError> {
+    if let Some(c) = div.chars().find(|c| !is_xml_char(*c)) {
+        let code = u32::from(c);
+        return Err(XmlError::Malformed(format!(
+            "narrative contains U+{code:04X}, which XML cannot represent"
+        )));
+    }
+    let bad = || {
+        malformed(
+            "narrative div must be a single <div xmlns=\"http://www.w3.org/1999/xhtml\"> element",
+        )
+    };
+    let mut lexer = Lexer::new(div);
+    let mut stack: Vec<&str> = Vec::new();
+    while let Some(m) = lexer.next_markup()? {
+        match m.kind {
+            Kind::Start { name, attrs, empty } if stack.is_empty() => {
+                // The root: must open the string and carry the XHTML namespace.
+                if m.start != 0 || name != "div" || attr_value(attrs, "xmlns") != Some(XHTML_NS) {
+                    return Err(bad());
+                }
+                if empty {
+                    return if m.end == div.len() {
+                        Ok(())
+                    } else {
+                        Err(bad())
+                    };
+                }
+                stack.push(name);
+            }
+            _ if stack.is_empty() => return Err(bad()),
+            Kind::Dtd => return Err(malformed("DOCTYPE not allowed in narrative")),
+            Kind::Cdata | Kind::Pi => return Err(malformed("CDATA/PI not allowed in narrative")),
+            Kind::Comment | Kind::Start { empty: true, .. } => {}
+            Kind::Start { name, .. } => {
+                stack.push(name);
+                if stack.len() > MAX_DEPTH {
+                    return Err(XmlError::TooDeep);
+                }
+            }
+            Kind::End { name } => {
+                if stack.pop() != Some(name) {
+                    return Err(malformed(
+                        "narrative end tag does not match the open element",
+                    ));
+                }
+                if stack.is_empty() {
+                    return if m.end == div.len() {
+                        Ok(())
+                    } else {
+                        Err(bad())
+                    };
+                }
+            }
+        }
+    }
+    Err(bad())
 }

@@ -41,8 +41,9 @@ pub(crate) fn check_json_depth(json: &str) -> Result<(), XmlError> {
 /// - escapes TAB/CR/LF inside attribute values as character references;
 ///   fhirbolt writes them raw, and XML attribute-value normalisation would
 ///   turn them into spaces in any conforming reader
-///   (https://www.w3.org/TR/xml/#AVNormalize), losing e.g. line breaks in
-///   `Annotation.text` (http://hl7.org/fhir/R4/xml.html: strings are values);
+///   (<https://www.w3.org/TR/xml/#AVNormalize>), losing e.g. line breaks in
+///   `Annotation.text` (strings travel in `value` attributes,
+///   <http://hl7.org/fhir/R4/xml.html>);
 /// - drops the indentation between tags when `pretty` is false (FHIR XML has no
 ///   mixed content outside the narrative, which is still a marker here);
 /// - refuses characters XML 1.0 cannot carry (JSON can, e.g. "\u0001").

@@ -6,13 +6,14 @@
 //! only finds markup boundaries (`<...>`), keeps a stack of open element names
 //! (bounded by [`MAX_DEPTH`]) and never allocates per element beyond that stack.
 
+use crate::narrative::MARKER;
 use crate::XmlError;
 
 /// Deepest element nesting accepted (XML) / object+array nesting (JSON).
 pub(crate) const MAX_DEPTH: usize = 100;
 
 /// The namespace the narrative `div` must be in
-/// (http://hl7.org/fhir/R4/narrative.html#Narrative).
+/// (<http://hl7.org/fhir/R4/narrative.html#Narrative>).
 pub(crate) const XHTML_NS: &str = "http://www.w3.org/1999/xhtml";
 
 /// One piece of markup found by [`Lexer::next_markup`].
@@ -36,6 +37,8 @@ pub(crate) enum Kind<'a> {
 }
 
 pub(crate) struct Markup<'a> {
+    /// Text between the previous markup and this one.
+    pub text_before: &'a str,
     /// Byte offset of the `<`.
     pub start: usize,
     /// Byte offset just after the closing `>`.
@@ -48,7 +51,7 @@ pub(crate) struct Lexer<'a> {
     pos: usize,
 }
 
-fn malformed(msg: &str) -> XmlError {
+pub(crate) fn malformed(msg: &str) -> XmlError {
     XmlError::Malformed(msg.to_owned())
 }
 
@@ -56,7 +59,7 @@ fn is_name_end(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\r' | b'\n' | b'/' | b'>')
 }
 
-/// XML 1.0 `Char` production (https://www.w3.org/TR/xml/#charsets).
+/// XML 1.0 `Char` production (<https://www.w3.org/TR/xml/#charsets>).
 pub(crate) fn is_xml_char(c: char) -> bool {
     matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
 }
@@ -64,6 +67,11 @@ pub(crate) fn is_xml_char(c: char) -> bool {
 impl<'a> Lexer<'a> {
     pub(crate) fn new(s: &'a str) -> Self {
         Lexer { s, pos: 0 }
+    }
+
+    /// Text after the last markup returned.
+    pub(crate) fn remaining(&self) -> &'a str {
+        self.s.get(self.pos..).unwrap_or_default()
     }
 
     fn rest(&self, from: usize) -> Result<&'a str, XmlError> {
@@ -83,21 +91,30 @@ impl<'a> Lexer<'a> {
     /// The next markup, skipping text; `None` at end of input.
     pub(crate) fn next_markup(&mut self) -> Result<Option<Markup<'a>>, XmlError> {
         let Some(rel) = self.rest(self.pos)?.find('<') else {
-            self.pos = self.s.len();
             return Ok(None);
         };
         let start = self.pos + rel;
+        let text_before = self.s.get(self.pos..start).unwrap_or_default();
         let after = self.rest(start + 1)?;
         let (end, kind) = if after.starts_with("!--") {
             (self.find_after(start + 4, "-->", "comment")?, Kind::Comment)
         } else if after.starts_with("![CDATA[") {
-            (self.find_after(start + 9, "]]>", "CDATA section")?, Kind::Cdata)
+            (
+                self.find_after(start + 9, "]]>", "CDATA section")?,
+                Kind::Cdata,
+            )
         } else if after.starts_with('!') {
             (start + 1, Kind::Dtd)
         } else if after.starts_with('?') {
-            (self.find_after(start + 2, "?>", "processing instruction")?, Kind::Pi)
+            (
+                self.find_after(start + 2, "?>", "processing instruction")?,
+                Kind::Pi,
+            )
         } else if let Some(end_tag) = after.strip_prefix('/') {
-            let name_len = end_tag.bytes().position(is_name_end).unwrap_or(end_tag.len());
+            let name_len = end_tag
+                .bytes()
+                .position(is_name_end)
+                .unwrap_or(end_tag.len());
             let name = end_tag.get(..name_len).unwrap_or_default();
             let tail = end_tag.get(name_len..).unwrap_or_default();
             let trimmed = tail.trim_start_matches([' ', '\t', '\r', '\n']);
@@ -110,7 +127,12 @@ impl<'a> Lexer<'a> {
             self.start_tag(start, after)?
         };
         self.pos = end;
-        Ok(Some(Markup { start, end, kind }))
+        Ok(Some(Markup {
+            text_before,
+            start,
+            end,
+            kind,
+        }))
     }
 
     /// Parses `<name attrs>` / `<name attrs/>`, honouring quotes so a `>` inside
@@ -170,14 +192,26 @@ fn local_name(name: &str) -> &str {
     name.rsplit(':').next().unwrap_or(name)
 }
 
-/// The marker that stands in for narrative number `n` while fhirbolt converts.
-pub(crate) fn div_marker(n: usize) -> String {
-    format!("<div xmlns=\"{XHTML_NS}\">{MARKER}{n}</div>")
+/// `<?xml ...?>`, as opposed to another processing instruction like `<?xml-stylesheet`.
+fn is_declaration(pi: &str) -> bool {
+    pi.strip_prefix("<?xml")
+        .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_whitespace()))
 }
 
-/// Text inside a placeholder `div`; contains no whitespace, so fhirbolt's
-/// whitespace trimming and indentation cannot alter it.
-pub(crate) const MARKER: &str = "fhirgate-narrative-";
+/// XML encoding names match case-insensitively
+/// (<https://www.w3.org/TR/xml/#NT-EncodingDecl>), so `encoding="utf-8"` is
+/// fine; fhirbolt 0.4 only accepts `UTF-8` and rejects `standalone="yes"`.
+fn check_declaration(inner: &str) -> Result<(), XmlError> {
+    if attr_value(inner, "version") != Some("1.0") {
+        return Err(malformed("the XML declaration must say version=\"1.0\""));
+    }
+    match attr_value(inner, "encoding") {
+        Some(enc) if !enc.eq_ignore_ascii_case("UTF-8") => Err(XmlError::Unsupported(
+            "only the UTF-8 encoding is accepted".into(),
+        )),
+        _ => Ok(()),
+    }
+}
 
 /// A FHIR XML document with every narrative `div` swapped for a marker.
 pub(crate) struct Prepared {
@@ -196,7 +230,7 @@ struct OpenDiv {
 /// the narrative `div`s out, so their XHTML reaches the JSON unchanged: fhirbolt
 /// trims text around inline markup (`Hello <b>x</b>` became `Hello<b>x</b>`),
 /// and in JSON the div is just the XHTML string
-/// (http://hl7.org/fhir/R4/json.html#xhtml).
+/// (<http://hl7.org/fhir/R4/json.html#xhtml>).
 pub(crate) fn prepare_xml(s: &str) -> Result<Prepared, XmlError> {
     if let Some(c) = s.chars().find(|c| !is_xml_char(*c)) {
         let code = u32::from(c);
@@ -210,19 +244,39 @@ pub(crate) fn prepare_xml(s: &str) -> Result<Prepared, XmlError> {
     let mut out = String::with_capacity(s.len());
     let mut copied = 0;
     let mut divs = Vec::new();
+    let mut root_seen = false;
+    let stray = || malformed("content outside the root element");
     while let Some(m) = lexer.next_markup()? {
+        // fhirbolt stops reading at the end of the root element and would
+        // silently ignore whatever follows it.
+        if stack.is_empty() && !m.text_before.trim().is_empty() {
+            return Err(stray());
+        }
         match m.kind {
-            Kind::Dtd => {
-                return Err(malformed(
-                    "DOCTYPE and entity declarations are not allowed (http://hl7.org/fhir/R4/xml.html)",
-                ))
-            }
+            Kind::Dtd => return Err(malformed(
+                "DOCTYPE and entity declarations are not allowed (http://hl7.org/fhir/R4/xml.html)",
+            )),
             Kind::Cdata => return Err(malformed("CDATA sections are not allowed in FHIR XML")),
             Kind::Pi if !stack.is_empty() => {
                 return Err(malformed("processing instructions are not allowed"))
             }
+            Kind::Pi if is_declaration(s.get(m.start..m.end).unwrap_or_default()) => {
+                if m.start != 0 {
+                    return Err(malformed("the XML declaration must come first"));
+                }
+                check_declaration(s.get(m.start + 5..m.end - 2).unwrap_or_default())?;
+                // Checked here and withheld from fhirbolt, which wants the
+                // exact bytes `UTF-8` and `standalone="no"`.
+                copied = m.end;
+            }
             Kind::Pi | Kind::Comment => {}
             Kind::Start { name, empty, .. } => {
+                if stack.is_empty() {
+                    if root_seen {
+                        return Err(stray());
+                    }
+                    root_seen = true;
+                }
                 if open_div.is_none() && local_name(name) == "div" && !empty {
                     if name.contains(':') {
                         return Err(XmlError::Unsupported(
@@ -262,56 +316,12 @@ pub(crate) fn prepare_xml(s: &str) -> Result<Prepared, XmlError> {
             }
         }
     }
-    if !stack.is_empty() {
-        return Err(malformed("unclosed element at end of input"));
+    if !stack.is_empty() || !root_seen {
+        return Err(malformed("unclosed or missing root element"));
+    }
+    if !lexer.remaining().trim().is_empty() {
+        return Err(stray());
     }
     out.push_str(s.get(copied..).unwrap_or_default());
     Ok(Prepared { xml: out, divs })
-}
-
-/// Checks that a JSON narrative string is one well-formed XHTML `div` element
-/// in the XHTML namespace, so it can be pasted into XML output verbatim.
-pub(crate) fn check_div(div: &str) -> Result<(), XmlError> {
-    if let Some(c) = div.chars().find(|c| !is_xml_char(*c)) {
-        let code = u32::from(c);
-        return Err(XmlError::Malformed(format!(
-            "narrative contains U+{code:04X}, which XML cannot represent"
-        )));
-    }
-    let bad = || malformed("narrative div must be a single <div xmlns=\"http://www.w3.org/1999/xhtml\"> element");
-    let mut lexer = Lexer::new(div);
-    let mut stack: Vec<&str> = Vec::new();
-    while let Some(m) = lexer.next_markup()? {
-        match m.kind {
-            Kind::Start { name, attrs, empty } if stack.is_empty() => {
-                // The root: must open the string and carry the XHTML namespace.
-                if m.start != 0 || name != "div" || attr_value(attrs, "xmlns") != Some(XHTML_NS) {
-                    return Err(bad());
-                }
-                if empty {
-                    return if m.end == div.len() { Ok(()) } else { Err(bad()) };
-                }
-                stack.push(name);
-            }
-            _ if stack.is_empty() => return Err(bad()),
-            Kind::Dtd => return Err(malformed("DOCTYPE not allowed in narrative")),
-            Kind::Cdata | Kind::Pi => return Err(malformed("CDATA/PI not allowed in narrative")),
-            Kind::Comment | Kind::Start { empty: true, .. } => {}
-            Kind::Start { name, .. } => {
-                stack.push(name);
-                if stack.len() > MAX_DEPTH {
-                    return Err(XmlError::TooDeep);
-                }
-            }
-            Kind::End { name } => {
-                if stack.pop() != Some(name) {
-                    return Err(malformed("narrative end tag does not match the open element"));
-                }
-                if stack.is_empty() {
-                    return if m.end == div.len() { Ok(()) } else { Err(bad()) };
-                }
-            }
-        }
-    }
-    Err(bad())
 }

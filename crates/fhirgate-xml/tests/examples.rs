@@ -1,6 +1,11 @@
 //! Every JSON example in ../shared/examples/fhir must survive JSON -> XML -> JSON
 //! unchanged (http://hl7.org/fhir/R4/json.html, http://hl7.org/fhir/R4/xml.html).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 use std::path::{Path, PathBuf};
 
@@ -85,7 +90,12 @@ fn all_examples_round_trip_json_xml_json() {
         }
     }
     println!("{passed} examples round-tripped");
-    assert!(failures.is_empty(), "{} failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -94,7 +104,17 @@ fn required_resource_types_are_present() {
         .iter()
         .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
         .collect();
-    for kind in ["Patient-", "Practitioner-", "Observation-", "Appointment-", "MedicationRequest-", "AuditEvent-"] {
-        assert!(names.iter().any(|n| n.starts_with(kind)), "no {kind} example");
+    for kind in [
+        "Patient-",
+        "Practitioner-",
+        "Observation-",
+        "Appointment-",
+        "MedicationRequest-",
+        "AuditEvent-",
+    ] {
+        assert!(
+            names.iter().any(|n| n.starts_with(kind)),
+            "no {kind} example"
+        );
     }
 }

@@ -1,6 +1,11 @@
 //! Hostile and edge-case input: every call must return quickly with Ok/Err,
 //! never panic, hang or overflow the stack.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 use std::sync::mpsc;
 use std::thread;
@@ -32,7 +37,9 @@ fn xml(s: &str) -> Result<String, XmlError> {
 
 #[test]
 fn unknown_xml_element_fails_quickly() {
-    let doc = format!(r#"<Patient {NS}><id value="1"/><bogus value="x"/><active value="true"/></Patient>"#);
+    let doc = format!(
+        r#"<Patient {NS}><id value="1"/><bogus value="x"/><active value="true"/></Patient>"#
+    );
     assert!(matches!(xml(&doc), Err(XmlError::Malformed(_))));
     let nested = format!(r#"<Patient {NS}><name><bogus><x/></bogus></name></Patient>"#);
     assert!(matches!(xml(&nested), Err(XmlError::Malformed(_))));
@@ -40,7 +47,11 @@ fn unknown_xml_element_fails_quickly() {
 
 #[test]
 fn ten_thousand_deep_xml_is_too_deep() {
-    let doc = format!("<Patient {NS}>{}{}</Patient>", "<a>".repeat(10_000), "</a>".repeat(10_000));
+    let doc = format!(
+        "<Patient {NS}>{}{}</Patient>",
+        "<a>".repeat(10_000),
+        "</a>".repeat(10_000)
+    );
     assert!(matches!(xml(&doc), Err(XmlError::TooDeep)));
 }
 
@@ -55,7 +66,10 @@ fn depth_limit_is_exactly_100_and_safe_on_a_2mib_stack() {
     // Patient + 99 extensions = 100 open elements: accepted, no stack overflow.
     let json = xml(&nested_extensions(99)).unwrap();
     assert!(json.contains("leaf"));
-    assert!(matches!(xml(&nested_extensions(100)), Err(XmlError::TooDeep)));
+    assert!(matches!(
+        xml(&nested_extensions(100)),
+        Err(XmlError::TooDeep)
+    ));
     // JSON side: every extension adds an array and an object level.
     let json = xml(&nested_extensions(45)).unwrap();
     let back = within(20, move || json_to_xml(&json, true)).unwrap();
@@ -64,10 +78,20 @@ fn depth_limit_is_exactly_100_and_safe_on_a_2mib_stack() {
 
 #[test]
 fn deep_json_is_too_deep() {
-    let doc = format!(r#"{{"resourceType":"Patient","x":{}1{}}}"#, "[".repeat(10_000), "]".repeat(10_000));
-    assert!(matches!(within(20, move || json_to_xml(&doc, false)), Err(XmlError::TooDeep)));
+    let doc = format!(
+        r#"{{"resourceType":"Patient","x":{}1{}}}"#,
+        "[".repeat(10_000),
+        "]".repeat(10_000)
+    );
+    assert!(matches!(
+        within(20, move || json_to_xml(&doc, false)),
+        Err(XmlError::TooDeep)
+    ));
     // Brackets inside strings do not count.
-    let ok = format!(r#"{{"resourceType":"Patient","id":"a","gender":"{}"}}"#, "[{".repeat(500));
+    let ok = format!(
+        r#"{{"resourceType":"Patient","id":"a","gender":"{}"}}"#,
+        "[{".repeat(500)
+    );
     assert!(within(20, move || json_to_xml(&ok, false)).is_ok());
 }
 
@@ -79,6 +103,9 @@ fn malformed_xml_is_malformed() {
         format!("<Patient {NS}>"),
         format!("<Patient {NS}><id value=\"1\"></Patient>"),
         format!("<Patient {NS}><id value=\"1\"/></Patient><Patient {NS}/>"),
+        format!("<Patient {NS}><id value=\"1\"/></Patient>trailing"),
+        format!("leading<Patient {NS}><id value=\"1\"/></Patient>"),
+        "<!-- only a comment -->".into(),
         format!("<Patient {NS}>free text</Patient>"),
         format!("<Patient {NS}><id value=\"1\"/><![CDATA[x]]></Patient>"),
         "<Patient xmlns=\"http://example.org\"/>".into(),
@@ -86,10 +113,14 @@ fn malformed_xml_is_malformed() {
         format!("<Patient {NS}><id value=\"1\"/></Patient"),
         format!("<Patient {NS}><id value=\"1></Patient>"),
         format!("<Nonsense {NS}/>"),
+        format!("<Observation {NS}><status value=\"final\"/><code><text value=\"t\"/></code><valueQuantity><value value=\"abc\"/></valueQuantity></Observation>"),
         format!("<Patient {NS}><multipleBirthInteger value=\"3000000000\"/></Patient>"),
     ] {
         let r = xml(&doc);
-        assert!(matches!(r, Err(XmlError::Malformed(_))), "{doc:?} gave {r:?}");
+        assert!(
+            matches!(r, Err(XmlError::Malformed(_))),
+            "{doc:?} gave {r:?}"
+        );
     }
 }
 
@@ -117,13 +148,41 @@ fn input_must_be_utf8_and_a_bom_is_fine() {
 }
 
 #[test]
+fn xml_declaration_variants() {
+    let body = format!(r#"<Patient {NS}><id value="1"/></Patient>"#);
+    for ok in [
+        r#"<?xml version="1.0" encoding="UTF-8"?>"#,
+        r#"<?xml version="1.0" encoding="utf-8"?>"#,
+        "<?xml version='1.0' encoding='UTF-8' standalone='yes'?>\n",
+        "",
+    ] {
+        assert!(xml(&format!("{ok}{body}")).is_ok(), "{ok}");
+    }
+    let latin = format!(r#"<?xml version="1.0" encoding="ISO-8859-1"?>{body}"#);
+    assert!(matches!(xml(&latin), Err(XmlError::Unsupported(_))));
+    for bad in [
+        r#"<?xml version="1.1"?>"#,
+        r#" <?xml version="1.0"?>"#,
+        "<?xml-stylesheet href='a'?>",
+    ] {
+        assert!(
+            matches!(xml(&format!("{bad}{body}")), Err(XmlError::Malformed(_))),
+            "{bad}"
+        );
+    }
+}
+
+#[test]
 fn primitive_with_extension_maps_to_underscore_property() {
     let doc = format!(
         r#"<Patient {NS}><birthDate value="1970"><extension url="http://example.org/ext"><valueString value="x"/></extension></birthDate></Patient>"#
     );
     let json: serde_json::Value = serde_json::from_str(&xml(&doc).unwrap()).unwrap();
     assert_eq!(json["birthDate"], "1970");
-    assert_eq!(json["_birthDate"]["extension"][0]["url"], "http://example.org/ext");
+    assert_eq!(
+        json["_birthDate"]["extension"][0]["url"],
+        "http://example.org/ext"
+    );
     assert_eq!(json["_birthDate"]["extension"][0]["valueString"], "x");
     // And back: the extension returns inside <birthDate>.
     let back = json_to_xml(&json.to_string(), false).unwrap();
@@ -148,14 +207,20 @@ fn malformed_json_is_malformed() {
         r#"{"resourceType":"Patient","text":{"status":"generated","div":"<div xmlns=\"http://www.w3.org/1999/xhtml\"><!DOCTYPE x></div>"}}"#,
     ] {
         let r = json_to_xml(doc, true);
-        assert!(matches!(r, Err(XmlError::Malformed(_))), "{doc:?} gave {r:?}");
+        assert!(
+            matches!(r, Err(XmlError::Malformed(_))),
+            "{doc:?} gave {r:?}"
+        );
     }
 }
 
 #[test]
 fn control_characters_cannot_go_to_xml() {
     let doc = r#"{"resourceType":"Patient","id":"a","gender":"male\u0001"}"#;
-    assert!(matches!(json_to_xml(doc, true), Err(XmlError::Unsupported(_))));
+    assert!(matches!(
+        json_to_xml(doc, true),
+        Err(XmlError::Unsupported(_))
+    ));
 }
 
 #[test]
@@ -179,11 +244,11 @@ fn every_prefix_of_a_document_is_handled() {
     .unwrap();
     let doc = json_to_xml(&json, true).unwrap();
     within(120, move || {
-        for end in 0..doc.len() {
+        for end in 0..doc.trim_end().len() {
             let r = xml_to_json(&doc.as_bytes()[..end]);
             assert!(r.is_err(), "prefix {end} accepted");
         }
-        for end in (0..json.len()).filter(|i| json.is_char_boundary(*i)) {
+        for end in (0..json.trim_end().len()).filter(|i| json.is_char_boundary(*i)) {
             assert!(json_to_xml(&json[..end], false).is_err());
         }
     });

@@ -16,37 +16,57 @@ use crate::model::{ResourceId, ResourceType};
 
 pub async fn not_found(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     let ctx = Ctx::new(req, state, Interaction::Operation);
-    ctx.finish(Err(FhirError::NotFound("no FHIR endpoint at this path".into()))).await
+    ctx.finish(Err(FhirError::NotFound(
+        "no FHIR endpoint at this path".into(),
+    )))
+    .await
 }
 
 pub async fn method_not_allowed(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     let method = req.method().to_string();
     let ctx = Ctx::new(req, state, Interaction::Operation);
-    ctx.finish(Err(FhirError::MethodNotAllowed(format!("{method} is not supported at this path")))).await
+    ctx.finish(Err(FhirError::MethodNotAllowed(format!(
+        "{method} is not supported at this path"
+    ))))
+    .await
 }
 
 impl Ctx {
     /// The served type named in the URL; unknown types are 404 (http.html#2.21.0.17).
     pub fn resource_type(&mut self, name: &str, writing: bool) -> Result<ResourceType, FhirError> {
         let rtype = ResourceType::parse(name).ok_or_else(|| {
-            FhirError::NotFound(format!("resource type {:?} is not served here", name.chars().take(64).collect::<String>()))
+            FhirError::NotFound(format!(
+                "resource type {:?} is not served here",
+                name.chars().take(64).collect::<String>()
+            ))
         })?;
         self.audit.resource_type = Some(rtype.as_str().to_owned());
         if writing && !rtype.client_writable() {
-            return Err(FhirError::MethodNotAllowed(format!("{rtype} resources are written by the server only")));
+            return Err(FhirError::MethodNotAllowed(format!(
+                "{rtype} resources are written by the server only"
+            )));
         }
         Ok(rtype)
     }
 
     pub fn resource_id(&mut self, raw: &str) -> Result<ResourceId, FhirError> {
-        let id = ResourceId::parse(raw)
-            .ok_or_else(|| FhirError::invalid(IssueCode::Value, None, "the id in the URL must match [A-Za-z0-9\\-\\.]{1,64}"))?;
+        let id = ResourceId::parse(raw).ok_or_else(|| {
+            FhirError::invalid(
+                IssueCode::Value,
+                None,
+                "the id in the URL must match [A-Za-z0-9\\-\\.]{1,64}",
+            )
+        })?;
         self.audit.id = Some(id.to_string());
         Ok(id)
     }
 
     pub fn services(&self) -> Services {
-        Services { keyring: self.state.keyring.clone(), model: self.state.model.clone(), tenant: self.state.tenant.clone() }
+        Services {
+            keyring: self.state.keyring.clone(),
+            model: self.state.model.clone(),
+            tenant: self.state.tenant.clone(),
+        }
     }
 
     pub fn header(&self, name: header::HeaderName) -> Option<&str> {
@@ -95,11 +115,22 @@ pub fn http_date(t: DateTime<Utc>) -> String {
 
 /// The reply to a successful create or update, shaped by Prefer: return=.
 #[allow(clippy::too_many_arguments)]
-pub fn write_reply(ctx: &Ctx, rtype: ResourceType, id: &ResourceId, version: i32, last_updated: DateTime<Utc>, body: Vec<u8>, status: StatusCode) -> Reply {
+pub fn write_reply(
+    ctx: &Ctx,
+    rtype: ResourceType,
+    id: &ResourceId,
+    version: i32,
+    last_updated: DateTime<Utc>,
+    body: Vec<u8>,
+    status: StatusCode,
+) -> Reply {
     let payload = match ctx.prefer_return() {
         "minimal" => None,
         "OperationOutcome" => {
-            let text = format!("{rtype}/{id} version {version} stored at {}", instant(last_updated));
+            let text = format!(
+                "{rtype}/{id} version {version} stored at {}",
+                instant(last_updated)
+            );
             let oo = serde_json::json!({"resourceType": "OperationOutcome", "issue": [{"severity": "information", "code": "informational", "diagnostics": text}]});
             serde_json::to_vec(&oo).ok()
         }

@@ -12,8 +12,8 @@ use crate::fhir::history::history_reply;
 use crate::fhir::resource::{parse_resource, read_body, IdRule};
 use crate::fhir::AppState;
 use crate::model::{ResourceId, ResourceType};
-use crate::store::resources::{self, HistoryScope, Version};
 use crate::store;
+use crate::store::resources::{self, HistoryScope, Version};
 
 type P2 = web::Path<(String, String)>;
 
@@ -23,7 +23,11 @@ pub async fn read(req: HttpRequest, state: web::Data<AppState>, path: P2) -> Htt
     ctx.finish(result).await
 }
 
-pub async fn vread(req: HttpRequest, state: web::Data<AppState>, path: web::Path<(String, String, String)>) -> HttpResponse {
+pub async fn vread(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String, String)>,
+) -> HttpResponse {
     let mut ctx = Ctx::new(req, state, Interaction::Vread);
     let version = path.2.parse::<i32>().ok().filter(|v| *v > 0);
     let result = match version {
@@ -33,22 +37,32 @@ pub async fn vread(req: HttpRequest, state: web::Data<AppState>, path: web::Path
     ctx.finish(result).await
 }
 
-async fn do_read(ctx: &mut Ctx, rtype: &str, id: &str, version: Option<i32>) -> Result<Reply, FhirError> {
+async fn do_read(
+    ctx: &mut Ctx,
+    rtype: &str,
+    id: &str,
+    version: Option<i32>,
+) -> Result<Reply, FhirError> {
     ctx.check()?;
     let rtype = ctx.resource_type(rtype, false)?;
     let id = ctx.resource_id(id)?;
     let (keyring, tenant) = (ctx.state.keyring.clone(), ctx.state.tenant.clone());
     let found: Option<Version> = if rtype == ResourceType::AuditEvent {
         let id2 = id.clone();
-        let row = ctx.state.db.run(move |conn| store::audit::read(conn, &keyring, &tenant, &id2)).await?;
-        row.filter(|_| version.is_none_or(|v| v == store::audit::AUDIT_VERSION)).map(|(recorded, body)| Version {
-            resource_type: rtype,
-            id: id.clone(),
-            version_id: store::audit::AUDIT_VERSION,
-            last_updated: recorded,
-            method: resources::Method::Post,
-            body: Some(body),
-        })
+        let row = ctx
+            .state
+            .db
+            .run(move |conn| store::audit::read(conn, &keyring, &tenant, &id2))
+            .await?;
+        row.filter(|_| version.is_none_or(|v| v == store::audit::AUDIT_VERSION))
+            .map(|(recorded, body)| Version {
+                resource_type: rtype,
+                id: id.clone(),
+                version_id: store::audit::AUDIT_VERSION,
+                last_updated: recorded,
+                method: resources::Method::Post,
+                body: Some(body),
+            })
     } else {
         let id2 = id.clone();
         ctx.state
@@ -67,11 +81,16 @@ async fn do_read(ctx: &mut Ctx, rtype: &str, id: &str, version: Option<i32>) -> 
     };
     ctx.audit.version = Some(found.version_id);
     let Some(body) = found.body else {
-        return Err(FhirError::Gone(format!("{rtype}/{id} was deleted (version {})", found.version_id)));
+        return Err(FhirError::Gone(format!(
+            "{rtype}/{id} was deleted (version {})",
+            found.version_id
+        )));
     };
     ctx.audit.patients = match rtype {
         ResourceType::Patient => vec![format!("Patient/{id}")],
-        _ => serde_json::from_slice(&body.0).map(|v| patient_refs(rtype.as_str(), None, &v)).unwrap_or_default(),
+        _ => serde_json::from_slice(&body.0)
+            .map(|v| patient_refs(rtype.as_str(), None, &v))
+            .unwrap_or_default(),
     };
     let tag = etag(found.version_id);
     if version.is_none() && ctx.header(header::IF_NONE_MATCH) == Some(tag.as_str()) {
@@ -82,18 +101,34 @@ async fn do_read(ctx: &mut Ctx, rtype: &str, id: &str, version: Option<i32>) -> 
         .header(header::LAST_MODIFIED, http_date(found.last_updated)))
 }
 
-pub async fn update(req: HttpRequest, state: web::Data<AppState>, path: P2, payload: web::Payload) -> HttpResponse {
+pub async fn update(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: P2,
+    payload: web::Payload,
+) -> HttpResponse {
     let mut ctx = Ctx::new(req, state, Interaction::Update);
     let result = do_update(&mut ctx, &path.0, &path.1, payload).await;
     ctx.finish(result).await
 }
 
-async fn do_update(ctx: &mut Ctx, rtype: &str, id: &str, payload: web::Payload) -> Result<Reply, FhirError> {
+async fn do_update(
+    ctx: &mut Ctx,
+    rtype: &str,
+    id: &str,
+    payload: web::Payload,
+) -> Result<Reply, FhirError> {
     ctx.check()?;
     let rtype = ctx.resource_type(rtype, true)?;
     let id = ctx.resource_id(id)?;
     let body = read_body(&ctx.req, payload, ctx.state.max_body).await?;
-    let resource = parse_resource(&ctx.req, &body, rtype, &ctx.state.model, IdRule::MustEqual(&id))?;
+    let resource = parse_resource(
+        &ctx.req,
+        &body,
+        rtype,
+        &ctx.state.model,
+        IdRule::MustEqual(&id),
+    )?;
     let if_match = ctx.if_match()?;
     let svc = ctx.services();
     let mut audit = ctx.audit.clone();
@@ -102,14 +137,27 @@ async fn do_update(ctx: &mut Ctx, rtype: &str, id: &str, payload: web::Payload) 
         .state
         .db
         .run(move |conn| {
-            let written = conn.transaction(|conn| svc.update(conn, rtype, &id2, resource, if_match, &mut audit));
+            let written = conn
+                .transaction(|conn| svc.update(conn, rtype, &id2, resource, if_match, &mut audit));
             Ok::<_, FhirError>((written, audit))
         })
         .await?;
     ctx.audit = audit;
     let w = written?;
-    let status = if w.created { StatusCode::CREATED } else { StatusCode::OK };
-    Ok(write_reply(ctx, rtype, &w.id, w.version_id, w.last_updated, w.body, status))
+    let status = if w.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok(write_reply(
+        ctx,
+        rtype,
+        &w.id,
+        w.version_id,
+        w.last_updated,
+        w.body,
+        status,
+    ))
 }
 
 pub async fn delete(req: HttpRequest, state: web::Data<AppState>, path: P2) -> HttpResponse {
@@ -126,7 +174,11 @@ async fn do_delete(ctx: &mut Ctx, rtype: &str, id: &str) -> Result<Reply, FhirEr
 }
 
 /// Deletes one resource and answers 204 (http://hl7.org/fhir/R4/http.html#delete).
-pub async fn delete_one(ctx: &mut Ctx, rtype: ResourceType, id: ResourceId) -> Result<Reply, FhirError> {
+pub async fn delete_one(
+    ctx: &mut Ctx,
+    rtype: ResourceType,
+    id: ResourceId,
+) -> Result<Reply, FhirError> {
     let svc = ctx.services();
     let mut audit = ctx.audit.clone();
     let (result, audit) = ctx
@@ -152,7 +204,9 @@ pub async fn history(req: HttpRequest, state: web::Data<AppState>, path: P2) -> 
         let rtype = ctx.resource_type(&path.0, false)?;
         let id = ctx.resource_id(&path.1)?;
         if rtype == ResourceType::AuditEvent {
-            return Err(FhirError::MethodNotAllowed("AuditEvents have no history".into()));
+            return Err(FhirError::MethodNotAllowed(
+                "AuditEvents have no history".into(),
+            ));
         }
         history_reply(&ctx, HistoryScopeOwned::Instance(rtype, id)).await
     }

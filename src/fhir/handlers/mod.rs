@@ -18,11 +18,31 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/readyz", web::get().to(system::readyz))
         .service(
             web::scope("/fhir")
-                .service(web::resource("/metadata").route(web::get().to(system::metadata)).default_service(web::to(mna)))
-                .service(web::resource("/{type}/_history").route(web::get().to(type_level::history)).default_service(web::to(mna)))
-                .service(web::resource("/{type}/_search").route(web::post().to(type_level::search_post)).default_service(web::to(mna)))
-                .service(web::resource("/{type}/{id}/_history/{vid}").route(web::get().to(instance::vread)).default_service(web::to(mna)))
-                .service(web::resource("/{type}/{id}/_history").route(web::get().to(instance::history)).default_service(web::to(mna)))
+                .service(
+                    web::resource("/metadata")
+                        .route(web::get().to(system::metadata))
+                        .default_service(web::to(mna)),
+                )
+                .service(
+                    web::resource("/{type}/_history")
+                        .route(web::get().to(type_level::history))
+                        .default_service(web::to(mna)),
+                )
+                .service(
+                    web::resource("/{type}/_search")
+                        .route(web::post().to(type_level::search_post))
+                        .default_service(web::to(mna)),
+                )
+                .service(
+                    web::resource("/{type}/{id}/_history/{vid}")
+                        .route(web::get().to(instance::vread))
+                        .default_service(web::to(mna)),
+                )
+                .service(
+                    web::resource("/{type}/{id}/_history")
+                        .route(web::get().to(instance::history))
+                        .default_service(web::to(mna)),
+                )
                 .service(
                     web::resource("/{type}/{id}")
                         .route(web::get().to(instance::read))

@@ -15,7 +15,8 @@ pub async fn metadata(req: HttpRequest, state: web::Data<AppState>) -> HttpRespo
         let cs = capability_statement(&ctx.state.model.registry, &ctx.base());
         serde_json::to_vec(&cs).map_err(|e| FhirError::Internal(e.to_string()))
     });
-    ctx.finish(result.map(|body| Reply::new(StatusCode::OK, Some(body)))).await
+    ctx.finish(result.map(|body| Reply::new(StatusCode::OK, Some(body))))
+        .await
 }
 
 /// The process is up.
@@ -28,6 +29,7 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     if state.db.ready().await {
         HttpResponse::Ok().json(serde_json::json!({"status": "ready"}))
     } else {
-        HttpResponse::ServiceUnavailable().json(serde_json::json!({"status": "database unavailable or migrations pending"}))
+        HttpResponse::ServiceUnavailable()
+            .json(serde_json::json!({"status": "database unavailable or migrations pending"}))
     }
 }

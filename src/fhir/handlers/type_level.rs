@@ -37,7 +37,12 @@ fn criteria_key(ctx: &Ctx, rtype: ResourceType, query: &[(String, String)]) -> S
     format!("{}|{rtype}|{}", ctx.state.tenant, q.join("&"))
 }
 
-pub async fn create(req: HttpRequest, state: web::Data<AppState>, path: P1, payload: web::Payload) -> HttpResponse {
+pub async fn create(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: P1,
+    payload: web::Payload,
+) -> HttpResponse {
     let mut ctx = Ctx::new(req, state, Interaction::Create);
     let result = do_create(&mut ctx, &path, payload).await;
     ctx.finish(result).await
@@ -51,8 +56,15 @@ async fn do_create(ctx: &mut Ctx, rtype: &str, payload: web::Payload) -> Result<
     // If-None-Exist: conditional create (http://hl7.org/fhir/R4/http.html#ccreate).
     let condition = match ctx.header(header::HeaderName::from_static("if-none-exist")) {
         Some(q) => {
-            let pairs = serde_urlencoded::from_str::<Vec<(String, String)>>(q.trim_start_matches('?'))
-                .map_err(|_| FhirError::invalid(IssueCode::Invalid, None, "If-None-Exist is not a valid query"))?;
+            let pairs =
+                serde_urlencoded::from_str::<Vec<(String, String)>>(q.trim_start_matches('?'))
+                    .map_err(|_| {
+                        FhirError::invalid(
+                            IssueCode::Invalid,
+                            None,
+                            "If-None-Exist is not a valid query",
+                        )
+                    })?;
             ctx.audit.query = Some(q.to_owned());
             let criteria = conditional_criteria(&ctx.state.model.registry, rtype, &pairs)?;
             Some((criteria_key(ctx, rtype, &pairs), criteria))
@@ -78,37 +90,68 @@ async fn do_create(ctx: &mut Ctx, rtype: &str, payload: web::Payload) -> Result<
                         [] => {}
                         [one] => {
                             let v = resources::read(conn, &svc.keyring, &svc.tenant, rtype, one)?
-                                .ok_or_else(|| FhirError::Internal("matched resource vanished".into()))?;
+                                .ok_or_else(|| {
+                                FhirError::Internal("matched resource vanished".into())
+                            })?;
                             audit.id = Some(one.to_string());
                             audit.version = Some(v.version_id);
                             return Ok(Outcome::Existing(v));
                         }
-                        _ => return Err(FhirError::PreconditionFailed("If-None-Exist criteria match more than one resource".into())),
+                        _ => {
+                            return Err(FhirError::PreconditionFailed(
+                                "If-None-Exist criteria match more than one resource".into(),
+                            ))
+                        }
                     }
                 }
-                svc.create(conn, rtype, resource, &mut audit).map(Outcome::Created)
+                svc.create(conn, rtype, resource, &mut audit)
+                    .map(Outcome::Created)
             });
             Ok::<_, FhirError>((r, audit))
         })
         .await?;
     ctx.audit = audit;
     match result? {
-        Outcome::Created(w) => Ok(write_reply(ctx, rtype, &w.id, w.version_id, w.last_updated, w.body, StatusCode::CREATED)),
+        Outcome::Created(w) => Ok(write_reply(
+            ctx,
+            rtype,
+            &w.id,
+            w.version_id,
+            w.last_updated,
+            w.body,
+            StatusCode::CREATED,
+        )),
         Outcome::Existing(v) => {
             let body = v.body.map(|b| b.0).unwrap_or_default();
-            Ok(write_reply(ctx, rtype, &v.id, v.version_id, v.last_updated, body, StatusCode::OK))
+            Ok(write_reply(
+                ctx,
+                rtype,
+                &v.id,
+                v.version_id,
+                v.last_updated,
+                body,
+                StatusCode::OK,
+            ))
         }
     }
 }
 
-pub async fn conditional_update(req: HttpRequest, state: web::Data<AppState>, path: P1, payload: web::Payload) -> HttpResponse {
+pub async fn conditional_update(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: P1,
+    payload: web::Payload,
+) -> HttpResponse {
     let mut ctx = Ctx::new(req, state, Interaction::Update);
     let result = async {
         ctx.check()?;
         let rtype = ctx.resource_type(&path, true)?;
         let body = read_body(&ctx.req, payload, ctx.state.max_body).await?;
         let resource = parse_resource(&ctx.req, &body, rtype, &ctx.state.model, IdRule::Optional)?;
-        let body_id = resource.get("id").and_then(|v| v.as_str()).and_then(ResourceId::parse);
+        let body_id = resource
+            .get("id")
+            .and_then(|v| v.as_str())
+            .and_then(ResourceId::parse);
         ctx.audit.query = Some(ctx.req.query_string().to_owned());
         let criteria = conditional_criteria(&ctx.state.model.registry, rtype, &ctx.query)?;
         let key = criteria_key(&ctx, rtype, &ctx.query);
@@ -127,7 +170,9 @@ pub async fn conditional_update(req: HttpRequest, state: web::Data<AppState>, pa
                     let ids = search::find_ids(conn, &ix, &svc.tenant, rtype, &criteria, None, 2)?;
                     match (ids.as_slice(), body_id) {
                         ([], None) => svc.create(conn, rtype, resource, &mut audit),
-                        ([], Some(id)) => svc.update(conn, rtype, &id, resource, if_match, &mut audit),
+                        ([], Some(id)) => {
+                            svc.update(conn, rtype, &id, resource, if_match, &mut audit)
+                        }
                         ([one], Some(id)) if *one != id => Err(FhirError::invalid(
                             IssueCode::Invalid,
                             Some(&format!("{rtype}.id")),
@@ -138,7 +183,9 @@ pub async fn conditional_update(req: HttpRequest, state: web::Data<AppState>, pa
                             resource.insert("id".into(), one.as_str().into());
                             svc.update(conn, rtype, one, resource, if_match, &mut audit)
                         }
-                        _ => Err(FhirError::PreconditionFailed("the criteria match more than one resource".into())),
+                        _ => Err(FhirError::PreconditionFailed(
+                            "the criteria match more than one resource".into(),
+                        )),
                     }
                 });
                 Ok::<_, FhirError>((r, audit))
@@ -146,14 +193,30 @@ pub async fn conditional_update(req: HttpRequest, state: web::Data<AppState>, pa
             .await?;
         ctx.audit = audit;
         let w = result?;
-        let status = if w.created { StatusCode::CREATED } else { StatusCode::OK };
-        Ok(write_reply(&ctx, rtype, &w.id, w.version_id, w.last_updated, w.body, status))
+        let status = if w.created {
+            StatusCode::CREATED
+        } else {
+            StatusCode::OK
+        };
+        Ok(write_reply(
+            &ctx,
+            rtype,
+            &w.id,
+            w.version_id,
+            w.last_updated,
+            w.body,
+            status,
+        ))
     }
     .await;
     ctx.finish(result).await
 }
 
-pub async fn conditional_delete(req: HttpRequest, state: web::Data<AppState>, path: P1) -> HttpResponse {
+pub async fn conditional_delete(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: P1,
+) -> HttpResponse {
     let mut ctx = Ctx::new(req, state, Interaction::Delete);
     let result = async {
         ctx.check()?;
@@ -178,7 +241,9 @@ pub async fn conditional_delete(req: HttpRequest, state: web::Data<AppState>, pa
                 ctx.audit.id = Some(id.to_string());
                 delete_one(&mut ctx, rtype, id).await
             }
-            _ => Err(FhirError::PreconditionFailed("the criteria match more than one resource".into())),
+            _ => Err(FhirError::PreconditionFailed(
+                "the criteria match more than one resource".into(),
+            )),
         }
     }
     .await;
@@ -198,14 +263,24 @@ pub async fn search_get(req: HttpRequest, state: web::Data<AppState>, path: P1) 
 }
 
 /// POST [type]/_search with form-encoded parameters (http://hl7.org/fhir/R4/http.html#search).
-pub async fn search_post(req: HttpRequest, state: web::Data<AppState>, path: P1, payload: web::Payload) -> HttpResponse {
+pub async fn search_post(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: P1,
+    payload: web::Payload,
+) -> HttpResponse {
     let mut ctx = Ctx::new(req, state, Interaction::SearchType);
     let result = async {
         ctx.check()?;
         let rtype = ctx.resource_type(&path, false)?;
         let body = read_body(&ctx.req, payload, ctx.state.max_body).await?;
-        let form = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body)
-            .map_err(|_| FhirError::invalid(IssueCode::Structure, None, "the _search body must be application/x-www-form-urlencoded"))?;
+        let form = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body).map_err(|_| {
+            FhirError::invalid(
+                IssueCode::Structure,
+                None,
+                "the _search body must be application/x-www-form-urlencoded",
+            )
+        })?;
         let mut query = ctx.query.clone();
         query.extend(form);
         crate::fhir::search::bundle::search_reply(&mut ctx, rtype, query).await
@@ -220,7 +295,9 @@ pub async fn history(req: HttpRequest, state: web::Data<AppState>, path: P1) -> 
         ctx.check()?;
         let rtype = ctx.resource_type(&path, false)?;
         if rtype == ResourceType::AuditEvent {
-            return Err(FhirError::MethodNotAllowed("AuditEvents have no history; search them instead".into()));
+            return Err(FhirError::MethodNotAllowed(
+                "AuditEvents have no history; search them instead".into(),
+            ));
         }
         history_reply(&ctx, HistoryScopeOwned::Type(rtype)).await
     }

@@ -15,11 +15,22 @@ use crate::store::{self, resources};
 const DEFAULT_COUNT: i64 = 50;
 const MAX_COUNT: i64 = 1000;
 
-pub async fn search_reply(ctx: &mut Ctx, rtype: ResourceType, query: Vec<(String, String)>) -> Result<Reply, FhirError> {
+pub async fn search_reply(
+    ctx: &mut Ctx,
+    rtype: ResourceType,
+    query: Vec<(String, String)>,
+) -> Result<Reply, FhirError> {
     ctx.audit.query = Some(serde_urlencoded::to_string(&query).unwrap_or_default());
     let (criteria, unknown) = parse_criteria(&ctx.state.model.registry, rtype, &query)?;
     if !unknown.is_empty() && ctx.handling_strict() {
-        return Err(FhirError::invalid(IssueCode::NotSupported, None, format!("unknown or unsupported search parameters: {}", unknown.join(", "))));
+        return Err(FhirError::invalid(
+            IssueCode::NotSupported,
+            None,
+            format!(
+                "unknown or unsupported search parameters: {}",
+                unknown.join(", ")
+            ),
+        ));
     }
     let mut limit = DEFAULT_COUNT;
     let mut after = None;
@@ -30,7 +41,13 @@ pub async fn search_reply(ctx: &mut Ctx, rtype: ResourceType, query: Vec<(String
                     .parse::<i64>()
                     .ok()
                     .filter(|c| *c >= 0)
-                    .ok_or_else(|| FhirError::invalid(IssueCode::Invalid, None, "_count must be a non-negative integer"))?
+                    .ok_or_else(|| {
+                        FhirError::invalid(
+                            IssueCode::Invalid,
+                            None,
+                            "_count must be a non-negative integer",
+                        )
+                    })?
                     .min(MAX_COUNT)
             }
             "_page" => after = Some(v.clone()),
@@ -45,7 +62,15 @@ pub async fn search_reply(ctx: &mut Ctx, rtype: ResourceType, query: Vec<(String
         .run(move |conn| {
             let ix = keyring.indexer(conn, tenant.as_str())?;
             let total = count(conn, &ix, &tenant, rtype, &criteria)?;
-            let ids = find_ids(conn, &ix, &tenant, rtype, &criteria, after2.as_deref(), limit)?;
+            let ids = find_ids(
+                conn,
+                &ix,
+                &tenant,
+                rtype,
+                &criteria,
+                after2.as_deref(),
+                limit,
+            )?;
             let mut found = Vec::with_capacity(ids.len());
             for id in ids {
                 let body = if rtype == ResourceType::AuditEvent {
@@ -63,17 +88,30 @@ pub async fn search_reply(ctx: &mut Ctx, rtype: ResourceType, query: Vec<(String
     let base = ctx.base();
     let mut bundle = Bundle::new("searchset");
     bundle.total = Some(total);
-    let params: Vec<(String, String)> = query.iter().filter(|(k, _)| k != "_page").cloned().collect();
+    let params: Vec<(String, String)> = query
+        .iter()
+        .filter(|(k, _)| k != "_page")
+        .cloned()
+        .collect();
     let qs = serde_urlencoded::to_string(&params).unwrap_or_default();
     let mut self_params = params.clone();
     if let Some(a) = &after {
         self_params.push(("_page".into(), a.clone()));
     }
-    bundle.link.push(Link { relation: "self", url: format!("{base}/{rtype}?{}", serde_urlencoded::to_string(&self_params).unwrap_or_default()) });
+    bundle.link.push(Link {
+        relation: "self",
+        url: format!(
+            "{base}/{rtype}?{}",
+            serde_urlencoded::to_string(&self_params).unwrap_or_default()
+        ),
+    });
     if found.len() as i64 == limit && limit > 0 {
         if let Some((last, _)) = found.last() {
             let sep = if qs.is_empty() { "" } else { "&" };
-            bundle.link.push(Link { relation: "next", url: format!("{base}/{rtype}?{qs}{sep}_page={last}") });
+            bundle.link.push(Link {
+                relation: "next",
+                url: format!("{base}/{rtype}?{qs}{sep}_page={last}"),
+            });
         }
     }
     for (id, body) in found {
@@ -90,7 +128,9 @@ pub async fn search_reply(ctx: &mut Ctx, rtype: ResourceType, query: Vec<(String
             "diagnostics": format!("ignored unknown or unsupported search parameters: {}", unknown.join(", "))
         }]});
         bundle.entry.push(Entry {
-            resource: Some(raw(serde_json::to_vec(&oo).map_err(|e| FhirError::Internal(e.to_string()))?)?),
+            resource: Some(raw(
+                serde_json::to_vec(&oo).map_err(|e| FhirError::Internal(e.to_string()))?
+            )?),
             search: Some(EntrySearch { mode: "outcome" }),
             ..Entry::default()
         });

@@ -36,7 +36,11 @@ fn split_values(raw: &str) -> Vec<String> {
 }
 
 /// Splits the query into criteria and the names of parameters not understood.
-pub fn parse_criteria(registry: &Registry, rtype: ResourceType, query: &[(String, String)]) -> Result<(Vec<Criterion>, Vec<String>), FhirError> {
+pub fn parse_criteria(
+    registry: &Registry,
+    rtype: ResourceType,
+    query: &[(String, String)],
+) -> Result<(Vec<Criterion>, Vec<String>), FhirError> {
     let mut criteria = Vec::new();
     let mut unknown = Vec::new();
     for (name, value) in query {
@@ -52,7 +56,11 @@ pub fn parse_criteria(registry: &Registry, rtype: ResourceType, query: &[(String
             continue;
         };
         if value.is_empty() {
-            return Err(FhirError::invalid(IssueCode::Invalid, None, format!("search parameter {code:?} has no value")));
+            return Err(FhirError::invalid(
+                IssueCode::Invalid,
+                None,
+                format!("search parameter {code:?} has no value"),
+            ));
         }
         criteria.push(Criterion {
             param: def.code.clone(),

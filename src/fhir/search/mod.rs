@@ -24,7 +24,18 @@ use crate::tenant::TenantId;
 /// Parameters that control the result rather than select resources
 /// (search.html#2.21.1.1 and http.html#parameters).
 pub const RESULT_PARAMS: [&str; 12] = [
-    "_format", "_pretty", "_count", "_sort", "_total", "_summary", "_elements", "_include", "_revinclude", "_contained", "_containedType", "_page",
+    "_format",
+    "_pretty",
+    "_count",
+    "_sort",
+    "_total",
+    "_summary",
+    "_elements",
+    "_include",
+    "_revinclude",
+    "_contained",
+    "_containedType",
+    "_page",
 ];
 
 /// Ids of current, non-deleted resources of `rtype` matching every criterion,
@@ -45,7 +56,13 @@ pub fn find_ids(
     q.ids(conn, after, limit)
 }
 
-pub fn count(conn: &mut PgConnection, indexer: &BlindIndexer, tenant: &TenantId, rtype: ResourceType, criteria: &[Criterion]) -> Result<i64, FhirError> {
+pub fn count(
+    conn: &mut PgConnection,
+    indexer: &BlindIndexer,
+    tenant: &TenantId,
+    rtype: ResourceType,
+    criteria: &[Criterion],
+) -> Result<i64, FhirError> {
     let mut q = sql::Query::new(tenant, rtype);
     for c in criteria {
         q.add(indexer, rtype, c)?;
@@ -56,13 +73,23 @@ pub fn count(conn: &mut PgConnection, indexer: &BlindIndexer, tenant: &TenantId,
 /// Criteria for a conditional interaction: every parameter must be understood, since
 /// ignoring one would widen the match and touch the wrong resource
 /// (http://hl7.org/fhir/R4/http.html#cond-update).
-pub fn conditional_criteria(registry: &Registry, rtype: ResourceType, query: &[(String, String)]) -> Result<Vec<Criterion>, FhirError> {
+pub fn conditional_criteria(
+    registry: &Registry,
+    rtype: ResourceType,
+    query: &[(String, String)],
+) -> Result<Vec<Criterion>, FhirError> {
     let (criteria, unknown) = parse_criteria(registry, rtype, query)?;
     if let Some(name) = unknown.first() {
-        return Err(FhirError::invalid(IssueCode::NotSupported, None, format!("search parameter {name:?} is not supported for {rtype}")));
+        return Err(FhirError::invalid(
+            IssueCode::NotSupported,
+            None,
+            format!("search parameter {name:?} is not supported for {rtype}"),
+        ));
     }
     if criteria.is_empty() {
-        return Err(FhirError::PreconditionFailed("a conditional interaction needs at least one search criterion".into()));
+        return Err(FhirError::PreconditionFailed(
+            "a conditional interaction needs at least one search criterion".into(),
+        ));
     }
     Ok(criteria)
 }

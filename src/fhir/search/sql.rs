@@ -40,11 +40,20 @@ struct CountRow {
 }
 
 fn unsupported(c: &Criterion, what: &str) -> FhirError {
-    FhirError::invalid(IssueCode::NotSupported, None, format!("search parameter {:?}: {what} is not supported yet", c.param))
+    FhirError::invalid(
+        IssueCode::NotSupported,
+        None,
+        format!(
+            "search parameter {:?}: {what} is not supported yet",
+            c.param
+        ),
+    )
 }
 
 fn like_escape(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+    s.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
 }
 
 impl Query {
@@ -52,14 +61,23 @@ impl Query {
         // AuditEvents live in their own append-only table; their index rows are
         // keyed like every other resource's.
         let (from, where_sql) = if rtype == ResourceType::AuditEvent {
-            ("audit_events r", "r.tenant_id = $1 AND $2::text = 'AuditEvent'")
+            (
+                "audit_events r",
+                "r.tenant_id = $1 AND $2::text = 'AuditEvent'",
+            )
         } else {
-            ("resources r", "r.tenant_id = $1 AND r.resource_type = $2 AND NOT r.deleted AND r.version_id > 0")
+            (
+                "resources r",
+                "r.tenant_id = $1 AND r.resource_type = $2 AND NOT r.deleted AND r.version_id > 0",
+            )
         };
         Self {
             from,
             where_sql: where_sql.into(),
-            binds: vec![Bind::Text(tenant.as_str().to_owned()), Bind::Text(rtype.as_str().to_owned())],
+            binds: vec![
+                Bind::Text(tenant.as_str().to_owned()),
+                Bind::Text(rtype.as_str().to_owned()),
+            ],
         }
     }
 
@@ -77,7 +95,12 @@ impl Query {
         ));
     }
 
-    pub fn add(&mut self, ix: &BlindIndexer, rtype: ResourceType, c: &Criterion) -> Result<(), FhirError> {
+    pub fn add(
+        &mut self,
+        ix: &BlindIndexer,
+        rtype: ResourceType,
+        c: &Criterion,
+    ) -> Result<(), FhirError> {
         let phi = is_phi(rtype.as_str(), &c.param);
         let bi = |purpose: &str, v: &str| ix.index(&column(rtype.as_str(), &c.param, purpose), v).0;
         if c.param == "_id" {
@@ -86,7 +109,8 @@ impl Query {
                 format!("r.id = {b}")
             });
             let alts: Vec<String> = alts.collect();
-            self.where_sql.push_str(&format!(" AND (({}))", alts.join(") OR (")));
+            self.where_sql
+                .push_str(&format!(" AND (({}))", alts.join(") OR (")));
             return Ok(());
         }
         let mut alts = Vec::new();
@@ -100,7 +124,9 @@ impl Query {
                     let mut parts = Vec::new();
                     match system {
                         Some("") => parts.push("system IS NULL".to_owned()),
-                        Some(s) => parts.push(format!("system = {}", self.bind(Bind::Text(s.to_owned())))),
+                        Some(s) => {
+                            parts.push(format!("system = {}", self.bind(Bind::Text(s.to_owned()))))
+                        }
                         None => {}
                     }
                     if !code.is_empty() {
@@ -111,7 +137,11 @@ impl Query {
                         });
                     }
                     if parts.is_empty() {
-                        return Err(FhirError::invalid(IssueCode::Invalid, None, format!("{}: empty token", c.param)));
+                        return Err(FhirError::invalid(
+                            IssueCode::Invalid,
+                            None,
+                            format!("{}: empty token", c.param),
+                        ));
                     }
                     alts.push(parts.join(" AND "));
                 }
@@ -179,11 +209,18 @@ impl Query {
                         if prefix != "eq" {
                             return Err(unsupported(c, "a comparison on an encrypted date (only equality at year, month or day precision)"));
                         }
-                        alts.push(format!("value_bi = {}", self.bind(Bind::Bytes(bi("date", date)))));
+                        alts.push(format!(
+                            "value_bi = {}",
+                            self.bind(Bind::Bytes(bi("date", date)))
+                        ));
                         continue;
                     }
                     let (lo, hi) = date_range(date).ok_or_else(|| {
-                        FhirError::invalid(IssueCode::Value, None, format!("{}: not a FHIR date/dateTime", c.param))
+                        FhirError::invalid(
+                            IssueCode::Value,
+                            None,
+                            format!("{}: not a FHIR date/dateTime", c.param),
+                        )
                     })?;
                     let (l, h) = (self.bind(Bind::Time(lo)), self.bind(Bind::Time(hi)));
                     alts.push(match prefix {
@@ -221,7 +258,12 @@ impl Query {
         q
     }
 
-    pub fn ids(&self, conn: &mut PgConnection, after: Option<&str>, limit: i64) -> Result<Vec<ResourceId>, FhirError> {
+    pub fn ids(
+        &self,
+        conn: &mut PgConnection,
+        after: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<ResourceId>, FhirError> {
         let mut sql = format!("SELECT r.id FROM {} WHERE {}", self.from, self.where_sql);
         let after_pos = self.binds.len() + 1;
         if after.is_some() {
@@ -233,11 +275,17 @@ impl Query {
             q = q.bind::<Text, _>(a);
         }
         let rows: Vec<IdRow> = q.load(conn)?;
-        Ok(rows.into_iter().filter_map(|r| ResourceId::parse(&r.id)).collect())
+        Ok(rows
+            .into_iter()
+            .filter_map(|r| ResourceId::parse(&r.id))
+            .collect())
     }
 
     pub fn count(&self, conn: &mut PgConnection) -> Result<i64, FhirError> {
-        let sql = format!("SELECT count(*) AS n FROM {} WHERE {}", self.from, self.where_sql);
+        let sql = format!(
+            "SELECT count(*) AS n FROM {} WHERE {}",
+            self.from, self.where_sql
+        );
         let row: CountRow = self.boxed(sql).get_result(conn)?;
         Ok(row.n)
     }
@@ -260,16 +308,30 @@ fn date_range(s: &str) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
     match parts.as_slice() {
         [y] if y.len() == 4 => {
             let y: i32 = y.parse().ok()?;
-            Some((day_start(NaiveDate::from_ymd_opt(y, 1, 1)?)?, day_start(NaiveDate::from_ymd_opt(y + 1, 1, 1)?)? - chrono::Duration::milliseconds(1)))
+            Some((
+                day_start(NaiveDate::from_ymd_opt(y, 1, 1)?)?,
+                day_start(NaiveDate::from_ymd_opt(y + 1, 1, 1)?)?
+                    - chrono::Duration::milliseconds(1),
+            ))
         }
         [y, m] if y.len() == 4 && m.len() == 2 => {
             let (y, m): (i32, u32) = (y.parse().ok()?, m.parse().ok()?);
-            let next = if m == 12 { NaiveDate::from_ymd_opt(y + 1, 1, 1) } else { NaiveDate::from_ymd_opt(y, m + 1, 1) };
-            Some((day_start(NaiveDate::from_ymd_opt(y, m, 1)?)?, day_start(next?)? - chrono::Duration::milliseconds(1)))
+            let next = if m == 12 {
+                NaiveDate::from_ymd_opt(y + 1, 1, 1)
+            } else {
+                NaiveDate::from_ymd_opt(y, m + 1, 1)
+            };
+            Some((
+                day_start(NaiveDate::from_ymd_opt(y, m, 1)?)?,
+                day_start(next?)? - chrono::Duration::milliseconds(1),
+            ))
         }
         [_, _, d] if d.len() == 2 => {
             let day = NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()?;
-            Some((day_start(day)?, day_start(day.succ_opt()?)? - chrono::Duration::milliseconds(1)))
+            Some((
+                day_start(day)?,
+                day_start(day.succ_opt()?)? - chrono::Duration::milliseconds(1),
+            ))
         }
         _ => {
             let t = DateTime::parse_from_rfc3339(s).ok()?.with_timezone(&Utc);

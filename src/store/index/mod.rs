@@ -43,17 +43,25 @@ pub fn replace(
     if !fresh {
         delete(conn, tenant, resource_type, id)?;
     }
-    let rows = IndexRows::build(indexer, resource_type, entries);
-    rows.insert(conn, tenant, resource_type, id.as_str())
+    let mut rows = IndexRows::default();
+    rows.add_resource(indexer, resource_type, id.as_str(), entries);
+    rows.insert(conn, tenant, resource_type)
 }
 
 /// Removes every index row of a resource (delete interaction).
-pub fn delete(conn: &mut PgConnection, tenant: &TenantId, resource_type: &str, id: &ResourceId) -> Result<(), StoreError> {
+pub fn delete(
+    conn: &mut PgConnection,
+    tenant: &TenantId,
+    resource_type: &str,
+    id: &ResourceId,
+) -> Result<(), StoreError> {
     use diesel::sql_types::Text;
     use diesel::RunQueryDsl;
     // Data-modifying CTEs delete from every index table in one round trip.
     let cond = "WHERE tenant_id = $1 AND resource_type = $2 AND resource_id = $3";
-    let (last, rest) = TABLES.split_last().ok_or_else(|| StoreError::Corrupt("no index tables".into()))?;
+    let (last, rest) = TABLES
+        .split_last()
+        .ok_or_else(|| StoreError::Corrupt("no index tables".into()))?;
     let ctes = rest
         .iter()
         .enumerate()

@@ -31,7 +31,9 @@ pub fn is_phi(resource_type: &str, param: &str) -> bool {
                 | "telecom"
         ),
         "Observation" => matches!(param, "value-string" | "code-value-string"),
-        "AuditEvent" => matches!(param, "address" | "agent-name" | "entity-name" | "altid"),
+        // AuditEvent `address` is the network address of a system (client or
+        // server), not of a patient; agent and entity names may name people.
+        "AuditEvent" => matches!(param, "agent-name" | "entity-name" | "altid"),
         _ => false,
     }
 }

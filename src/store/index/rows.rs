@@ -17,8 +17,14 @@ type T = Option<String>;
 type B = Option<Vec<u8>>;
 type D = Option<DateTime<Utc>>;
 
+/// Index rows of one or more resources of one type, as column vectors (one
+/// vector per column, bound as arrays; the tuples mirror the tables' columns).
 #[derive(Default)]
+#[allow(clippy::type_complexity)]
 pub struct IndexRows {
+    /// The resource each row belongs to, per table (string, prefix, token, date, reference, quantity, number, uri, composite).
+    ids: [Vec<String>; 9],
+    current: String,
     string: (Vec<String>, Vec<T>, Vec<T>, Vec<B>, Vec<B>),
     prefix: (Vec<String>, Vec<Vec<u8>>),
     token: (Vec<String>, Vec<T>, Vec<T>, Vec<B>, Vec<T>),
@@ -27,7 +33,17 @@ pub struct IndexRows {
     quantity: (Vec<String>, Vec<String>, Vec<T>, Vec<T>, Vec<T>),
     number: (Vec<String>, Vec<String>),
     uri: (Vec<String>, Vec<String>),
-    composite: (Vec<String>, Vec<T>, Vec<T>, Vec<T>, Vec<T>, Vec<T>, Vec<D>, Vec<D>, Vec<T>),
+    composite: (
+        Vec<String>,
+        Vec<T>,
+        Vec<T>,
+        Vec<T>,
+        Vec<T>,
+        Vec<T>,
+        Vec<D>,
+        Vec<D>,
+        Vec<T>,
+    ),
 }
 
 fn is_decimal(s: &str) -> bool {
@@ -57,18 +73,43 @@ fn date_precisions(low: DateTime<Utc>, high: DateTime<Utc>) -> Vec<String> {
         out.push(format!("{:04}-{:02}", low.year(), low.month()));
     }
     if span < chrono::Duration::days(1) {
-        out.push(format!("{:04}-{:02}-{:02}", low.year(), low.month(), low.day()));
+        out.push(format!(
+            "{:04}-{:02}-{:02}",
+            low.year(),
+            low.month(),
+            low.day()
+        ));
     }
     out
 }
 
 impl IndexRows {
-    pub fn build(ix: &BlindIndexer, rtype: &str, entries: &[IndexEntry]) -> Self {
-        let mut r = Self::default();
+    /// Adds the rows of one resource.
+    pub fn add_resource(
+        &mut self,
+        ix: &BlindIndexer,
+        rtype: &str,
+        id: &str,
+        entries: &[IndexEntry],
+    ) {
+        self.current = id.to_owned();
         for e in entries {
-            r.add(ix, rtype, &e.param, &e.value);
+            self.add(ix, rtype, &e.param, &e.value);
         }
-        r
+        let lens = [
+            self.string.0.len(),
+            self.prefix.0.len(),
+            self.token.0.len(),
+            self.date.0.len(),
+            self.reference.0.len(),
+            self.quantity.0.len(),
+            self.number.0.len(),
+            self.uri.0.len(),
+            self.composite.0.len(),
+        ];
+        for (ids, n) in self.ids.iter_mut().zip(lens) {
+            ids.resize(n, self.current.clone());
+        }
     }
 
     fn add(&mut self, ix: &BlindIndexer, rtype: &str, param: &str, value: &IndexValue) {
@@ -87,7 +128,12 @@ impl IndexRows {
                     self.string.2.push(None);
                     self.string.3.push(Some(bi("exact", s)));
                     self.string.4.push(Some(bi("norm", &folded)));
-                    for (n, (i, _)) in folded.char_indices().skip(1).chain([(folded.len(), ' ')]).enumerate() {
+                    for (n, (i, _)) in folded
+                        .char_indices()
+                        .skip(1)
+                        .chain([(folded.len(), ' ')])
+                        .enumerate()
+                    {
                         if n >= MAX_PREFIX {
                             break;
                         }
@@ -132,19 +178,35 @@ impl IndexRows {
                     self.date.3.push(None);
                 }
             }
-            IndexValue::Reference { reference, target_type, target_id, version, identifier } => {
+            IndexValue::Reference {
+                reference,
+                target_type,
+                target_id,
+                version,
+                identifier,
+            } => {
                 self.reference.0.push(p);
                 self.reference.1.push(target_type.clone());
                 self.reference.2.push(target_id.clone());
                 self.reference.3.push(version.clone());
                 // Relative references are fully described by type/id; keep the text only
                 // for absolute and canonical ones.
-                self.reference.4.push(reference.clone().filter(|_| target_id.is_none()));
+                self.reference
+                    .4
+                    .push(reference.clone().filter(|_| target_id.is_none()));
                 let (isys, ival) = identifier.clone().unwrap_or((None, None));
                 self.reference.5.push(isys);
-                self.reference.6.push(ival.as_deref().map(|v| ix.index(&column(rtype, param, "identifier"), v).0));
+                self.reference.6.push(
+                    ival.as_deref()
+                        .map(|v| ix.index(&column(rtype, param, "identifier"), v).0),
+                );
             }
-            IndexValue::Quantity { value, system, code, unit } if is_decimal(value) => {
+            IndexValue::Quantity {
+                value,
+                system,
+                code,
+                unit,
+            } if is_decimal(value) => {
                 self.quantity.0.push(p);
                 self.quantity.1.push(value.clone());
                 self.quantity.2.push(system.clone());
@@ -165,13 +227,20 @@ impl IndexRows {
     }
 
     fn add_composite(&mut self, p: String, parts: &[IndexValue]) {
-        let (Some(IndexValue::Token { system, code, .. }), Some(second)) = (parts.first(), parts.get(1)) else {
+        let (Some(IndexValue::Token { system, code, .. }), Some(second)) =
+            (parts.first(), parts.get(1))
+        else {
             return;
         };
         let (mut s2, mut c2, mut v2, mut lo, mut hi, mut t2) = (None, None, None, None, None, None);
         match second {
             IndexValue::Token { system, code, .. } => (s2, c2) = (system.clone(), code.clone()),
-            IndexValue::Quantity { value, system, code, .. } if is_decimal(value) => {
+            IndexValue::Quantity {
+                value,
+                system,
+                code,
+                ..
+            } if is_decimal(value) => {
                 (s2, c2, v2) = (system.clone(), code.clone(), Some(value.clone()));
             }
             IndexValue::Date { low, high } => (lo, hi) = (Some(*low), Some(*high)),
@@ -190,64 +259,83 @@ impl IndexRows {
         c.8.push(t2);
     }
 
-    pub fn insert(self, conn: &mut PgConnection, tenant: &TenantId, rtype: &str, id: &str) -> Result<(), StoreError> {
-        let head = |table: &str, cols: &str, unnest: &str| {
-            format!("INSERT INTO {table} (tenant_id, resource_type, resource_id, {cols}) SELECT $1, $2, $3, {unnest}")
+    /// Inserts every row: one statement per table that has rows, whatever the
+    /// number of resources.
+    pub fn insert(
+        self,
+        conn: &mut PgConnection,
+        tenant: &TenantId,
+        rtype: &str,
+    ) -> Result<(), StoreError> {
+        let [i_string, i_prefix, i_token, i_date, i_reference, i_quantity, i_number, i_uri, i_composite] =
+            self.ids;
+        // `alias` names the unnested columns when the select list must cast them.
+        let sql = |table: &str, cols: &str, select: &str, alias: &str, types: &[&str]| {
+            let args: Vec<String> = std::iter::once("$3::text[]".to_owned())
+                .chain(
+                    types
+                        .iter()
+                        .enumerate()
+                        .map(|(n, t)| format!("${}::{t}[]", n + 4)),
+                )
+                .collect();
+            format!(
+                "INSERT INTO {table} (tenant_id, resource_type, resource_id, {cols}) SELECT $1, $2, {select} FROM unnest({}) AS {alias}",
+                args.join(", ")
+            )
         };
         macro_rules! run {
-            ($sql:expr, $($ty:ty => $v:expr),+) => {
+            ($sql:expr, $ids:expr, $($ty:ty => $v:expr),+) => {
                 diesel::sql_query($sql)
                     .bind::<Text, _>(tenant.as_str())
                     .bind::<Text, _>(rtype)
-                    .bind::<Text, _>(id)
+                    .bind::<Array<Text>, _>($ids)
                     $(.bind::<$ty, _>($v))+
                     .execute(conn)?
             };
         }
         let s = self.string;
         if !s.0.is_empty() {
-            run!(head("idx_string", "param, value_norm, value_exact, exact_bi, norm_bi", "* FROM unnest($4::text[], $5::text[], $6::text[], $7::bytea[], $8::bytea[])"),
+            run!(sql("idx_string", "param, value_norm, value_exact, exact_bi, norm_bi", "x.*", "x", &["text", "text", "text", "bytea", "bytea"]), i_string,
                 Array<Text> => s.0, Array<Nullable<Text>> => s.1, Array<Nullable<Text>> => s.2, Array<Nullable<Bytea>> => s.3, Array<Nullable<Bytea>> => s.4);
         }
         let s = self.prefix;
         if !s.0.is_empty() {
-            run!(head("idx_string_prefix", "param, prefix_bi", "* FROM unnest($4::text[], $5::bytea[])"),
-                Array<Text> => s.0, Array<Bytea> => s.1);
+            run!(sql("idx_string_prefix", "param, prefix_bi", "x.*", "x", &["text", "bytea"]), i_prefix, Array<Text> => s.0, Array<Bytea> => s.1);
         }
         let s = self.token;
         if !s.0.is_empty() {
-            run!(head("idx_token", "param, system, code, code_bi, text_norm", "* FROM unnest($4::text[], $5::text[], $6::text[], $7::bytea[], $8::text[])"),
+            run!(sql("idx_token", "param, system, code, code_bi, text_norm", "x.*", "x", &["text", "text", "text", "bytea", "text"]), i_token,
                 Array<Text> => s.0, Array<Nullable<Text>> => s.1, Array<Nullable<Text>> => s.2, Array<Nullable<Bytea>> => s.3, Array<Nullable<Text>> => s.4);
         }
         let s = self.date;
         if !s.0.is_empty() {
-            run!(head("idx_date", "param, low, high, value_bi", "* FROM unnest($4::text[], $5::timestamptz[], $6::timestamptz[], $7::bytea[])"),
+            run!(sql("idx_date", "param, low, high, value_bi", "x.*", "x", &["text", "timestamptz", "timestamptz", "bytea"]), i_date,
                 Array<Text> => s.0, Array<Nullable<Timestamptz>> => s.1, Array<Nullable<Timestamptz>> => s.2, Array<Nullable<Bytea>> => s.3);
         }
         let s = self.reference;
         if !s.0.is_empty() {
-            run!(head("idx_reference", "param, target_type, target_id, target_version, url, ident_system, ident_bi", "* FROM unnest($4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::bytea[])"),
+            run!(sql("idx_reference", "param, target_type, target_id, target_version, url, ident_system, ident_bi", "x.*", "x", &["text", "text", "text", "text", "text", "text", "bytea"]), i_reference,
                 Array<Text> => s.0, Array<Nullable<Text>> => s.1, Array<Nullable<Text>> => s.2, Array<Nullable<Text>> => s.3, Array<Nullable<Text>> => s.4, Array<Nullable<Text>> => s.5, Array<Nullable<Bytea>> => s.6);
         }
         let s = self.quantity;
         if !s.0.is_empty() {
-            run!(head("idx_quantity", "param, value, system, code, unit", "p, v::numeric, s, c, u FROM unnest($4::text[], $5::text[], $6::text[], $7::text[], $8::text[]) AS x(p, v, s, c, u)"),
+            run!(sql("idx_quantity", "param, value, system, code, unit", "x.r, x.p, x.v::numeric, x.s, x.c, x.u", "x(r, p, v, s, c, u)", &["text", "text", "text", "text", "text"]), i_quantity,
                 Array<Text> => s.0, Array<Text> => s.1, Array<Nullable<Text>> => s.2, Array<Nullable<Text>> => s.3, Array<Nullable<Text>> => s.4);
         }
         let s = self.number;
         if !s.0.is_empty() {
-            run!(head("idx_number", "param, value", "p, v::numeric FROM unnest($4::text[], $5::text[]) AS x(p, v)"),
-                Array<Text> => s.0, Array<Text> => s.1);
+            run!(sql("idx_number", "param, value", "x.r, x.p, x.v::numeric", "x(r, p, v)", &["text", "text"]), i_number, Array<Text> => s.0, Array<Text> => s.1);
         }
         let s = self.uri;
         if !s.0.is_empty() {
-            run!(head("idx_uri", "param, uri", "* FROM unnest($4::text[], $5::text[])"),
-                Array<Text> => s.0, Array<Text> => s.1);
+            run!(sql("idx_uri", "param, uri", "x.*", "x", &["text", "text"]), i_uri, Array<Text> => s.0, Array<Text> => s.1);
         }
         let c = self.composite;
         if !c.0.is_empty() {
-            run!(head("idx_composite", "param, c1_system, c1_code, c2_system, c2_code, c2_value, c2_low, c2_high, c2_text",
-                    "p, s1, c1, s2, c2, v2::numeric, lo, hi, t2 FROM unnest($4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::timestamptz[], $11::timestamptz[], $12::text[]) AS x(p, s1, c1, s2, c2, v2, lo, hi, t2)"),
+            run!(sql("idx_composite", "param, c1_system, c1_code, c2_system, c2_code, c2_value, c2_low, c2_high, c2_text",
+                    "x.r, x.p, x.s1, x.c1, x.s2, x.c2, x.v2::numeric, x.lo, x.hi, x.t2", "x(r, p, s1, c1, s2, c2, v2, lo, hi, t2)",
+                    &["text", "text", "text", "text", "text", "text", "timestamptz", "timestamptz", "text"]), i_composite,
                 Array<Text> => c.0, Array<Nullable<Text>> => c.1, Array<Nullable<Text>> => c.2, Array<Nullable<Text>> => c.3, Array<Nullable<Text>> => c.4,
                 Array<Nullable<Text>> => c.5, Array<Nullable<Timestamptz>> => c.6, Array<Nullable<Timestamptz>> => c.7, Array<Nullable<Text>> => c.8);
         }

@@ -43,7 +43,11 @@ fn period(v: &Value) -> Option<Range> {
 
 /// Timing: the outer limits of its events and of `repeat.boundsPeriod`.
 fn timing(v: &Value) -> Option<Range> {
-    let events = v.get("event").and_then(Value::as_array).into_iter().flatten();
+    let events = v
+        .get("event")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten();
     let mut ranges: Vec<Range> = events
         .filter_map(|e| e.as_str().and_then(parse_range))
         .collect();
@@ -94,7 +98,11 @@ pub(crate) fn parse_range(s: &str) -> Option<Range> {
     if dp.next().is_some() {
         return None;
     }
-    let date = NaiveDate::from_ymd_opt(i32::try_from(year).ok()?, month.unwrap_or(1), day.unwrap_or(1))?;
+    let date = NaiveDate::from_ymd_opt(
+        i32::try_from(year).ok()?,
+        month.unwrap_or(1),
+        day.unwrap_or(1),
+    )?;
     let (time, precision, offset) = match (time_part, month, day) {
         (None, None, _) => (NaiveTime::MIN, Precision::Year, 0),
         (None, Some(_), None) => (NaiveTime::MIN, Precision::Month, 0),
@@ -131,7 +139,10 @@ pub(crate) fn parse_range(s: &str) -> Option<Range> {
     };
     let shift = TimeDelta::try_seconds(offset)?;
     let low = local.checked_sub_signed(shift)?.and_utc();
-    let high = next.checked_sub_signed(tick)?.checked_sub_signed(shift)?.and_utc();
+    let high = next
+        .checked_sub_signed(tick)?
+        .checked_sub_signed(shift)?
+        .and_utc();
     Some((low, high))
 }
 

@@ -84,7 +84,9 @@ pub(super) fn reference(ctx: &Ctx<'_>, item: &Item<'_>, out: &mut Vec<IndexValue
     if reference.is_none() && identifier.is_none() {
         return; // display-only references are not searchable
     }
-    let parts = reference.as_deref().and_then(|r| parse_reference(r, ctx.model));
+    let parts = reference
+        .as_deref()
+        .and_then(|r| parse_reference(r, ctx.model));
     let target_type = match (&parts, reference.as_deref()) {
         (Some(p), _) => Some(p.target_type.to_string()),
         (None, Some(r)) if r.starts_with('#') => contained_type(ctx, r),

@@ -101,7 +101,15 @@ pub(super) fn string(model: &TypeModel, item: &Item<'_>, out: &mut Vec<IndexValu
             }
         }
         "Address" => {
-            let parts = ["line", "city", "district", "state", "postalCode", "country", "text"];
+            let parts = [
+                "line",
+                "city",
+                "district",
+                "state",
+                "postalCode",
+                "country",
+                "text",
+            ];
             for name in parts {
                 str_items(v, name).for_each(&mut push);
             }

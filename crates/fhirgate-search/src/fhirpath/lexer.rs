@@ -7,7 +7,10 @@
 pub(crate) enum Tok {
     /// Identifier or keyword (`and`, `is`, `true`, ...); backtick-delimited
     /// identifiers arrive unquoted with `quoted = true`.
-    Ident { name: String, quoted: bool },
+    Ident {
+        name: String,
+        quoted: bool,
+    },
     Str(String),
     Num(String),
     /// `$this`, `$index`, `$total`.
@@ -25,8 +28,8 @@ pub(crate) struct Token {
 }
 
 const SYMBOLS: [&str; 20] = [
-    "!=", "!~", "<=", ">=", ".", "(", ")", "[", "]", "{", "}", ",", "|", "=", "~", "<", ">",
-    "+", "-", "*",
+    "!=", "!~", "<=", ">=", ".", "(", ")", "[", "]", "{", "}", ",", "|", "=", "~", "<", ">", "+",
+    "-", "*",
 ];
 
 fn is_ident_start(c: char) -> bool {

@@ -4,9 +4,11 @@
 //! `exists`, `empty`, `not`, `hasValue`, `first`, `last`, `resolve`,
 //! `ofType`, `as`, `is`.
 mod eval;
+mod item;
 mod lexer;
 mod parser;
 
-pub(crate) use eval::{Evaluator, Item};
+pub(crate) use eval::Evaluator;
+pub(crate) use item::Item;
 pub(crate) use lexer::{lex, Tok};
 pub(crate) use parser::{parse, Expr};

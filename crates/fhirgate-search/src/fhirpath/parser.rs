@@ -89,7 +89,10 @@ struct Parser<'t> {
 /// tighter) - the numbering mirrors the spec's table, inverted.
 fn binary_op(tok: &Tok) -> Option<(u8, &'static str)> {
     Some(match tok {
-        Tok::Ident { name, quoted: false } => match name.as_str() {
+        Tok::Ident {
+            name,
+            quoted: false,
+        } => match name.as_str() {
             "implies" => (1, "implies"),
             "or" => (2, "or"),
             "xor" => (2, "xor"),
@@ -220,7 +223,10 @@ impl<'t> Parser<'t> {
                 self.pos += 1;
                 Ok(Expr::Root)
             }
-            Tok::Ident { name, quoted: false } if name == "true" || name == "false" => {
+            Tok::Ident {
+                name,
+                quoted: false,
+            } if name == "true" || name == "false" => {
                 self.pos += 1;
                 Ok(Expr::Bool(name == "true"))
             }
@@ -274,7 +280,13 @@ impl<'t> Parser<'t> {
     }
 
     fn at_close(&self) -> bool {
-        matches!(self.peek(), Some(Token { tok: Tok::Sym(")"), .. }))
+        matches!(
+            self.peek(),
+            Some(Token {
+                tok: Tok::Sym(")"),
+                ..
+            })
+        )
     }
 
     /// `qualifiedIdentifier` in the grammar: `Name` or `Namespace.Name`.
@@ -284,7 +296,13 @@ impl<'t> Parser<'t> {
             other => return Err(format!("expected type name, found {other:?}")),
         };
         let qualified = matches!(first.as_str(), "FHIR" | "System")
-            && matches!(self.peek(), Some(Token { tok: Tok::Sym("."), .. }));
+            && matches!(
+                self.peek(),
+                Some(Token {
+                    tok: Tok::Sym("."),
+                    ..
+                })
+            );
         if qualified {
             self.pos += 1;
             if let Some(Tok::Ident { name, .. }) = self.next().map(|t| &t.tok) {

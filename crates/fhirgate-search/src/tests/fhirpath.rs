@@ -51,12 +51,24 @@ fn types_drive_navigation_not_shape() {
         eval("Patient.telecom.where(system='phone')", &p),
         vec![r#"ContactPoint:{"system":"phone","value":"555"}"#]
     );
-    assert_eq!(eval("Patient.identifier.system", &p), vec![r#"uri:"phone""#]);
-    assert_eq!(eval("Patient.telecom.system", &p), vec![r#"code:"phone""#, r#"code:"email""#]);
+    assert_eq!(
+        eval("Patient.identifier.system", &p),
+        vec![r#"uri:"phone""#]
+    );
+    assert_eq!(
+        eval("Patient.telecom.system", &p),
+        vec![r#"code:"phone""#, r#"code:"email""#]
+    );
     // Choice element typed by its suffix.
     assert_eq!(eval("Patient.deceased", &p), vec!["boolean:false"]);
-    assert_eq!(eval("Patient.deceased.ofType(boolean)", &p), vec!["boolean:false"]);
-    assert_eq!(eval("Patient.deceased.ofType(dateTime)", &p), Vec::<String>::new());
+    assert_eq!(
+        eval("Patient.deceased.ofType(boolean)", &p),
+        vec!["boolean:false"]
+    );
+    assert_eq!(
+        eval("Patient.deceased.ofType(dateTime)", &p),
+        Vec::<String>::new()
+    );
     assert_eq!(eval("Patient.deceased is Boolean", &p), vec!["bool:true"]);
     // Resource-level rooting and the root type check.
     assert_eq!(eval("Resource.id", &p), vec![r#"id:"p""#]);
@@ -67,7 +79,10 @@ fn types_drive_navigation_not_shape() {
 fn resolve_is_type() {
     let p = patient();
     assert_eq!(
-        eval("Patient.generalPractitioner.where(resolve() is Practitioner).reference", &p),
+        eval(
+            "Patient.generalPractitioner.where(resolve() is Practitioner).reference",
+            &p
+        ),
         vec![r#"string:"Practitioner/1""#, r#"string:"urn:uuid:1""#]
     );
     assert_eq!(
@@ -85,7 +100,10 @@ fn resolve_is_type() {
         vec![r#"id:"o1""#]
     );
     assert_eq!(
-        eval("Patient.managingOrganization.where(resolve() is DomainResource).exists()", &p),
+        eval(
+            "Patient.managingOrganization.where(resolve() is DomainResource).exists()",
+            &p
+        ),
         vec!["bool:true"]
     );
 }
@@ -93,8 +111,17 @@ fn resolve_is_type() {
 #[test]
 fn logic_equality_union_and_functions() {
     let p = patient();
-    assert_eq!(eval("Patient.deceased.exists() and Patient.deceased != false", &p), vec!["bool:false"]);
-    assert_eq!(eval("Patient.active.exists() and Patient.active != false", &p), vec!["bool:false"]);
+    assert_eq!(
+        eval(
+            "Patient.deceased.exists() and Patient.deceased != false",
+            &p
+        ),
+        vec!["bool:false"]
+    );
+    assert_eq!(
+        eval("Patient.active.exists() and Patient.active != false", &p),
+        vec!["bool:false"]
+    );
     assert_eq!(eval("Patient.active = true", &p), Vec::<String>::new());
     assert_eq!(eval("Patient.active or true", &p), vec!["bool:true"]);
     assert_eq!(eval("Patient.active and true", &p), Vec::<String>::new());
@@ -102,12 +129,30 @@ fn logic_equality_union_and_functions() {
     assert_eq!(eval("true xor false", &p), vec!["bool:true"]);
     // Union removes duplicates of the same node.
     assert_eq!(eval("Patient.id | Patient.id | Resource.id", &p).len(), 1);
-    assert_eq!(eval("(Patient.telecom | Patient.telecom).count", &p).len(), 0);
-    assert_eq!(eval("Patient.telecom[1].value", &p), vec![r#"string:"a@b""#]);
-    assert_eq!(eval("Patient.telecom.first().value", &p), vec![r#"string:"555""#]);
-    assert_eq!(eval("Patient.telecom.last().value", &p), vec![r#"string:"nosys""#]);
-    assert_eq!(eval("Patient.telecom.where($this.system = 'email').value", &p), vec![r#"string:"a@b""#]);
-    assert_eq!(eval("Patient.telecom.exists(system = 'email')", &p), vec!["bool:true"]);
+    assert_eq!(
+        eval("(Patient.telecom | Patient.telecom).count", &p).len(),
+        0
+    );
+    assert_eq!(
+        eval("Patient.telecom[1].value", &p),
+        vec![r#"string:"a@b""#]
+    );
+    assert_eq!(
+        eval("Patient.telecom.first().value", &p),
+        vec![r#"string:"555""#]
+    );
+    assert_eq!(
+        eval("Patient.telecom.last().value", &p),
+        vec![r#"string:"nosys""#]
+    );
+    assert_eq!(
+        eval("Patient.telecom.where($this.system = 'email').value", &p),
+        vec![r#"string:"a@b""#]
+    );
+    assert_eq!(
+        eval("Patient.telecom.exists(system = 'email')", &p),
+        vec!["bool:true"]
+    );
     assert_eq!(eval("Patient.name.empty()", &p), vec!["bool:true"]);
     assert_eq!(eval("Patient.name.exists().not()", &p), vec!["bool:true"]);
     assert_eq!(eval("Patient.id.hasValue()", &p), vec!["bool:true"]);
@@ -120,10 +165,33 @@ fn logic_equality_union_and_functions() {
 #[test]
 fn parse_errors_are_errors_not_panics() {
     for bad in [
-        "", "(", ")", "Patient.", "Patient..name", "a |", "| a", "where(", "a.where(b",
-        "a.ofType()", "a.unknownFn()", "a + b", "a < b", "'unterminated", "`x", "@2020",
-        "a / b", "$", "%", "a[", "a[1", "a.is(", "1 2", "a.as(FHIR.)", "'\\u12'",
-        "a.exists(b c)", "((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((a",
+        "",
+        "(",
+        ")",
+        "Patient.",
+        "Patient..name",
+        "a |",
+        "| a",
+        "where(",
+        "a.where(b",
+        "a.ofType()",
+        "a.unknownFn()",
+        "a + b",
+        "a < b",
+        "'unterminated",
+        "`x",
+        "@2020",
+        "a / b",
+        "$",
+        "%",
+        "a[",
+        "a[1",
+        "a.is(",
+        "1 2",
+        "a.as(FHIR.)",
+        "'\\u12'",
+        "a.exists(b c)",
+        "((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((a",
     ] {
         assert!(parse(bad).is_err(), "{bad:?} should not parse");
     }

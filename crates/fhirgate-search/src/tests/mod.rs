@@ -1,5 +1,10 @@
 //! In-crate unit tests (crate-private APIs).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 mod date;
 mod fhirpath;

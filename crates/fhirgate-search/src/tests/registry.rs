@@ -55,10 +55,19 @@ fn only_expressionless_params_are_reported() {
 fn per_type_members_and_lookup() {
     let reg = Registry::r4(&TYPES).unwrap();
     let phone = reg.get("Practitioner", "phone").unwrap();
-    assert_eq!(phone.expression, "Practitioner.telecom.where(system='phone')");
+    assert_eq!(
+        phone.expression,
+        "Practitioner.telecom.where(system='phone')"
+    );
     assert_eq!(phone.param_type, ParamType::Token);
-    assert_eq!(phone.url, "http://hl7.org/fhir/SearchParameter/individual-phone");
-    assert_eq!(reg.get("Observation", "_id").unwrap().expression, "Observation.id");
+    assert_eq!(
+        phone.url,
+        "http://hl7.org/fhir/SearchParameter/individual-phone"
+    );
+    assert_eq!(
+        reg.get("Observation", "_id").unwrap().expression,
+        "Observation.id"
+    );
     assert_eq!(
         reg.get("MedicationRequest", "code").unwrap().expression,
         "(MedicationRequest.medication.ofType(CodeableConcept))"

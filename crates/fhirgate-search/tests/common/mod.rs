@@ -3,6 +3,7 @@
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::indexing_slicing,
+    clippy::panic,
     dead_code
 )]
 
@@ -39,7 +40,10 @@ pub fn example(name: &str) -> serde_json::Value {
 
 pub fn extract(name: &str) -> Vec<IndexEntry> {
     let v = example(name);
-    let rt = v["resourceType"].as_str().expect("resourceType").to_string();
+    let rt = v["resourceType"]
+        .as_str()
+        .expect("resourceType")
+        .to_string();
     registry().extract(&rt, &v)
 }
 
@@ -78,7 +82,12 @@ pub fn reference(r: &str, ty: Option<&str>, id: Option<&str>) -> IndexValue {
     }
 }
 
-pub fn quantity(value: &str, system: Option<&str>, code: Option<&str>, unit: Option<&str>) -> IndexValue {
+pub fn quantity(
+    value: &str,
+    system: Option<&str>,
+    code: Option<&str>,
+    unit: Option<&str>,
+) -> IndexValue {
     IndexValue::Quantity {
         value: value.to_string(),
         system: system.map(str::to_string),

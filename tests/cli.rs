@@ -1,0 +1,169 @@
+//! The real binary, as an operator runs it: `fhirgate serve` on the private
+//! PostgreSQL cluster path with nothing configured but a data directory, first
+//! start key generation, graceful shutdown, and no PHI in any log line even at
+//! trace level.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use std::io::Read;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_on_private_cluster_logs_no_phi() {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("cli-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let port = free_port();
+    let log_path = dir.join("gateway.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fhirgate"))
+        .arg("serve")
+        .env_remove("FHIRGATE_DATABASE_URL")
+        .env_remove("DATABASE_URL")
+        .env_remove("FHIRGATE_MASTER_KEY")
+        .env("FHIRGATE_EMBEDDED_POSTGRES", "true")
+        .env("FHIRGATE_DATA_DIR", &dir)
+        .env("FHIRGATE_HTTP_ADDR", format!("127.0.0.1:{port}"))
+        .env("FHIRGATE_LOG", "trace")
+        .env("FHIRGATE_LOG_FORMAT", "json")
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        if client
+            .get(format!("{base}/readyz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == 200)
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "gateway did not become ready: {}",
+            std::fs::read_to_string(&log_path).unwrap()
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "gateway exited: {}",
+            std::fs::read_to_string(&log_path).unwrap()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // First start: a private master key, mode 0600.
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(dir.join("master.key"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+
+    let phi = [
+        "Wolfeschlegel",
+        "Hubertina",
+        "SSN-998-12-3344",
+        "1933-03-07",
+        "+44 20 7946 0321",
+        "221B Baker Street",
+    ];
+    let patient = serde_json::json!({
+        "resourceType": "Patient",
+        "identifier": [{"system": "urn:ssn", "value": phi[2]}],
+        "name": [{"family": phi[0], "given": [phi[1]]}],
+        "birthDate": phi[3],
+        "telecom": [{"system": "phone", "value": phi[4]}],
+        "address": [{"line": [phi[5]]}]
+    });
+    let r = client
+        .post(format!("{base}/fhir/Patient"))
+        .header("content-type", "application/fhir+json")
+        .body(patient.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let id = r.json::<serde_json::Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        client
+            .get(format!("{base}/fhir/Patient/{id}"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let q = format!("{base}/fhir/Patient?family={}&birthdate={}", phi[0], phi[3]);
+    assert_eq!(client.get(q).send().await.unwrap().status(), 200);
+    // A refused write carrying PHI in the body.
+    let mut bad = patient.clone();
+    bad["birthDate"] = serde_json::json!("1933-02-30");
+    let r = client
+        .post(format!("{base}/fhir/Patient"))
+        .header("content-type", "application/fhir+json")
+        .body(bad.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(
+        !r.text().await.unwrap().contains(phi[0]),
+        "the OperationOutcome echoes PHI"
+    );
+
+    // Graceful stop: SIGTERM, the private cluster is stopped with the gateway.
+    Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while child.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < deadline, "gateway did not stop");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while dir.join("postgres/pgdata/postmaster.pid").exists() {
+        assert!(
+            Instant::now() < deadline,
+            "the private cluster outlived the gateway"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut logs = String::new();
+    std::fs::File::open(&log_path)
+        .unwrap()
+        .read_to_string(&mut logs)
+        .unwrap();
+    assert!(
+        logs.contains("generated a new master key"),
+        "no first-start key warning in: {logs}"
+    );
+    assert!(logs.contains("private PostgreSQL"), "{logs}");
+    for line in logs.lines() {
+        for s in phi {
+            assert!(!line.contains(s), "PHI {s:?} in a log line: {line}");
+        }
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
