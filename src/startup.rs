@@ -37,8 +37,7 @@ impl Application {
                 .await
                 .context("creating the data keys (is the master key the one this database was created with?)")?;
         }
-        let (audit, audit_writer) =
-            AuditSink::start(db.clone(), keyring.clone(), model.clone(), tenant.clone());
+        let (audit, audit_writer) = AuditSink::start(db.clone(), keyring.clone(), tenant.clone());
         let state = web::Data::new(AppState {
             db,
             keyring,

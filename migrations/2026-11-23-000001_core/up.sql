@@ -79,15 +79,32 @@ CREATE INDEX resources_type_updated ON resources (tenant_id, resource_type, last
 
 -- AuditEvents (IHE BALP). Append-only, enforced by the database itself: no UPDATE,
 -- DELETE or TRUNCATE, whoever asks. Bodies are encrypted like any PHI.
+--
+-- Unlike client resources, AuditEvents are not indexed through the generic idx_*
+-- tables: the server writes every one of them, in one fixed shape, once per
+-- interaction, so they are by far the most written rows. Their search parameters
+-- are projected into columns of this table instead (one row, a few index entries,
+-- rather than ~25 index rows per event). None of these columns is PHI: codes,
+-- the server's own resource references, and the client system's network address.
 CREATE TABLE audit_events (
     tenant_id  text        NOT NULL,
     id         text        NOT NULL,
     recorded   timestamptz NOT NULL,
     key_id     integer     NOT NULL,
     body       bytea       NOT NULL,
+    type_code  text        NOT NULL,   -- type (audit-event-type)
+    subtype    text        NOT NULL,   -- subtype (restful-interaction)
+    action     text        NOT NULL,   -- action (C R U D E)
+    outcome    text        NOT NULL,   -- outcome (0 4 8 12)
+    entities   text[]      NOT NULL,   -- entity.what, as Type/id (no version)
+    patients   text[]      NOT NULL,   -- patient: the Patient references among agents and entities
+    agents     text[]      NOT NULL,   -- agent.who references
+    address    text,                   -- agent.network.address of the client
     PRIMARY KEY (tenant_id, id)
 );
 CREATE INDEX audit_events_recorded ON audit_events (tenant_id, recorded DESC);
+CREATE INDEX audit_events_patients ON audit_events USING gin (patients);
+CREATE INDEX audit_events_entities ON audit_events USING gin (entities);
 
 CREATE FUNCTION fhirgate_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN

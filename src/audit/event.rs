@@ -12,7 +12,7 @@ const DCM: &str = "http://dicom.nema.org/resources/ontology/DCM";
 /// AuditEvent.outcome (http://hl7.org/fhir/R4/valueset-audit-event-outcome.html):
 /// 0 success, 4 minor failure (the client's request was refused), 8 serious
 /// failure (the server failed).
-fn outcome(status: u16) -> &'static str {
+pub fn outcome(status: u16) -> &'static str {
     match status {
         0..=399 => "0",
         400..=499 => "4",
@@ -93,6 +93,15 @@ pub fn to_resource(r: &AuditRecord, id: &ResourceId, recorded: DateTime<Utc>) ->
         }
     }
     event
+}
+
+/// "Type/id" of a relative or absolute reference (the projection's form).
+pub fn relative(reference: &str) -> String {
+    let mut parts = reference.rsplit('/');
+    match (parts.next(), parts.next()) {
+        (Some(id), Some(t)) => format!("{t}/{id}"),
+        _ => reference.to_owned(),
+    }
 }
 
 /// The patients a resource is about, for the audit entity: the Patient itself,

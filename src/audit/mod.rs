@@ -13,7 +13,6 @@ mod sink;
 
 use chrono::{DateTime, Utc};
 use diesel::pg::PgConnection;
-use fhirgate_search::Registry;
 
 pub use event::patient_refs;
 pub use sink::{AuditSink, AuditWriter};
@@ -118,50 +117,55 @@ impl AuditRecord {
     }
 }
 
-/// Builds, seals, indexes and inserts AuditEvents for a batch of records in a
-/// handful of statements (the background writer's path).
+/// The stored form of a record: its AuditEvent JSON and search projection.
+fn to_row(
+    record: &AuditRecord,
+    recorded: DateTime<Utc>,
+) -> Result<store::audit::AuditRow, StoreError> {
+    let id = ResourceId::generate();
+    let resource = event::to_resource(record, &id, recorded);
+    let body = serde_json::to_vec(&resource).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let entities = match (&record.resource_type, &record.id) {
+        (Some(t), Some(i)) => vec![format!("{t}/{i}")],
+        _ => Vec::new(),
+    };
+    Ok(store::audit::AuditRow {
+        id,
+        recorded,
+        body,
+        type_code: "rest".into(),
+        subtype: record.interaction.code().into(),
+        action: record.interaction.action().into(),
+        outcome: event::outcome(record.status).into(),
+        entities,
+        patients: record.patients.iter().map(|p| event::relative(p)).collect(),
+        agents: Vec::new(),
+        address: record.client_addr.clone(),
+    })
+}
+
+/// Stores a batch of records in one statement (the background writer's path).
 pub fn store_batch(
     conn: &mut PgConnection,
     keyring: &Keyring,
-    registry: &Registry,
     tenant: &TenantId,
     records: &[AuditRecord],
 ) -> Result<(), StoreError> {
-    let indexer = keyring.indexer(conn, tenant.as_str())?;
-    let mut rows = store::index::IndexRows::default();
-    let mut events = Vec::with_capacity(records.len());
-    for record in records {
-        let id = ResourceId::generate();
-        let recorded = crate::fhir::resource::now_ms();
-        let resource = event::to_resource(record, &id, recorded);
-        let body = serde_json::to_vec(&resource).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        rows.add_resource(
-            &indexer,
-            "AuditEvent",
-            id.as_str(),
-            &registry.extract("AuditEvent", &resource),
-        );
-        events.push((id, recorded, body));
-    }
-    store::audit::insert_many(conn, keyring, tenant, &events)?;
-    rows.insert(conn, tenant, "AuditEvent")
+    let rows = records
+        .iter()
+        .map(|r| to_row(r, crate::fhir::resource::now_ms()))
+        .collect::<Result<Vec<_>, _>>()?;
+    store::audit::insert_many(conn, keyring, tenant, rows)
 }
 
-/// Builds, seals, indexes and inserts the AuditEvent for `record` on `conn`
-/// (inside the caller's transaction when there is one).
+/// Stores the AuditEvent for `record` on `conn`, inside the caller's transaction
+/// (writes commit their AuditEvent with the change).
 pub fn store_in_tx(
     conn: &mut PgConnection,
     keyring: &Keyring,
-    registry: &Registry,
     tenant: &TenantId,
     record: &AuditRecord,
     recorded: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    let id = ResourceId::generate();
-    let resource = event::to_resource(record, &id, recorded);
-    let body = serde_json::to_vec(&resource).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    store::audit::insert(conn, keyring, tenant, &id, recorded, &body)?;
-    let entries = registry.extract("AuditEvent", &resource);
-    let indexer = keyring.indexer(conn, tenant.as_str())?;
-    store::index::replace(conn, &indexer, tenant, "AuditEvent", &id, &entries, true)
+    store::audit::insert_many(conn, keyring, tenant, vec![to_row(record, recorded)?])
 }

@@ -9,7 +9,6 @@ use tokio::sync::mpsc;
 
 use super::{store_batch, AuditRecord};
 use crate::crypto::Keyring;
-use crate::fhir::FhirModel;
 use crate::store::Db;
 use crate::tenant::TenantId;
 
@@ -36,12 +35,7 @@ impl AuditWriter {
 }
 
 impl AuditSink {
-    pub fn start(
-        db: Db,
-        keyring: Arc<Keyring>,
-        model: Arc<FhirModel>,
-        tenant: TenantId,
-    ) -> (Self, AuditWriter) {
+    pub fn start(db: Db, keyring: Arc<Keyring>, tenant: TenantId) -> (Self, AuditWriter) {
         let (tx, mut rx) = mpsc::channel::<AuditRecord>(QUEUE);
         let handle = std::thread::Builder::new()
             .name("audit-writer".into())
@@ -55,7 +49,7 @@ impl AuditSink {
                             Err(_) => break,
                         }
                     }
-                    write_batch(&db, &keyring, &model, &tenant, &mut batch);
+                    write_batch(&db, &keyring, &tenant, &mut batch);
                 }
             });
         let handle = match handle {
@@ -76,18 +70,11 @@ impl AuditSink {
     }
 }
 
-fn write_batch(
-    db: &Db,
-    keyring: &Keyring,
-    model: &FhirModel,
-    tenant: &TenantId,
-    batch: &mut Vec<AuditRecord>,
-) {
+fn write_batch(db: &Db, keyring: &Keyring, tenant: &TenantId, batch: &mut Vec<AuditRecord>) {
     let mut attempt = 0;
     loop {
-        let result = db.run_sync(|conn| {
-            conn.transaction(|conn| store_batch(conn, keyring, &model.registry, tenant, batch))
-        });
+        let result =
+            db.run_sync(|conn| conn.transaction(|conn| store_batch(conn, keyring, tenant, batch)));
         match result {
             Ok(()) => break,
             // A passing fault (failover, restart) is retried for ~10 s; after that the

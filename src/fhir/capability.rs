@@ -44,7 +44,11 @@ pub fn capability_statement(registry: &Registry, base: &str) -> Value {
             let params: Vec<Value> = registry
                 .params(t.as_str())
                 .iter()
-                .filter(|p| search_supported(p.param_type) && !p.code.starts_with("_") || p.code == "_id")
+                .filter(|p| match t {
+                    // AuditEvents are searched through their projected columns.
+                    ResourceType::AuditEvent => crate::fhir::search::AUDIT_PARAMS.contains(&p.code.as_str()),
+                    _ => search_supported(p.param_type) && !p.code.starts_with('_') || p.code == "_id",
+                })
                 .map(|p| json!({"name": p.code, "definition": p.url, "type": type_name(p.param_type)}))
                 .collect();
             let mut r = json!({

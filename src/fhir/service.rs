@@ -80,14 +80,7 @@ impl Services {
         conn: &mut PgConnection,
         audit: &mut AuditRecord,
     ) -> Result<(), FhirError> {
-        audit::store_in_tx(
-            conn,
-            &self.keyring,
-            &self.model.registry,
-            &self.tenant,
-            audit,
-            now_ms(),
-        )?;
+        audit::store_in_tx(conn, &self.keyring, &self.tenant, audit, now_ms())?;
         audit.stored = true;
         Ok(())
     }

@@ -15,66 +15,63 @@ pub const AUDIT_TYPE: &str = "AuditEvent";
 /// AuditEvents are never updated, so every one is version 1 in its binding.
 pub const AUDIT_VERSION: i32 = 1;
 
-pub fn insert(
-    conn: &mut PgConnection,
-    keyring: &Keyring,
-    tenant: &TenantId,
-    id: &ResourceId,
-    recorded: DateTime<Utc>,
-    body: &[u8],
-) -> Result<(), StoreError> {
-    let binding = RowBinding {
-        tenant: tenant.as_str(),
-        resource_type: AUDIT_TYPE,
-        id: id.as_str(),
-        version: AUDIT_VERSION,
-    };
-    let (key_id, ct) = keyring.seal(conn, &binding, body)?;
-    diesel::insert_into(ae::table)
-        .values((
-            ae::tenant_id.eq(tenant.as_str()),
-            ae::id.eq(id.as_str()),
-            ae::recorded.eq(recorded),
-            ae::key_id.eq(key_id),
-            ae::body.eq(ct.0),
-        ))
-        .execute(conn)?;
-    Ok(())
+/// One AuditEvent as stored: the sealed body plus its search projection
+/// (migrations/.._core/up.sql explains why AuditEvents are projected, not indexed).
+pub struct AuditRow {
+    pub id: ResourceId,
+    pub recorded: DateTime<Utc>,
+    pub body: Vec<u8>,
+    pub type_code: String,
+    pub subtype: String,
+    pub action: String,
+    pub outcome: String,
+    pub entities: Vec<String>,
+    pub patients: Vec<String>,
+    pub agents: Vec<String>,
+    pub address: Option<String>,
 }
 
-/// Inserts many AuditEvents in one statement (the batched writer's path).
+/// Inserts AuditEvents, however many, in one statement.
 pub fn insert_many(
     conn: &mut PgConnection,
     keyring: &Keyring,
     tenant: &TenantId,
-    events: &[(ResourceId, DateTime<Utc>, Vec<u8>)],
+    rows: Vec<AuditRow>,
 ) -> Result<(), StoreError> {
-    use diesel::sql_types::{Array, Bytea, Int4, Text, Timestamptz};
-    let (mut ids, mut times, mut keys, mut bodies) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    for (id, recorded, body) in events {
+    let mut values = Vec::with_capacity(rows.len());
+    for r in rows {
         let binding = RowBinding {
             tenant: tenant.as_str(),
             resource_type: AUDIT_TYPE,
-            id: id.as_str(),
+            id: r.id.as_str(),
             version: AUDIT_VERSION,
         };
-        let (key_id, ct) = keyring.seal(conn, &binding, body)?;
-        ids.push(id.as_str().to_owned());
-        times.push(*recorded);
-        keys.push(key_id);
-        bodies.push(ct.0);
+        let (key_id, ct) = keyring.seal(conn, &binding, &r.body)?;
+        values.push((
+            (
+                ae::tenant_id.eq(tenant.as_str().to_owned()),
+                ae::id.eq(r.id.as_str().to_owned()),
+                ae::recorded.eq(r.recorded),
+                ae::key_id.eq(key_id),
+                ae::body.eq(ct.0),
+            ),
+            (
+                ae::type_code.eq(r.type_code),
+                ae::subtype.eq(r.subtype),
+                ae::action.eq(r.action),
+                ae::outcome.eq(r.outcome),
+            ),
+            (
+                ae::entities.eq(r.entities),
+                ae::patients.eq(r.patients),
+                ae::agents.eq(r.agents),
+                ae::address.eq(r.address),
+            ),
+        ));
     }
-    diesel::sql_query(
-        "INSERT INTO audit_events (tenant_id, id, recorded, key_id, body) \
-         SELECT $1, x.* FROM unnest($2::text[], $3::timestamptz[], $4::int4[], $5::bytea[]) AS x",
-    )
-    .bind::<Text, _>(tenant.as_str())
-    .bind::<Array<Text>, _>(ids)
-    .bind::<Array<Timestamptz>, _>(times)
-    .bind::<Array<Int4>, _>(keys)
-    .bind::<Array<Bytea>, _>(bodies)
-    .execute(conn)?;
+    diesel::insert_into(ae::table)
+        .values(values)
+        .execute(conn)?;
     Ok(())
 }
 

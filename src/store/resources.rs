@@ -5,6 +5,7 @@
 use chrono::{DateTime, Utc};
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
+use diesel::sql_types::{Bool, Bytea, Integer, Nullable, Text, Timestamptz};
 
 use super::schema::{resource_versions as rv, resources as cur};
 use super::StoreError;
@@ -193,35 +194,26 @@ pub fn append(
         }
         None => None,
     };
-    diesel::insert_into(rv::table)
-        .values((
-            rv::tenant_id.eq(tenant.as_str()),
-            rv::resource_type.eq(rtype.as_str()),
-            rv::id.eq(id.as_str()),
-            rv::version_id.eq(version_id),
-            rv::last_updated.eq(last_updated),
-            rv::method.eq(method.as_str()),
-            rv::key_id.eq(sealed.as_ref().map(|(k, _)| *k)),
-            rv::body.eq(sealed.map(|(_, ct)| ct)),
-        ))
-        .execute(conn)?;
-    diesel::insert_into(cur::table)
-        .values((
-            cur::tenant_id.eq(tenant.as_str()),
-            cur::resource_type.eq(rtype.as_str()),
-            cur::id.eq(id.as_str()),
-            cur::version_id.eq(version_id),
-            cur::last_updated.eq(last_updated),
-            cur::deleted.eq(body.is_none()),
-        ))
-        .on_conflict((cur::tenant_id, cur::resource_type, cur::id))
-        .do_update()
-        .set((
-            cur::version_id.eq(version_id),
-            cur::last_updated.eq(last_updated),
-            cur::deleted.eq(body.is_none()),
-        ))
-        .execute(conn)?;
+    // The version row and the current pointer in one statement (one round trip).
+    diesel::sql_query(
+        "WITH v AS (INSERT INTO resource_versions \
+             (tenant_id, resource_type, id, version_id, last_updated, method, key_id, body) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)) \
+         INSERT INTO resources (tenant_id, resource_type, id, version_id, last_updated, deleted) \
+         VALUES ($1, $2, $3, $4, $5, $9) \
+         ON CONFLICT (tenant_id, resource_type, id) DO UPDATE \
+         SET version_id = EXCLUDED.version_id, last_updated = EXCLUDED.last_updated, deleted = EXCLUDED.deleted",
+    )
+    .bind::<Text, _>(tenant.as_str())
+    .bind::<Text, _>(rtype.as_str())
+    .bind::<Text, _>(id.as_str())
+    .bind::<Integer, _>(version_id)
+    .bind::<Timestamptz, _>(last_updated)
+    .bind::<Text, _>(method.as_str())
+    .bind::<Nullable<Integer>, _>(sealed.as_ref().map(|(k, _)| *k))
+    .bind::<Nullable<Bytea>, _>(sealed.as_ref().map(|(_, ct)| ct.as_slice()))
+    .bind::<Bool, _>(body.is_none())
+    .execute(conn)?;
     Ok(())
 }
 

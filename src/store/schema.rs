@@ -44,6 +44,14 @@ diesel::table! {
         recorded -> Timestamptz,
         key_id -> Int4,
         body -> Bytea,
+        type_code -> Text,
+        subtype -> Text,
+        action -> Text,
+        outcome -> Text,
+        entities -> Array<Text>,
+        patients -> Array<Text>,
+        agents -> Array<Text>,
+        address -> Nullable<Text>,
     }
 }
 

@@ -6,6 +6,7 @@
 //! comma-separated values OR. Every value is a bind parameter; parameter names
 //! come from the SearchParameter registry, never from SQL text.
 
+mod audit;
 pub mod bundle;
 mod criteria;
 mod sql;
@@ -14,6 +15,7 @@ use diesel::pg::PgConnection;
 use fhirgate_search::Registry;
 use fhirgate_validate::IssueCode;
 
+pub use audit::AUDIT_PARAMS;
 pub use criteria::{parse_criteria, Criterion};
 
 use super::error::FhirError;

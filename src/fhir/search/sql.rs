@@ -15,7 +15,7 @@ use crate::model::{ResourceId, ResourceType};
 use crate::store::index::phi::{column, fold, is_phi, MAX_PREFIX};
 use crate::tenant::TenantId;
 
-enum Bind {
+pub(super) enum Bind {
     Text(String),
     Bytes(Vec<u8>),
     Time(DateTime<Utc>),
@@ -23,7 +23,7 @@ enum Bind {
 
 pub struct Query {
     from: &'static str,
-    where_sql: String,
+    pub(super) where_sql: String,
     binds: Vec<Bind>,
 }
 
@@ -39,7 +39,7 @@ struct CountRow {
     n: i64,
 }
 
-fn unsupported(c: &Criterion, what: &str) -> FhirError {
+pub(super) fn unsupported(c: &Criterion, what: &str) -> FhirError {
     FhirError::invalid(
         IssueCode::NotSupported,
         None,
@@ -50,7 +50,7 @@ fn unsupported(c: &Criterion, what: &str) -> FhirError {
     )
 }
 
-fn like_escape(s: &str) -> String {
+pub(super) fn like_escape(s: &str) -> String {
     s.replace('\\', "\\\\")
         .replace('%', "\\%")
         .replace('_', "\\_")
@@ -81,7 +81,7 @@ impl Query {
         }
     }
 
-    fn bind(&mut self, b: Bind) -> String {
+    pub(super) fn bind(&mut self, b: Bind) -> String {
         self.binds.push(b);
         format!("${}", self.binds.len())
     }
@@ -101,6 +101,9 @@ impl Query {
         rtype: ResourceType,
         c: &Criterion,
     ) -> Result<(), FhirError> {
+        if rtype == ResourceType::AuditEvent {
+            return self.add_audit(c);
+        }
         let phi = is_phi(rtype.as_str(), &c.param);
         let bi = |purpose: &str, v: &str| ix.index(&column(rtype.as_str(), &c.param, purpose), v).0;
         if c.param == "_id" {
@@ -291,7 +294,7 @@ impl Query {
     }
 }
 
-fn split_prefix(v: &str) -> (&str, &str) {
+pub(super) fn split_prefix(v: &str) -> (&str, &str) {
     let p = v.get(..2).unwrap_or("");
     if ["eq", "ne", "gt", "lt", "ge", "le", "sa", "eb", "ap"].contains(&p) {
         (p, v.get(2..).unwrap_or(""))
@@ -301,7 +304,7 @@ fn split_prefix(v: &str) -> (&str, &str) {
 }
 
 /// The range a search date denotes at its precision (search.html#date).
-fn date_range(s: &str) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+pub(super) fn date_range(s: &str) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
     use chrono::{NaiveDate, TimeZone};
     let day_start = |d: NaiveDate| d.and_hms_opt(0, 0, 0).map(|n| Utc.from_utc_datetime(&n));
     let parts: Vec<&str> = s.split('-').collect();

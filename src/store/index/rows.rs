@@ -259,86 +259,229 @@ impl IndexRows {
         c.8.push(t2);
     }
 
-    /// Inserts every row: one statement per table that has rows, whatever the
-    /// number of resources.
+    /// Inserts every row in ONE statement (a data-modifying CTE per table that has
+    /// rows), whatever the number of resources and tables: one round trip.
     pub fn insert(
         self,
         conn: &mut PgConnection,
         tenant: &TenantId,
         rtype: &str,
     ) -> Result<(), StoreError> {
+        let mut b = Builder::default();
         let [i_string, i_prefix, i_token, i_date, i_reference, i_quantity, i_number, i_uri, i_composite] =
             self.ids;
-        // `alias` names the unnested columns when the select list must cast them.
-        let sql = |table: &str, cols: &str, select: &str, alias: &str, types: &[&str]| {
-            let args: Vec<String> = std::iter::once("$3::text[]".to_owned())
-                .chain(
-                    types
-                        .iter()
-                        .enumerate()
-                        .map(|(n, t)| format!("${}::{t}[]", n + 4)),
-                )
-                .collect();
-            format!(
-                "INSERT INTO {table} (tenant_id, resource_type, resource_id, {cols}) SELECT $1, $2, {select} FROM unnest({}) AS {alias}",
-                args.join(", ")
-            )
+        let s = self.string;
+        b.table(
+            "idx_string",
+            "param, value_norm, value_exact, exact_bi, norm_bi",
+            "x.*",
+            "x",
+            i_string,
+            vec![
+                Col::Text(s.0),
+                Col::NText(s.1),
+                Col::NText(s.2),
+                Col::NBytes(s.3),
+                Col::NBytes(s.4),
+            ],
+        );
+        let s = self.prefix;
+        b.table(
+            "idx_string_prefix",
+            "param, prefix_bi",
+            "x.*",
+            "x",
+            i_prefix,
+            vec![Col::Text(s.0), Col::Bytes(s.1)],
+        );
+        let s = self.token;
+        b.table(
+            "idx_token",
+            "param, system, code, code_bi, text_norm",
+            "x.*",
+            "x",
+            i_token,
+            vec![
+                Col::Text(s.0),
+                Col::NText(s.1),
+                Col::NText(s.2),
+                Col::NBytes(s.3),
+                Col::NText(s.4),
+            ],
+        );
+        let s = self.date;
+        b.table(
+            "idx_date",
+            "param, low, high, value_bi",
+            "x.*",
+            "x",
+            i_date,
+            vec![
+                Col::Text(s.0),
+                Col::NTime(s.1),
+                Col::NTime(s.2),
+                Col::NBytes(s.3),
+            ],
+        );
+        let s = self.reference;
+        b.table(
+            "idx_reference",
+            "param, target_type, target_id, target_version, url, ident_system, ident_bi",
+            "x.*",
+            "x",
+            i_reference,
+            vec![
+                Col::Text(s.0),
+                Col::NText(s.1),
+                Col::NText(s.2),
+                Col::NText(s.3),
+                Col::NText(s.4),
+                Col::NText(s.5),
+                Col::NBytes(s.6),
+            ],
+        );
+        let s = self.quantity;
+        b.table(
+            "idx_quantity",
+            "param, value, system, code, unit",
+            "x.r, x.p, x.v::numeric, x.s, x.c, x.u",
+            "x(r, p, v, s, c, u)",
+            i_quantity,
+            vec![
+                Col::Text(s.0),
+                Col::Text(s.1),
+                Col::NText(s.2),
+                Col::NText(s.3),
+                Col::NText(s.4),
+            ],
+        );
+        let s = self.number;
+        b.table(
+            "idx_number",
+            "param, value",
+            "x.r, x.p, x.v::numeric",
+            "x(r, p, v)",
+            i_number,
+            vec![Col::Text(s.0), Col::Text(s.1)],
+        );
+        let s = self.uri;
+        b.table(
+            "idx_uri",
+            "param, uri",
+            "x.*",
+            "x",
+            i_uri,
+            vec![Col::Text(s.0), Col::Text(s.1)],
+        );
+        let c = self.composite;
+        b.table(
+            "idx_composite",
+            "param, c1_system, c1_code, c2_system, c2_code, c2_value, c2_low, c2_high, c2_text",
+            "x.r, x.p, x.s1, x.c1, x.s2, x.c2, x.v2::numeric, x.lo, x.hi, x.t2",
+            "x(r, p, s1, c1, s2, c2, v2, lo, hi, t2)",
+            i_composite,
+            vec![
+                Col::Text(c.0),
+                Col::NText(c.1),
+                Col::NText(c.2),
+                Col::NText(c.3),
+                Col::NText(c.4),
+                Col::NText(c.5),
+                Col::NTime(c.6),
+                Col::NTime(c.7),
+                Col::NText(c.8),
+            ],
+        );
+        b.execute(conn, tenant, rtype)
+    }
+}
+
+/// One column vector, bound as an array.
+enum Col {
+    Text(Vec<String>),
+    NText(Vec<T>),
+    Bytes(Vec<Vec<u8>>),
+    NBytes(Vec<B>),
+    NTime(Vec<D>),
+}
+
+impl Col {
+    fn sql_type(&self) -> &'static str {
+        match self {
+            Col::Text(_) | Col::NText(_) => "text",
+            Col::Bytes(_) | Col::NBytes(_) => "bytea",
+            Col::NTime(_) => "timestamptz",
+        }
+    }
+}
+
+/// Accumulates one INSERT per table into a single statement; $1 and $2 are the
+/// tenant and resource type, every other placeholder an array.
+#[derive(Default)]
+struct Builder {
+    inserts: Vec<String>,
+    binds: Vec<Col>,
+}
+
+impl Builder {
+    #[allow(clippy::too_many_arguments)]
+    fn table(
+        &mut self,
+        table: &str,
+        cols: &str,
+        select: &str,
+        alias: &str,
+        ids: Vec<String>,
+        columns: Vec<Col>,
+    ) {
+        if ids.is_empty() {
+            return;
+        }
+        let mut args = vec![format!("${}::text[]", self.binds.len() + 3)];
+        self.binds.push(Col::Text(ids));
+        for c in columns {
+            args.push(format!("${}::{}[]", self.binds.len() + 3, c.sql_type()));
+            self.binds.push(c);
+        }
+        self.inserts.push(format!(
+            "INSERT INTO {table} (tenant_id, resource_type, resource_id, {cols}) SELECT $1, $2, {select} FROM unnest({}) AS {alias}",
+            args.join(", ")
+        ));
+    }
+
+    fn execute(
+        self,
+        conn: &mut PgConnection,
+        tenant: &TenantId,
+        rtype: &str,
+    ) -> Result<(), StoreError> {
+        let Some((last, first)) = self.inserts.split_last() else {
+            return Ok(());
         };
-        macro_rules! run {
-            ($sql:expr, $ids:expr, $($ty:ty => $v:expr),+) => {
-                diesel::sql_query($sql)
-                    .bind::<Text, _>(tenant.as_str())
-                    .bind::<Text, _>(rtype)
-                    .bind::<Array<Text>, _>($ids)
-                    $(.bind::<$ty, _>($v))+
-                    .execute(conn)?
+        let sql = if first.is_empty() {
+            last.clone()
+        } else {
+            let ctes: Vec<String> = first
+                .iter()
+                .enumerate()
+                .map(|(n, s)| format!("i{n} AS ({s})"))
+                .collect();
+            format!("WITH {} {last}", ctes.join(", "))
+        };
+        let mut q = diesel::sql_query(sql)
+            .into_boxed::<diesel::pg::Pg>()
+            .bind::<Text, _>(tenant.as_str().to_owned())
+            .bind::<Text, _>(rtype.to_owned());
+        for col in self.binds {
+            q = match col {
+                Col::Text(v) => q.bind::<Array<Text>, _>(v),
+                Col::NText(v) => q.bind::<Array<Nullable<Text>>, _>(v),
+                Col::Bytes(v) => q.bind::<Array<Bytea>, _>(v),
+                Col::NBytes(v) => q.bind::<Array<Nullable<Bytea>>, _>(v),
+                Col::NTime(v) => q.bind::<Array<Nullable<Timestamptz>>, _>(v),
             };
         }
-        let s = self.string;
-        if !s.0.is_empty() {
-            run!(sql("idx_string", "param, value_norm, value_exact, exact_bi, norm_bi", "x.*", "x", &["text", "text", "text", "bytea", "bytea"]), i_string,
-                Array<Text> => s.0, Array<Nullable<Text>> => s.1, Array<Nullable<Text>> => s.2, Array<Nullable<Bytea>> => s.3, Array<Nullable<Bytea>> => s.4);
-        }
-        let s = self.prefix;
-        if !s.0.is_empty() {
-            run!(sql("idx_string_prefix", "param, prefix_bi", "x.*", "x", &["text", "bytea"]), i_prefix, Array<Text> => s.0, Array<Bytea> => s.1);
-        }
-        let s = self.token;
-        if !s.0.is_empty() {
-            run!(sql("idx_token", "param, system, code, code_bi, text_norm", "x.*", "x", &["text", "text", "text", "bytea", "text"]), i_token,
-                Array<Text> => s.0, Array<Nullable<Text>> => s.1, Array<Nullable<Text>> => s.2, Array<Nullable<Bytea>> => s.3, Array<Nullable<Text>> => s.4);
-        }
-        let s = self.date;
-        if !s.0.is_empty() {
-            run!(sql("idx_date", "param, low, high, value_bi", "x.*", "x", &["text", "timestamptz", "timestamptz", "bytea"]), i_date,
-                Array<Text> => s.0, Array<Nullable<Timestamptz>> => s.1, Array<Nullable<Timestamptz>> => s.2, Array<Nullable<Bytea>> => s.3);
-        }
-        let s = self.reference;
-        if !s.0.is_empty() {
-            run!(sql("idx_reference", "param, target_type, target_id, target_version, url, ident_system, ident_bi", "x.*", "x", &["text", "text", "text", "text", "text", "text", "bytea"]), i_reference,
-                Array<Text> => s.0, Array<Nullable<Text>> => s.1, Array<Nullable<Text>> => s.2, Array<Nullable<Text>> => s.3, Array<Nullable<Text>> => s.4, Array<Nullable<Text>> => s.5, Array<Nullable<Bytea>> => s.6);
-        }
-        let s = self.quantity;
-        if !s.0.is_empty() {
-            run!(sql("idx_quantity", "param, value, system, code, unit", "x.r, x.p, x.v::numeric, x.s, x.c, x.u", "x(r, p, v, s, c, u)", &["text", "text", "text", "text", "text"]), i_quantity,
-                Array<Text> => s.0, Array<Text> => s.1, Array<Nullable<Text>> => s.2, Array<Nullable<Text>> => s.3, Array<Nullable<Text>> => s.4);
-        }
-        let s = self.number;
-        if !s.0.is_empty() {
-            run!(sql("idx_number", "param, value", "x.r, x.p, x.v::numeric", "x(r, p, v)", &["text", "text"]), i_number, Array<Text> => s.0, Array<Text> => s.1);
-        }
-        let s = self.uri;
-        if !s.0.is_empty() {
-            run!(sql("idx_uri", "param, uri", "x.*", "x", &["text", "text"]), i_uri, Array<Text> => s.0, Array<Text> => s.1);
-        }
-        let c = self.composite;
-        if !c.0.is_empty() {
-            run!(sql("idx_composite", "param, c1_system, c1_code, c2_system, c2_code, c2_value, c2_low, c2_high, c2_text",
-                    "x.r, x.p, x.s1, x.c1, x.s2, x.c2, x.v2::numeric, x.lo, x.hi, x.t2", "x(r, p, s1, c1, s2, c2, v2, lo, hi, t2)",
-                    &["text", "text", "text", "text", "text", "text", "timestamptz", "timestamptz", "text"]), i_composite,
-                Array<Text> => c.0, Array<Nullable<Text>> => c.1, Array<Nullable<Text>> => c.2, Array<Nullable<Text>> => c.3, Array<Nullable<Text>> => c.4,
-                Array<Nullable<Text>> => c.5, Array<Nullable<Timestamptz>> => c.6, Array<Nullable<Timestamptz>> => c.7, Array<Nullable<Text>> => c.8);
-        }
+        q.execute(conn)?;
         Ok(())
     }
 }

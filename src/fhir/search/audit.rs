@@ -1,0 +1,118 @@
+//! AuditEvent search over the projected columns of `audit_events` (see the
+//! migration for why AuditEvents are projected rather than indexed).
+
+use fhirgate_validate::IssueCode;
+
+use super::sql::{date_range, like_escape, split_prefix, unsupported, Bind, Query};
+use super::Criterion;
+use crate::fhir::error::FhirError;
+
+/// The AuditEvent search parameters evaluated (the CapabilityStatement lists these).
+pub const AUDIT_PARAMS: [&str; 10] = [
+    "_id", "action", "address", "agent", "date", "entity", "outcome", "patient", "subtype", "type",
+];
+
+/// (column, the code system its codes come from).
+fn token_column(param: &str) -> Option<(&'static str, &'static str)> {
+    Some(match param {
+        "action" => ("action", "http://hl7.org/fhir/audit-event-action"),
+        "outcome" => ("outcome", "http://hl7.org/fhir/audit-event-outcome"),
+        "subtype" => ("subtype", "http://hl7.org/fhir/restful-interaction"),
+        "type" => (
+            "type_code",
+            "http://terminology.hl7.org/CodeSystem/audit-event-type",
+        ),
+        _ => return None,
+    })
+}
+
+impl Query {
+    pub(super) fn add_audit(&mut self, c: &Criterion) -> Result<(), FhirError> {
+        let mut alts = Vec::new();
+        match (c.param.as_str(), c.modifier.as_deref()) {
+            ("_id", None) => {
+                for v in &c.values {
+                    alts.push(format!("r.id = {}", self.bind(Bind::Text(v.clone()))));
+                }
+            }
+            (p, None) if token_column(p).is_some() => {
+                let (column, own_system) =
+                    token_column(p).ok_or_else(|| unsupported(c, "this parameter"))?;
+                for v in &c.values {
+                    let (system, code) = match v.split_once('|') {
+                        Some((s, code)) => (Some(s), code),
+                        None => (None, v.as_str()),
+                    };
+                    // Every code in these columns comes from one known system.
+                    if system.is_some_and(|s| s != own_system) {
+                        alts.push("FALSE".to_owned());
+                    } else if code.is_empty() {
+                        alts.push("TRUE".to_owned());
+                    } else {
+                        alts.push(format!(
+                            "r.{column} = {}",
+                            self.bind(Bind::Text(code.to_owned()))
+                        ));
+                    }
+                }
+            }
+            (p @ ("entity" | "patient" | "agent"), m) => {
+                let column = match p {
+                    "entity" => "entities",
+                    "patient" => "patients",
+                    _ => "agents",
+                };
+                for v in &c.values {
+                    let mut parts = v.rsplit('/');
+                    let (id, typ) = (parts.next().unwrap_or(""), parts.next());
+                    let typ = match (m, typ, p) {
+                        (Some(t), _, _) => Some(t.to_owned()),
+                        (None, Some(t), _) => Some(t.to_owned()),
+                        (None, None, "patient") => Some("Patient".to_owned()),
+                        _ => None,
+                    };
+                    match typ {
+                        Some(t) => alts.push(format!("r.{column} @> ARRAY[{}]::text[]", self.bind(Bind::Text(format!("{t}/{id}"))))),
+                        None => alts.push(format!(
+                            "EXISTS (SELECT 1 FROM unnest(r.{column}) e WHERE split_part(e, '/', 2) = {})",
+                            self.bind(Bind::Text(id.to_owned()))
+                        )),
+                    }
+                }
+            }
+            ("date", None) => {
+                for v in &c.values {
+                    let (prefix, date) = split_prefix(v);
+                    let (lo, hi) = date_range(date).ok_or_else(|| {
+                        FhirError::invalid(IssueCode::Value, None, "date: not a FHIR date/dateTime")
+                    })?;
+                    let (l, h) = (self.bind(Bind::Time(lo)), self.bind(Bind::Time(hi)));
+                    alts.push(match prefix {
+                        "eq" | "ap" => format!("r.recorded BETWEEN {l} AND {h}"),
+                        "ne" => format!("r.recorded NOT BETWEEN {l} AND {h}"),
+                        "gt" | "sa" => format!("r.recorded > {h}"),
+                        "lt" | "eb" => format!("r.recorded < {l}"),
+                        "ge" => format!("r.recorded >= {l}"),
+                        "le" => format!("r.recorded <= {h}"),
+                        _ => return Err(unsupported(c, "this prefix")),
+                    });
+                }
+            }
+            ("address", m @ (None | Some("exact"))) => {
+                for v in &c.values {
+                    alts.push(match m {
+                        Some(_) => format!("r.address = {}", self.bind(Bind::Text(v.clone()))),
+                        None => format!(
+                            "lower(r.address) LIKE {}",
+                            self.bind(Bind::Text(format!("{}%", like_escape(&v.to_lowercase()))))
+                        ),
+                    });
+                }
+            }
+            _ => return Err(unsupported(c, "this AuditEvent parameter or modifier")),
+        }
+        self.where_sql
+            .push_str(&format!(" AND (({}))", alts.join(") OR (")));
+        Ok(())
+    }
+}
