@@ -130,24 +130,18 @@ CREATE TABLE idx_string (
     value_norm    text,          -- non-PHI: case- and accent-folded value (default match, :contains)
     value_exact   text,          -- non-PHI: value as sent (:exact)
     exact_bi      bytea,         -- PHI: blind index of the exact value
-    norm_bi       bytea          -- PHI: blind index of the folded whole value
+    norm_bi       bytea,         -- PHI: blind index of the folded whole value (phonetic: of its Soundex code)
+    prefix_bis    bytea[]        -- PHI: blind index of every prefix of the folded value, lengths 1..=32
 );
 CREATE INDEX idx_string_norm ON idx_string (tenant_id, resource_type, param, value_norm text_pattern_ops);
 CREATE INDEX idx_string_exact_bi ON idx_string (tenant_id, resource_type, param, exact_bi) WHERE exact_bi IS NOT NULL;
 CREATE INDEX idx_string_norm_bi ON idx_string (tenant_id, resource_type, param, norm_bi) WHERE norm_bi IS NOT NULL;
+-- Starts-with matching on PHI strings without plaintext. GIN (with its pending-list
+-- fast update) takes the ~10-30 prefix keys of a value as one cheap insert; the
+-- blind-index keys are derived per tenant, type and parameter, so a key matches
+-- only its own column.
+CREATE INDEX idx_string_prefix_bis ON idx_string USING gin (prefix_bis) WHERE prefix_bis IS NOT NULL;
 CREATE INDEX idx_string_res ON idx_string (tenant_id, resource_type, resource_id);
-
--- Starts-with matching on PHI strings without plaintext: one blind index per prefix
--- of the folded value (lengths 1..=32).
-CREATE TABLE idx_string_prefix (
-    tenant_id     text  NOT NULL,
-    resource_type text  NOT NULL,
-    resource_id   text  NOT NULL,
-    param         text  NOT NULL,
-    prefix_bi     bytea NOT NULL
-);
-CREATE INDEX idx_string_prefix_bi ON idx_string_prefix (tenant_id, resource_type, param, prefix_bi);
-CREATE INDEX idx_string_prefix_res ON idx_string_prefix (tenant_id, resource_type, resource_id);
 
 CREATE TABLE idx_token (
     tenant_id     text  NOT NULL,

@@ -15,7 +15,10 @@ use super::KeyBytes;
 
 type HmacSha256 = Hmac<Sha256>;
 
-/// A blind-index value, 16 bytes.
+/// Length of a blind-index value in bytes.
+pub const LEN: usize = 16;
+
+/// A blind-index value, [`LEN`] bytes.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct BlindIndex(pub Vec<u8>);
 
@@ -62,7 +65,7 @@ impl BlindIndexer {
     pub fn index(&self, column: &str, value: &str) -> BlindIndex {
         let key = self.column_key(column);
         let full = hmac(&key.0, &[value.as_bytes()]);
-        BlindIndex(full.get(..16).unwrap_or(&full).to_vec())
+        BlindIndex(full.get(..LEN).unwrap_or(&full).to_vec())
     }
 }
 

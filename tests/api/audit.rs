@@ -36,8 +36,17 @@ async fn interactions_are_audited() {
         400
     );
 
-    // The create committed with its AuditEvent: action C, outcome 0.
-    let created = audit_search(&app, "subtype=create", 1).await;
+    // The create committed with its AuditEvent: action C, outcome 0. (The refused
+    // create above is a create too, with outcome 4.)
+    let created = audit_search(&app, "subtype=create&outcome=0", 1).await;
+    assert_eq!(created["total"], 1);
+    let refused = audit_search(
+        &app,
+        "subtype=http://hl7.org/fhir/restful-interaction|create&outcome=4",
+        1,
+    )
+    .await;
+    assert_eq!(refused["total"], 1);
     let e = &created["entry"][0]["resource"];
     assert_eq!(e["type"]["code"], "rest");
     assert_eq!(e["action"], "C");
@@ -49,9 +58,17 @@ async fn interactions_are_audited() {
     let by_patient = audit_search(&app, &format!("patient=Patient/{id}&subtype=read"), 1).await;
     assert_eq!(by_patient["entry"][0]["resource"]["action"], "R");
 
-    // Failures are audited with a failure outcome.
+    // Failures are audited with a failure outcome: the 404 read and the 400 create.
     let failed = audit_search(&app, "outcome=4", 2).await;
-    assert!(failed["total"].as_i64().unwrap() >= 2);
+    assert_eq!(failed["total"], 2);
+    // A code from another system matches nothing.
+    let v: Value = app
+        .get("AuditEvent?action=http://example.org|C")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["total"], 0);
 
     // AuditEvents are readable by id.
     let aid = e["id"].as_str().unwrap();

@@ -16,4 +16,5 @@ mod crud;
 mod encryption;
 mod examples;
 mod formats;
+mod search;
 mod system;

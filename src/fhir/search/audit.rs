@@ -1,9 +1,7 @@
 //! AuditEvent search over the projected columns of `audit_events` (see the
 //! migration for why AuditEvents are projected rather than indexed).
 
-use fhirgate_validate::IssueCode;
-
-use super::sql::{date_range, like_escape, split_prefix, unsupported, Bind, Query};
+use super::sql::{like_escape, unsupported, Bind, Query};
 use super::Criterion;
 use crate::fhir::error::FhirError;
 
@@ -82,20 +80,7 @@ impl Query {
             }
             ("date", None) => {
                 for v in &c.values {
-                    let (prefix, date) = split_prefix(v);
-                    let (lo, hi) = date_range(date).ok_or_else(|| {
-                        FhirError::invalid(IssueCode::Value, None, "date: not a FHIR date/dateTime")
-                    })?;
-                    let (l, h) = (self.bind(Bind::Time(lo)), self.bind(Bind::Time(hi)));
-                    alts.push(match prefix {
-                        "eq" | "ap" => format!("r.recorded BETWEEN {l} AND {h}"),
-                        "ne" => format!("r.recorded NOT BETWEEN {l} AND {h}"),
-                        "gt" | "sa" => format!("r.recorded > {h}"),
-                        "lt" | "eb" => format!("r.recorded < {l}"),
-                        "ge" => format!("r.recorded >= {l}"),
-                        "le" => format!("r.recorded <= {h}"),
-                        _ => return Err(unsupported(c, "this prefix")),
-                    });
+                    alts.push(self.instant_condition("r.recorded", c, v)?);
                 }
             }
             ("address", m @ (None | Some("exact"))) => {

@@ -12,7 +12,7 @@ use super::Criterion;
 use crate::crypto::BlindIndexer;
 use crate::fhir::error::FhirError;
 use crate::model::{ResourceId, ResourceType};
-use crate::store::index::phi::{column, fold, is_phi, MAX_PREFIX};
+use crate::store::index::phi::{column, fold, is_phi, soundex, MAX_PREFIX};
 use crate::tenant::TenantId;
 
 pub(super) enum Bind {
@@ -81,6 +81,34 @@ impl Query {
         }
     }
 
+    /// A date search value (with its prefix) against a timestamptz column holding
+    /// instants: the value's precision makes it a range (search.html#date).
+    pub(super) fn instant_condition(
+        &mut self,
+        col: &str,
+        c: &Criterion,
+        value: &str,
+    ) -> Result<String, FhirError> {
+        let (prefix, date) = split_prefix(value);
+        let (lo, hi) = date_range(date).ok_or_else(|| {
+            FhirError::invalid(
+                IssueCode::Value,
+                None,
+                format!("{}: not a FHIR date/dateTime", c.param),
+            )
+        })?;
+        let (l, h) = (self.bind(Bind::Time(lo)), self.bind(Bind::Time(hi)));
+        Ok(match prefix {
+            "eq" | "ap" => format!("{col} BETWEEN {l} AND {h}"),
+            "ne" => format!("{col} NOT BETWEEN {l} AND {h}"),
+            "gt" | "sa" => format!("{col} > {h}"),
+            "lt" | "eb" => format!("{col} < {l}"),
+            "ge" => format!("{col} >= {l}"),
+            "le" => format!("{col} <= {h}"),
+            _ => return Err(unsupported(c, "this prefix")),
+        })
+    }
+
     pub(super) fn bind(&mut self, b: Bind) -> String {
         self.binds.push(b);
         format!("${}", self.binds.len())
@@ -106,12 +134,16 @@ impl Query {
         }
         let phi = is_phi(rtype.as_str(), &c.param);
         let bi = |purpose: &str, v: &str| ix.index(&column(rtype.as_str(), &c.param, purpose), v).0;
-        if c.param == "_id" {
-            let alts = c.values.iter().map(|v| {
-                let b = self.bind(Bind::Text(v.clone()));
-                format!("r.id = {b}")
-            });
-            let alts: Vec<String> = alts.collect();
+        // _id and _lastUpdated are columns of the resources table (not indexed).
+        if c.param == "_id" || c.param == "_lastUpdated" {
+            let mut alts = Vec::new();
+            for v in &c.values {
+                alts.push(if c.param == "_id" {
+                    format!("r.id = {}", self.bind(Bind::Text(v.clone())))
+                } else {
+                    self.instant_condition("r.last_updated", c, v)?
+                });
+            }
             self.where_sql
                 .push_str(&format!(" AND (({}))", alts.join(") OR (")));
             return Ok(());
@@ -150,35 +182,58 @@ impl Query {
                 }
                 self.term("idx_token", &c.param, alts);
             }
+            (ParamType::String, None) if c.param == "phonetic" => {
+                // Indexed by Soundex code per name word (store/index/rows.rs).
+                for v in &c.values {
+                    let code = soundex(v).ok_or_else(|| {
+                        FhirError::invalid(
+                            IssueCode::Value,
+                            None,
+                            "phonetic: the value has no letters",
+                        )
+                    })?;
+                    alts.push(if phi {
+                        format!("norm_bi = {}", self.bind(Bind::Bytes(bi("norm", &code))))
+                    } else {
+                        format!("value_norm = {}", self.bind(Bind::Text(code)))
+                    });
+                }
+                self.term("idx_string", &c.param, alts);
+            }
             (ParamType::String, m @ (None | Some("exact") | Some("contains"))) => {
-                let mut prefix_alts = Vec::new();
                 for v in &c.values {
                     let folded = fold(v);
-                    match (m, phi) {
-                        (Some("exact"), true) => alts.push(format!("exact_bi = {}", self.bind(Bind::Bytes(bi("exact", v))))),
-                        (Some("exact"), false) => alts.push(format!("value_exact = {}", self.bind(Bind::Text(v.clone())))),
+                    alts.push(match (m, phi) {
+                        (Some("exact"), true) => format!("exact_bi = {}", self.bind(Bind::Bytes(bi("exact", v)))),
+                        (Some("exact"), false) => format!("value_exact = {}", self.bind(Bind::Text(v.clone()))),
                         (Some(_), true) => {
                             return Err(FhirError::invalid(
                                 IssueCode::NotSupported,
                                 None,
-                                format!("{}:contains cannot be evaluated on an encrypted (PHI) field; use the default starts-with match or :exact", c.param),
+                                format!(
+                                    "{}:contains cannot be evaluated on an encrypted (PHI) field; use the default starts-with match or :exact",
+                                    c.param
+                                ),
                             ))
                         }
-                        (Some(_), false) => {
-                            alts.push(format!("value_norm LIKE {}", self.bind(Bind::Text(format!("%{}%", like_escape(&folded))))))
-                        }
-                        (None, true) if folded.chars().count() <= MAX_PREFIX => {
-                            prefix_alts.push(format!("prefix_bi = {}", self.bind(Bind::Bytes(bi("prefix", &folded)))))
-                        }
-                        (None, true) => alts.push(format!("norm_bi = {}", self.bind(Bind::Bytes(bi("norm", &folded))))),
-                        (None, false) => alts.push(format!("value_norm LIKE {}", self.bind(Bind::Text(format!("{}%", like_escape(&folded)))))),
-                    }
+                        (Some(_), false) => format!(
+                            "value_norm LIKE {}",
+                            self.bind(Bind::Text(format!("%{}%", like_escape(&folded))))
+                        ),
+                        // Prefixes are indexed up to MAX_PREFIX characters; a longer
+                        // search string can only match a whole value of that text.
+                        (None, true) if folded.chars().count() <= MAX_PREFIX => format!(
+                            "prefix_bis @> ARRAY[{}]::bytea[]",
+                            self.bind(Bind::Bytes(bi("prefix", &folded)))
+                        ),
+                        (None, true) => format!("norm_bi = {}", self.bind(Bind::Bytes(bi("norm", &folded)))),
+                        (None, false) => format!(
+                            "value_norm LIKE {}",
+                            self.bind(Bind::Text(format!("{}%", like_escape(&folded))))
+                        ),
+                    });
                 }
-                match (alts.is_empty(), prefix_alts.is_empty()) {
-                    (false, true) => self.term("idx_string", &c.param, alts),
-                    (true, false) => self.term("idx_string_prefix", &c.param, prefix_alts),
-                    _ => return Err(unsupported(c, "mixing long and short values")),
-                }
+                self.term("idx_string", &c.param, alts);
             }
             (ParamType::Reference, m) => {
                 let forced_type = match m {

@@ -16,9 +16,8 @@ use crate::tenant::TenantId;
 
 pub use rows::IndexRows;
 
-const TABLES: [&str; 9] = [
+const TABLES: [&str; 8] = [
     "idx_string",
-    "idx_string_prefix",
     "idx_token",
     "idx_date",
     "idx_reference",

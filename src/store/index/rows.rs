@@ -8,7 +8,7 @@ use diesel::sql_types::{Array, Bytea, Nullable, Text, Timestamptz};
 use diesel::RunQueryDsl;
 use fhirgate_search::{IndexEntry, IndexValue};
 
-use super::phi::{column, fold, is_phi, MAX_PREFIX};
+use super::phi::{column, fold, is_phi, soundex, MAX_PREFIX};
 use crate::crypto::BlindIndexer;
 use crate::store::StoreError;
 use crate::tenant::TenantId;
@@ -22,11 +22,12 @@ type D = Option<DateTime<Utc>>;
 #[derive(Default)]
 #[allow(clippy::type_complexity)]
 pub struct IndexRows {
-    /// The resource each row belongs to, per table (string, prefix, token, date, reference, quantity, number, uri, composite).
-    ids: [Vec<String>; 9],
+    /// The resource each row belongs to, per table (string, token, date, reference, quantity, number, uri, composite).
+    ids: [Vec<String>; 8],
     current: String,
-    string: (Vec<String>, Vec<T>, Vec<T>, Vec<B>, Vec<B>),
-    prefix: (Vec<String>, Vec<Vec<u8>>),
+    /// (param, value_norm, value_exact, exact_bi, norm_bi, prefix blind indexes
+    /// concatenated: 16 bytes each, split into the bytea[] column in SQL)
+    string: (Vec<String>, Vec<T>, Vec<T>, Vec<B>, Vec<B>, Vec<B>),
     token: (Vec<String>, Vec<T>, Vec<T>, Vec<B>, Vec<T>),
     date: (Vec<String>, Vec<D>, Vec<D>, Vec<B>),
     reference: (Vec<String>, Vec<T>, Vec<T>, Vec<T>, Vec<T>, Vec<T>, Vec<B>),
@@ -98,7 +99,6 @@ impl IndexRows {
         }
         let lens = [
             self.string.0.len(),
-            self.prefix.0.len(),
             self.token.0.len(),
             self.date.0.len(),
             self.reference.0.len(),
@@ -112,7 +112,21 @@ impl IndexRows {
         }
     }
 
+    fn push_string(&mut self, p: String, norm: T, exact: T, exact_bi: B, norm_bi: B, prefixes: B) {
+        let s = &mut self.string;
+        s.0.push(p);
+        s.1.push(norm);
+        s.2.push(exact);
+        s.3.push(exact_bi);
+        s.4.push(norm_bi);
+        s.5.push(prefixes);
+    }
+
     fn add(&mut self, ix: &BlindIndexer, rtype: &str, param: &str, value: &IndexValue) {
+        // _id and _lastUpdated are answered from the resources table itself.
+        if param == "_id" || param == "_lastUpdated" {
+            return;
+        }
         let phi = is_phi(rtype, param);
         let bi = |purpose: &str, v: &str| ix.index(&column(rtype, param, purpose), v).0;
         let p = param.to_owned();
@@ -122,32 +136,37 @@ impl IndexRows {
                 if folded.is_empty() {
                     return;
                 }
-                if phi {
-                    self.string.0.push(p.clone());
-                    self.string.1.push(None);
-                    self.string.2.push(None);
-                    self.string.3.push(Some(bi("exact", s)));
-                    self.string.4.push(Some(bi("norm", &folded)));
-                    for (n, (i, _)) in folded
+                if param == "phonetic" {
+                    // One row per name word, keyed by its Soundex code (PHI: blind).
+                    for code in folded.split(' ').filter_map(soundex) {
+                        let (v, b) = if phi {
+                            (None, Some(bi("norm", &code)))
+                        } else {
+                            (Some(code), None)
+                        };
+                        self.push_string(p.clone(), v, None, None, b, None);
+                    }
+                } else if phi {
+                    let ends = folded
                         .char_indices()
                         .skip(1)
-                        .chain([(folded.len(), ' ')])
-                        .enumerate()
-                    {
-                        if n >= MAX_PREFIX {
-                            break;
-                        }
-                        if let Some(prefix) = folded.get(..i) {
-                            self.prefix.0.push(p.clone());
-                            self.prefix.1.push(bi("prefix", prefix));
-                        }
-                    }
+                        .map(|(i, _)| i)
+                        .chain([folded.len()]);
+                    let prefixes: Vec<u8> = ends
+                        .take(MAX_PREFIX)
+                        .filter_map(|i| folded.get(..i))
+                        .flat_map(|prefix| bi("prefix", prefix))
+                        .collect();
+                    self.push_string(
+                        p,
+                        None,
+                        None,
+                        Some(bi("exact", s)),
+                        Some(bi("norm", &folded)),
+                        Some(prefixes),
+                    );
                 } else {
-                    self.string.0.push(p);
-                    self.string.1.push(Some(folded));
-                    self.string.2.push(Some(s.clone()));
-                    self.string.3.push(None);
-                    self.string.4.push(None);
+                    self.push_string(p, Some(folded), Some(s.clone()), None, None, None);
                 }
             }
             IndexValue::Token { system, code, text } => {
@@ -268,14 +287,19 @@ impl IndexRows {
         rtype: &str,
     ) -> Result<(), StoreError> {
         let mut b = Builder::default();
-        let [i_string, i_prefix, i_token, i_date, i_reference, i_quantity, i_number, i_uri, i_composite] =
+        let [i_string, i_token, i_date, i_reference, i_quantity, i_number, i_uri, i_composite] =
             self.ids;
         let s = self.string;
+        let split_prefixes = format!(
+            "x.r, x.p, x.vn, x.ve, x.eb, x.nb, CASE WHEN x.pb IS NULL THEN NULL ELSE \
+             ARRAY(SELECT substring(x.pb FROM g * {n} + 1 FOR {n}) FROM generate_series(0, length(x.pb) / {n} - 1) AS g) END",
+            n = crate::crypto::blind::LEN
+        );
         b.table(
             "idx_string",
-            "param, value_norm, value_exact, exact_bi, norm_bi",
-            "x.*",
-            "x",
+            "param, value_norm, value_exact, exact_bi, norm_bi, prefix_bis",
+            &split_prefixes,
+            "x(r, p, vn, ve, eb, nb, pb)",
             i_string,
             vec![
                 Col::Text(s.0),
@@ -283,16 +307,8 @@ impl IndexRows {
                 Col::NText(s.2),
                 Col::NBytes(s.3),
                 Col::NBytes(s.4),
+                Col::NBytes(s.5),
             ],
-        );
-        let s = self.prefix;
-        b.table(
-            "idx_string_prefix",
-            "param, prefix_bi",
-            "x.*",
-            "x",
-            i_prefix,
-            vec![Col::Text(s.0), Col::Bytes(s.1)],
         );
         let s = self.token;
         b.table(
@@ -400,7 +416,6 @@ impl IndexRows {
 enum Col {
     Text(Vec<String>),
     NText(Vec<T>),
-    Bytes(Vec<Vec<u8>>),
     NBytes(Vec<B>),
     NTime(Vec<D>),
 }
@@ -409,7 +424,7 @@ impl Col {
     fn sql_type(&self) -> &'static str {
         match self {
             Col::Text(_) | Col::NText(_) => "text",
-            Col::Bytes(_) | Col::NBytes(_) => "bytea",
+            Col::NBytes(_) => "bytea",
             Col::NTime(_) => "timestamptz",
         }
     }
@@ -476,7 +491,6 @@ impl Builder {
             q = match col {
                 Col::Text(v) => q.bind::<Array<Text>, _>(v),
                 Col::NText(v) => q.bind::<Array<Nullable<Text>>, _>(v),
-                Col::Bytes(v) => q.bind::<Array<Bytea>, _>(v),
                 Col::NBytes(v) => q.bind::<Array<Nullable<Bytea>>, _>(v),
                 Col::NTime(v) => q.bind::<Array<Nullable<Timestamptz>>, _>(v),
             };
