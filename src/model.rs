@@ -62,9 +62,13 @@ impl ResourceId {
         fhirgate_validate::is_valid_id(s).then(|| Self(s.to_owned()))
     }
 
-    /// A new server-assigned id (a UUID: unguessable and collision-free across processes).
+    /// A new server-assigned id: a UUIDv7 (RFC 9562), collision-free across
+    /// processes and, with 74 random bits, not guessable from its neighbours.
+    /// Being time-ordered, new ids land at the right edge of every btree keyed on
+    /// them instead of on random pages, which cut the WAL written per create (each
+    /// first touch of a page after a checkpoint logs the whole page).
     pub fn generate() -> Self {
-        Self(uuid::Uuid::new_v4().to_string())
+        Self(uuid::Uuid::now_v7().to_string())
     }
 
     pub fn as_str(&self) -> &str {

@@ -131,7 +131,7 @@ CREATE TABLE idx_string (
     value_exact   text,          -- non-PHI: value as sent (:exact)
     exact_bi      bytea,         -- PHI: blind index of the exact value
     norm_bi       bytea,         -- PHI: blind index of the folded whole value (phonetic: of its Soundex code)
-    prefix_bis    bytea[]        -- PHI: blind index of every prefix of the folded value, lengths 1..=32
+    prefix_bis    bytea[]        -- PHI: 8-byte blind index of every prefix of the folded value, lengths 1..=32
 );
 CREATE INDEX idx_string_norm ON idx_string (tenant_id, resource_type, param, value_norm text_pattern_ops);
 CREATE INDEX idx_string_exact_bi ON idx_string (tenant_id, resource_type, param, exact_bi) WHERE exact_bi IS NOT NULL;

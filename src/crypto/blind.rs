@@ -17,6 +17,10 @@ type HmacSha256 = Hmac<Sha256>;
 
 /// Length of a blind-index value in bytes.
 pub const LEN: usize = 16;
+/// Length of a prefix blind index: prefixes are many per value (one per length),
+/// and a membership test needs no more than 64 bits (a false match needs a 2^-64
+/// collision within one column's keys), so they are stored at half size.
+pub const PREFIX_LEN: usize = 8;
 
 /// A blind-index value, [`LEN`] bytes.
 #[derive(Clone, PartialEq, Eq, Hash)]
@@ -61,11 +65,16 @@ impl BlindIndexer {
         derived
     }
 
-    /// The blind index of `value` in `column` (e.g. "Patient.family.prefix").
+    /// The blind index of `value` in `column` (e.g. "Patient|family|exact").
     pub fn index(&self, column: &str, value: &str) -> BlindIndex {
+        self.index_len(column, value, LEN)
+    }
+
+    /// The same, truncated to `len` bytes (at most 32).
+    pub fn index_len(&self, column: &str, value: &str, len: usize) -> BlindIndex {
         let key = self.column_key(column);
         let full = hmac(&key.0, &[value.as_bytes()]);
-        BlindIndex(full.get(..LEN).unwrap_or(&full).to_vec())
+        BlindIndex(full.get(..len).unwrap_or(&full).to_vec())
     }
 }
 

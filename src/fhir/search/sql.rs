@@ -12,7 +12,7 @@ use super::Criterion;
 use crate::crypto::BlindIndexer;
 use crate::fhir::error::FhirError;
 use crate::model::{ResourceId, ResourceType};
-use crate::store::index::phi::{column, fold, is_phi, soundex, MAX_PREFIX};
+use crate::store::index::phi::{column, fold, is_phi, prefix_digest, soundex, MAX_PREFIX};
 use crate::tenant::TenantId;
 
 pub(super) enum Bind {
@@ -224,7 +224,7 @@ impl Query {
                         // search string can only match a whole value of that text.
                         (None, true) if folded.chars().count() <= MAX_PREFIX => format!(
                             "prefix_bis @> ARRAY[{}]::bytea[]",
-                            self.bind(Bind::Bytes(bi("prefix", &folded)))
+                            self.bind(Bind::Bytes(prefix_digest(ix, rtype.as_str(), &c.param, &folded)))
                         ),
                         (None, true) => format!("norm_bi = {}", self.bind(Bind::Bytes(bi("norm", &folded)))),
                         (None, false) => format!(

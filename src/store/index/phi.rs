@@ -96,6 +96,22 @@ pub fn soundex(word: &str) -> Option<String> {
 /// on PHI strings works for search strings up to this length.
 pub const MAX_PREFIX: usize = 32;
 
+/// The prefix blind index of `prefix` (already folded) in (type, param): the one
+/// definition both the index writer and the search engine use.
+pub fn prefix_digest(
+    ix: &crate::crypto::BlindIndexer,
+    resource_type: &str,
+    param: &str,
+    prefix: &str,
+) -> Vec<u8> {
+    ix.index_len(
+        &column(resource_type, param, "prefix"),
+        prefix,
+        crate::crypto::blind::PREFIX_LEN,
+    )
+    .0
+}
+
 /// The blind-index column name for a (type, param, purpose), e.g. "Patient|family|prefix".
 pub fn column(resource_type: &str, param: &str, purpose: &str) -> String {
     format!("{resource_type}|{param}|{purpose}")

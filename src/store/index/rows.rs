@@ -8,7 +8,8 @@ use diesel::sql_types::{Array, Bytea, Nullable, Text, Timestamptz};
 use diesel::RunQueryDsl;
 use fhirgate_search::{IndexEntry, IndexValue};
 
-use super::phi::{column, fold, is_phi, soundex, MAX_PREFIX};
+use super::phi::{column, fold, is_phi, prefix_digest, soundex, MAX_PREFIX};
+use crate::crypto::blind::PREFIX_LEN;
 use crate::crypto::BlindIndexer;
 use crate::store::StoreError;
 use crate::tenant::TenantId;
@@ -26,7 +27,7 @@ pub struct IndexRows {
     ids: [Vec<String>; 8],
     current: String,
     /// (param, value_norm, value_exact, exact_bi, norm_bi, prefix blind indexes
-    /// concatenated: 16 bytes each, split into the bytea[] column in SQL)
+    /// concatenated: PREFIX_LEN bytes each, split into the bytea[] column in SQL)
     string: (Vec<String>, Vec<T>, Vec<T>, Vec<B>, Vec<B>, Vec<B>),
     token: (Vec<String>, Vec<T>, Vec<T>, Vec<B>, Vec<T>),
     date: (Vec<String>, Vec<D>, Vec<D>, Vec<B>),
@@ -155,7 +156,7 @@ impl IndexRows {
                     let prefixes: Vec<u8> = ends
                         .take(MAX_PREFIX)
                         .filter_map(|i| folded.get(..i))
-                        .flat_map(|prefix| bi("prefix", prefix))
+                        .flat_map(|prefix| prefix_digest(ix, rtype, param, prefix))
                         .collect();
                     self.push_string(
                         p,
@@ -293,7 +294,7 @@ impl IndexRows {
         let split_prefixes = format!(
             "x.r, x.p, x.vn, x.ve, x.eb, x.nb, CASE WHEN x.pb IS NULL THEN NULL ELSE \
              ARRAY(SELECT substring(x.pb FROM g * {n} + 1 FOR {n}) FROM generate_series(0, length(x.pb) / {n} - 1) AS g) END",
-            n = crate::crypto::blind::LEN
+            n = PREFIX_LEN
         );
         b.table(
             "idx_string",
