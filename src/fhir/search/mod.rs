@@ -9,6 +9,7 @@
 mod audit;
 pub mod bundle;
 mod criteria;
+mod dates;
 mod sql;
 
 use diesel::pg::PgConnection;

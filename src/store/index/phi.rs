@@ -1,6 +1,7 @@
 //! Which search-index values carry PHI, and the normalisations shared by the
 //! index writer and the search engine (both sides must fold identically).
 
+use chrono::{DateTime, Datelike, Utc};
 use unicode_normalization::char::is_combining_mark;
 use unicode_normalization::UnicodeNormalization;
 
@@ -117,6 +118,43 @@ pub fn column(resource_type: &str, param: &str, purpose: &str) -> String {
     format!("{resource_type}|{param}|{purpose}")
 }
 
+/// Whether Postgres `numeric` accepts the text (FHIR decimals do); checking
+/// first keeps a strange value from failing the whole write.
+pub fn is_decimal(s: &str) -> bool {
+    let body = s.strip_prefix('-').unwrap_or(s);
+    let mut parts = body.splitn(2, ['e', 'E']);
+    let mantissa = parts.next().unwrap_or("");
+    let digits_ok = !mantissa.is_empty()
+        && mantissa.chars().filter(|c| *c == '.').count() <= 1
+        && mantissa.chars().all(|c| c.is_ascii_digit() || c == '.')
+        && mantissa.chars().any(|c| c.is_ascii_digit());
+    let exp_ok = parts.next().is_none_or(|e| {
+        let e = e.strip_prefix(['-', '+']).unwrap_or(e);
+        !e.is_empty() && e.len() < 4 && e.chars().all(|c| c.is_ascii_digit())
+    });
+    digits_ok && exp_ok
+}
+
+/// Blind indexes of a PHI date at each precision it has (YYYY, YYYY-MM,
+/// YYYY-MM-DD), so `birthdate=1980` and `birthdate=1980-02-12` both match
+/// 1980-02-12, while a value known only to the year does not match a day.
+pub fn date_precisions(low: DateTime<Utc>, high: DateTime<Utc>) -> Vec<String> {
+    let span = high - low;
+    let mut out = vec![format!("{:04}", low.year())];
+    if span < chrono::Duration::days(32) {
+        out.push(format!("{:04}-{:02}", low.year(), low.month()));
+    }
+    if span < chrono::Duration::days(1) {
+        out.push(format!(
+            "{:04}-{:02}-{:02}",
+            low.year(),
+            low.month(),
+            low.day()
+        ));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -156,5 +194,15 @@ mod tests {
         assert!(is_phi("Patient", "birthdate"));
         assert!(!is_phi("Patient", "gender"));
         assert!(!is_phi("Observation", "code"));
+    }
+
+    #[test]
+    fn decimals_accepted_by_numeric() {
+        for ok in ["1", "1.50", "-0.001", "6.02e23", "1E-3"] {
+            assert!(is_decimal(ok), "{ok}");
+        }
+        for bad in ["", "-", ".", "1.2.3", "NaN", "1e", "1e99999", "abc"] {
+            assert!(!is_decimal(bad), "{bad}");
+        }
     }
 }

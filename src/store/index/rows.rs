@@ -2,13 +2,14 @@
 //! (`INSERT .. SELECT unnest($4), unnest($5) ..`: one round trip per table
 //! however many values, every value a bind parameter).
 
-use chrono::{DateTime, Datelike, Utc};
+use chrono::{DateTime, Utc};
 use diesel::pg::PgConnection;
-use diesel::sql_types::{Array, Bytea, Nullable, Text, Timestamptz};
-use diesel::RunQueryDsl;
 use fhirgate_search::{IndexEntry, IndexValue};
 
-use super::phi::{column, fold, is_phi, prefix_digest, soundex, MAX_PREFIX};
+use super::insert::{Builder, Col};
+use super::phi::{
+    column, date_precisions, fold, is_decimal, is_phi, prefix_digest, soundex, MAX_PREFIX,
+};
 use crate::crypto::blind::PREFIX_LEN;
 use crate::crypto::BlindIndexer;
 use crate::store::StoreError;
@@ -46,43 +47,6 @@ pub struct IndexRows {
         Vec<D>,
         Vec<T>,
     ),
-}
-
-fn is_decimal(s: &str) -> bool {
-    // Postgres numeric rejects what FHIR decimal rejects too; checking here keeps a
-    // strange value from failing the whole write.
-    let body = s.strip_prefix('-').unwrap_or(s);
-    let mut parts = body.splitn(2, ['e', 'E']);
-    let mantissa = parts.next().unwrap_or("");
-    let digits_ok = !mantissa.is_empty()
-        && mantissa.chars().filter(|c| *c == '.').count() <= 1
-        && mantissa.chars().all(|c| c.is_ascii_digit() || c == '.')
-        && mantissa.chars().any(|c| c.is_ascii_digit());
-    let exp_ok = parts.next().is_none_or(|e| {
-        let e = e.strip_prefix(['-', '+']).unwrap_or(e);
-        !e.is_empty() && e.len() < 4 && e.chars().all(|c| c.is_ascii_digit())
-    });
-    digits_ok && exp_ok
-}
-
-/// Blind indexes of a PHI date at each precision it has (YYYY, YYYY-MM,
-/// YYYY-MM-DD), so `birthdate=1980` and `birthdate=1980-02-12` both match
-/// 1980-02-12, while a value known only to the year does not match a day.
-fn date_precisions(low: DateTime<Utc>, high: DateTime<Utc>) -> Vec<String> {
-    let span = high - low;
-    let mut out = vec![format!("{:04}", low.year())];
-    if span < chrono::Duration::days(32) {
-        out.push(format!("{:04}-{:02}", low.year(), low.month()));
-    }
-    if span < chrono::Duration::days(1) {
-        out.push(format!(
-            "{:04}-{:02}-{:02}",
-            low.year(),
-            low.month(),
-            low.day()
-        ));
-    }
-    out
 }
 
 impl IndexRows {
@@ -410,108 +374,5 @@ impl IndexRows {
             ],
         );
         b.execute(conn, tenant, rtype)
-    }
-}
-
-/// One column vector, bound as an array.
-enum Col {
-    Text(Vec<String>),
-    NText(Vec<T>),
-    NBytes(Vec<B>),
-    NTime(Vec<D>),
-}
-
-impl Col {
-    fn sql_type(&self) -> &'static str {
-        match self {
-            Col::Text(_) | Col::NText(_) => "text",
-            Col::NBytes(_) => "bytea",
-            Col::NTime(_) => "timestamptz",
-        }
-    }
-}
-
-/// Accumulates one INSERT per table into a single statement; $1 and $2 are the
-/// tenant and resource type, every other placeholder an array.
-#[derive(Default)]
-struct Builder {
-    inserts: Vec<String>,
-    binds: Vec<Col>,
-}
-
-impl Builder {
-    #[allow(clippy::too_many_arguments)]
-    fn table(
-        &mut self,
-        table: &str,
-        cols: &str,
-        select: &str,
-        alias: &str,
-        ids: Vec<String>,
-        columns: Vec<Col>,
-    ) {
-        if ids.is_empty() {
-            return;
-        }
-        let mut args = vec![format!("${}::text[]", self.binds.len() + 3)];
-        self.binds.push(Col::Text(ids));
-        for c in columns {
-            args.push(format!("${}::{}[]", self.binds.len() + 3, c.sql_type()));
-            self.binds.push(c);
-        }
-        self.inserts.push(format!(
-            "INSERT INTO {table} (tenant_id, resource_type, resource_id, {cols}) SELECT $1, $2, {select} FROM unnest({}) AS {alias}",
-            args.join(", ")
-        ));
-    }
-
-    fn execute(
-        self,
-        conn: &mut PgConnection,
-        tenant: &TenantId,
-        rtype: &str,
-    ) -> Result<(), StoreError> {
-        let Some((last, first)) = self.inserts.split_last() else {
-            return Ok(());
-        };
-        let sql = if first.is_empty() {
-            last.clone()
-        } else {
-            let ctes: Vec<String> = first
-                .iter()
-                .enumerate()
-                .map(|(n, s)| format!("i{n} AS ({s})"))
-                .collect();
-            format!("WITH {} {last}", ctes.join(", "))
-        };
-        let mut q = diesel::sql_query(sql)
-            .into_boxed::<diesel::pg::Pg>()
-            .bind::<Text, _>(tenant.as_str().to_owned())
-            .bind::<Text, _>(rtype.to_owned());
-        for col in self.binds {
-            q = match col {
-                Col::Text(v) => q.bind::<Array<Text>, _>(v),
-                Col::NText(v) => q.bind::<Array<Nullable<Text>>, _>(v),
-                Col::NBytes(v) => q.bind::<Array<Nullable<Bytea>>, _>(v),
-                Col::NTime(v) => q.bind::<Array<Nullable<Timestamptz>>, _>(v),
-            };
-        }
-        q.execute(conn)?;
-        Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn decimals_accepted_by_numeric() {
-        for ok in ["1", "1.50", "-0.001", "6.02e23", "1E-3"] {
-            assert!(is_decimal(ok), "{ok}");
-        }
-        for bad in ["", "-", ".", "1.2.3", "NaN", "1e", "1e99999", "abc"] {
-            assert!(!is_decimal(bad), "{bad}");
-        }
     }
 }
