@@ -273,17 +273,12 @@ pub struct HistoryCursor {
     pub version_id: i32,
 }
 
-/// History newest first, `_since` inclusive, at most `count` entries after `cursor`.
-#[allow(clippy::too_many_arguments)]
-pub fn history(
-    conn: &mut PgConnection,
-    keyring: &Keyring,
-    tenant: &TenantId,
-    scope: &HistoryScope<'_>,
+/// The versions a history interaction covers: its scope, from `since` on (inclusive).
+fn scoped<'a>(
+    tenant: &'a TenantId,
+    scope: &HistoryScope<'a>,
     since: Option<DateTime<Utc>>,
-    cursor: Option<&HistoryCursor>,
-    count: i64,
-) -> Result<Vec<Version>, StoreError> {
+) -> rv::BoxedQuery<'a, diesel::pg::Pg> {
     let mut q = rv::table
         .filter(rv::tenant_id.eq(tenant.as_str()))
         .into_boxed();
@@ -298,6 +293,21 @@ pub fn history(
     if let Some(since) = since {
         q = q.filter(rv::last_updated.ge(since));
     }
+    q
+}
+
+/// History newest first, `_since` inclusive, at most `count` entries after `cursor`.
+#[allow(clippy::too_many_arguments)]
+pub fn history(
+    conn: &mut PgConnection,
+    keyring: &Keyring,
+    tenant: &TenantId,
+    scope: &HistoryScope<'_>,
+    since: Option<DateTime<Utc>>,
+    cursor: Option<&HistoryCursor>,
+    count: i64,
+) -> Result<Vec<Version>, StoreError> {
+    let mut q = scoped(tenant, scope, since);
     if let Some(c) = cursor {
         // Keyset paging on the sort key, so pages stay stable while new versions arrive.
         q = q.filter(
@@ -335,19 +345,5 @@ pub fn history_total(
     scope: &HistoryScope<'_>,
     since: Option<DateTime<Utc>>,
 ) -> Result<i64, StoreError> {
-    let mut q = rv::table
-        .filter(rv::tenant_id.eq(tenant.as_str()))
-        .into_boxed();
-    match scope {
-        HistoryScope::Instance(t, id) => {
-            q = q
-                .filter(rv::resource_type.eq(t.as_str()))
-                .filter(rv::id.eq(id.as_str()));
-        }
-        HistoryScope::Type(t) => q = q.filter(rv::resource_type.eq(t.as_str())),
-    }
-    if let Some(since) = since {
-        q = q.filter(rv::last_updated.ge(since));
-    }
-    Ok(q.count().get_result(conn)?)
+    Ok(scoped(tenant, scope, since).count().get_result(conn)?)
 }

@@ -183,15 +183,7 @@ async fn history_newest_first_with_count_and_since() {
         .await
         .unwrap();
     assert_eq!(page["entry"].as_array().unwrap().len(), 2);
-    let next = page["link"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|l| l["relation"] == "next")
-        .unwrap()["url"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let next = next_link(&page);
     let page2: Value = app
         .client
         .get(next)

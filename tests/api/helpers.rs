@@ -273,6 +273,19 @@ impl TestApp {
     }
 }
 
+/// The URL of a Bundle's `next` link.
+pub fn next_link(bundle: &Value) -> String {
+    bundle["link"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["relation"] == "next")
+        .expect("a next link")["url"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 /// Asserts an OperationOutcome with the given status and returns it.
 pub async fn assert_outcome(resp: reqwest::Response, status: u16) -> Value {
     assert_eq!(resp.status().as_u16(), status, "unexpected status");

@@ -191,15 +191,7 @@ async fn string_token_date_and_reference_parameters() {
     // Paging: _count with a next link that continues where the page ended.
     let page: Value = app.get("Patient?_count=2").await.json().await.unwrap();
     assert_eq!(page["entry"].as_array().unwrap().len(), 2);
-    let next = page["link"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|l| l["relation"] == "next")
-        .unwrap()["url"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let next = next_link(&page);
     let page2: Value = app
         .client
         .get(next)

@@ -6,7 +6,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use fhirgate_validate::IssueCode;
 
-use crate::audit::Interaction;
+use crate::audit::{AuditRecord, Interaction};
 use crate::fhir::context::{Ctx, Reply};
 use crate::fhir::error::FhirError;
 use crate::fhir::resource::instant;
@@ -59,6 +59,36 @@ impl Ctx {
         })?;
         self.audit.id = Some(id.to_string());
         Ok(id)
+    }
+
+    /// Runs `f` in one database transaction with the write services and this
+    /// interaction's audit record, and keeps what the write filled into the record
+    /// (id, version, patients). If the transaction fails, even at COMMIT, an
+    /// AuditEvent inserted inside it is gone too, so the record is marked unstored
+    /// and `finish` queues it with the failure outcome.
+    pub async fn write_tx<T, F>(&mut self, f: F) -> Result<T, FhirError>
+    where
+        F: FnOnce(&Services, &mut diesel::PgConnection, &mut AuditRecord) -> Result<T, FhirError>
+            + Send
+            + 'static,
+        T: Send + 'static,
+    {
+        use diesel::Connection;
+        let svc = self.services();
+        let mut audit = self.audit.clone();
+        let (result, audit) = self
+            .state
+            .db
+            .run(move |conn| {
+                let result = conn.transaction(|conn| f(&svc, conn, &mut audit));
+                if result.is_err() {
+                    audit.stored = false;
+                }
+                Ok::<_, FhirError>((result, audit))
+            })
+            .await?;
+        self.audit = audit;
+        result
     }
 
     pub fn services(&self) -> Services {

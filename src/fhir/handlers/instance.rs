@@ -2,7 +2,6 @@
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
-use diesel::Connection;
 
 use super::common::{etag, http_date, write_reply};
 use crate::audit::{patient_refs, Interaction};
@@ -130,20 +129,10 @@ async fn do_update(
         IdRule::MustEqual(&id),
     )?;
     let if_match = ctx.if_match()?;
-    let svc = ctx.services();
-    let mut audit = ctx.audit.clone();
     let id2 = id.clone();
-    let (written, audit) = ctx
-        .state
-        .db
-        .run(move |conn| {
-            let written = conn
-                .transaction(|conn| svc.update(conn, rtype, &id2, resource, if_match, &mut audit));
-            Ok::<_, FhirError>((written, audit))
-        })
+    let w = ctx
+        .write_tx(move |svc, conn, audit| svc.update(conn, rtype, &id2, resource, if_match, audit))
         .await?;
-    ctx.audit = audit;
-    let w = written?;
     let status = if w.created {
         StatusCode::CREATED
     } else {
@@ -179,19 +168,11 @@ pub async fn delete_one(
     rtype: ResourceType,
     id: ResourceId,
 ) -> Result<Reply, FhirError> {
-    let svc = ctx.services();
-    let mut audit = ctx.audit.clone();
-    let (result, audit) = ctx
-        .state
-        .db
-        .run(move |conn| {
-            let r = conn.transaction(|conn| svc.delete(conn, rtype, &id, &mut audit));
-            Ok::<_, FhirError>((r, audit))
-        })
+    let deleted = ctx
+        .write_tx(move |svc, conn, audit| svc.delete(conn, rtype, &id, audit))
         .await?;
-    ctx.audit = audit;
     let reply = Reply::new(StatusCode::NO_CONTENT, None);
-    Ok(match result? {
+    Ok(match deleted {
         Some(v) => reply.header(header::ETAG, etag(v)),
         None => reply,
     })

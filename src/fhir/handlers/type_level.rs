@@ -4,7 +4,7 @@
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use diesel::sql_types::Text;
-use diesel::{Connection, RunQueryDsl};
+use diesel::RunQueryDsl;
 use fhirgate_validate::IssueCode;
 
 use super::common::write_reply;
@@ -71,47 +71,39 @@ async fn do_create(ctx: &mut Ctx, rtype: &str, payload: web::Payload) -> Result<
         }
         None => None,
     };
-    let svc = ctx.services();
-    let mut audit = ctx.audit.clone();
     enum Outcome {
         Created(Written),
         Existing(resources::Version),
     }
-    let (result, audit) = ctx
-        .state
-        .db
-        .run(move |conn| {
-            let r = conn.transaction(|conn| {
-                if let Some((key, criteria)) = &condition {
-                    lock_criteria(conn, key)?;
-                    let ix = svc.keyring.indexer(conn, svc.tenant.as_str())?;
-                    let ids = search::find_ids(conn, &ix, &svc.tenant, rtype, criteria, None, 2)?;
-                    match ids.as_slice() {
-                        [] => {}
-                        [one] => {
-                            let v = resources::read(conn, &svc.keyring, &svc.tenant, rtype, one)?
-                                .ok_or_else(|| {
+    let outcome = ctx
+        .write_tx(move |svc, conn, audit| {
+            if let Some((key, criteria)) = &condition {
+                lock_criteria(conn, key)?;
+                let ix = svc.keyring.indexer(conn, svc.tenant.as_str())?;
+                let ids = search::find_ids(conn, &ix, &svc.tenant, rtype, criteria, None, 2)?;
+                match ids.as_slice() {
+                    [] => {}
+                    [one] => {
+                        let v = resources::read(conn, &svc.keyring, &svc.tenant, rtype, one)?
+                            .ok_or_else(|| {
                                 FhirError::Internal("matched resource vanished".into())
                             })?;
-                            audit.id = Some(one.to_string());
-                            audit.version = Some(v.version_id);
-                            return Ok(Outcome::Existing(v));
-                        }
-                        _ => {
-                            return Err(FhirError::PreconditionFailed(
-                                "If-None-Exist criteria match more than one resource".into(),
-                            ))
-                        }
+                        audit.id = Some(one.to_string());
+                        audit.version = Some(v.version_id);
+                        return Ok(Outcome::Existing(v));
+                    }
+                    _ => {
+                        return Err(FhirError::PreconditionFailed(
+                            "If-None-Exist criteria match more than one resource".into(),
+                        ))
                     }
                 }
-                svc.create(conn, rtype, resource, &mut audit)
-                    .map(Outcome::Created)
-            });
-            Ok::<_, FhirError>((r, audit))
+            }
+            svc.create(conn, rtype, resource, audit)
+                .map(Outcome::Created)
         })
         .await?;
-    ctx.audit = audit;
-    match result? {
+    match outcome {
         Outcome::Created(w) => Ok(write_reply(
             ctx,
             rtype,
@@ -156,43 +148,32 @@ pub async fn conditional_update(
         let criteria = conditional_criteria(&ctx.state.model.registry, rtype, &ctx.query)?;
         let key = criteria_key(&ctx, rtype, &ctx.query);
         let if_match = ctx.if_match()?;
-        let svc = ctx.services();
-        let mut audit = ctx.audit.clone();
         // http://hl7.org/fhir/R4/http.html#cond-update: no match -> create (with the
         // body's id if it has one), one match -> update it, several -> 412.
-        let (result, audit) = ctx
-            .state
-            .db
-            .run(move |conn| {
-                let r = conn.transaction(|conn| {
-                    lock_criteria(conn, &key)?;
-                    let ix = svc.keyring.indexer(conn, svc.tenant.as_str())?;
-                    let ids = search::find_ids(conn, &ix, &svc.tenant, rtype, &criteria, None, 2)?;
-                    match (ids.as_slice(), body_id) {
-                        ([], None) => svc.create(conn, rtype, resource, &mut audit),
-                        ([], Some(id)) => {
-                            svc.update(conn, rtype, &id, resource, if_match, &mut audit)
-                        }
-                        ([one], Some(id)) if *one != id => Err(FhirError::invalid(
-                            IssueCode::Invalid,
-                            Some(&format!("{rtype}.id")),
-                            "the body's id differs from the id of the resource the criteria match",
-                        )),
-                        ([one], _) => {
-                            let mut resource = resource;
-                            resource.insert("id".into(), one.as_str().into());
-                            svc.update(conn, rtype, one, resource, if_match, &mut audit)
-                        }
-                        _ => Err(FhirError::PreconditionFailed(
-                            "the criteria match more than one resource".into(),
-                        )),
+        let w = ctx
+            .write_tx(move |svc, conn, audit| {
+                lock_criteria(conn, &key)?;
+                let ix = svc.keyring.indexer(conn, svc.tenant.as_str())?;
+                let ids = search::find_ids(conn, &ix, &svc.tenant, rtype, &criteria, None, 2)?;
+                match (ids.as_slice(), body_id) {
+                    ([], None) => svc.create(conn, rtype, resource, audit),
+                    ([], Some(id)) => svc.update(conn, rtype, &id, resource, if_match, audit),
+                    ([one], Some(id)) if *one != id => Err(FhirError::invalid(
+                        IssueCode::Invalid,
+                        Some(&format!("{rtype}.id")),
+                        "the body's id differs from the id of the resource the criteria match",
+                    )),
+                    ([one], _) => {
+                        let mut resource = resource;
+                        resource.insert("id".into(), one.as_str().into());
+                        svc.update(conn, rtype, one, resource, if_match, audit)
                     }
-                });
-                Ok::<_, FhirError>((r, audit))
+                    _ => Err(FhirError::PreconditionFailed(
+                        "the criteria match more than one resource".into(),
+                    )),
+                }
             })
             .await?;
-        ctx.audit = audit;
-        let w = result?;
         let status = if w.created {
             StatusCode::CREATED
         } else {

@@ -2,6 +2,24 @@
 //! (http://hl7.org/fhir/R4/search.html#date, #prefix).
 
 use chrono::{DateTime, Utc};
+use fhirgate_validate::IssueCode;
+
+use super::Criterion;
+use crate::fhir::error::FhirError;
+
+/// The range a search value of `c` denotes, or a 400 naming the parameter.
+pub(super) fn search_range(
+    c: &Criterion,
+    date: &str,
+) -> Result<(DateTime<Utc>, DateTime<Utc>), FhirError> {
+    date_range(date).ok_or_else(|| {
+        FhirError::invalid(
+            IssueCode::Value,
+            None,
+            format!("{}: not a FHIR date/dateTime", c.param),
+        )
+    })
+}
 
 pub(super) fn split_prefix(v: &str) -> (&str, &str) {
     let p = v.get(..2).unwrap_or("");

@@ -8,7 +8,7 @@ use diesel::{QueryableByName, RunQueryDsl};
 use fhirgate_search::ParamType;
 use fhirgate_validate::IssueCode;
 
-use super::dates::{date_range, split_prefix};
+use super::dates::{search_range, split_prefix};
 use super::Criterion;
 use crate::crypto::BlindIndexer;
 use crate::fhir::error::FhirError;
@@ -91,13 +91,7 @@ impl Query {
         value: &str,
     ) -> Result<String, FhirError> {
         let (prefix, date) = split_prefix(value);
-        let (lo, hi) = date_range(date).ok_or_else(|| {
-            FhirError::invalid(
-                IssueCode::Value,
-                None,
-                format!("{}: not a FHIR date/dateTime", c.param),
-            )
-        })?;
+        let (lo, hi) = search_range(c, date)?;
         let (l, h) = (self.bind(Bind::Time(lo)), self.bind(Bind::Time(hi)));
         Ok(match prefix {
             "eq" | "ap" => format!("{col} BETWEEN {l} AND {h}"),
@@ -274,13 +268,7 @@ impl Query {
                         ));
                         continue;
                     }
-                    let (lo, hi) = date_range(date).ok_or_else(|| {
-                        FhirError::invalid(
-                            IssueCode::Value,
-                            None,
-                            format!("{}: not a FHIR date/dateTime", c.param),
-                        )
-                    })?;
+                    let (lo, hi) = search_range(c, date)?;
                     let (l, h) = (self.bind(Bind::Time(lo)), self.bind(Bind::Time(hi)));
                     alts.push(match prefix {
                         "eq" => format!("low >= {l} AND high <= {h}"),

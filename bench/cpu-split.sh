@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Quick run: read and create at 32 connections on a fresh database with 300
+# seeded Patients, with CPU per request for the gateway and for PostgreSQL
+# (from /proc/<pid>/stat deltas) and WAL bytes per create.
+#   bench/cpu-split.sh            (D=10 seconds per phase)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+D=${D:-10}
+PGURL=${PGURL:-postgres://postgres@127.0.0.1:5432}
+PORT=${PORT:-18080}
+cargo build --release --quiet
+psql "$PGURL/postgres" -qc "DROP DATABASE IF EXISTS fhirgate_quick WITH (FORCE)" -c "CREATE DATABASE fhirgate_quick" >/dev/null
+FHIRGATE_DATABASE_URL="$PGURL/fhirgate_quick" FHIRGATE_HTTP_ADDR="127.0.0.1:$PORT" FHIRGATE_DATA_DIR=target/bench/data \
+  FHIRGATE_LOG=warn target/release/fhirgate serve > target/bench-quick.log 2>&1 &
+SERVER=$!
+trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null' EXIT
+for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null && break; sleep 0.2; done
+IDS=$(mktemp)
+for i in $(seq 300); do
+  curl -s -D - -o /dev/null -X POST "http://127.0.0.1:$PORT/fhir/Patient" -H 'Content-Type: application/fhir+json' -H 'Prefer: return=minimal' \
+    -d "{\"resourceType\":\"Patient\",\"name\":[{\"family\":\"Seed$i\"}]}" | tr -d '\r' | sed -n 's#^location: .*/Patient/\([^/]*\)/_history/.*#\1#ip'
+done > "$IDS"
+export FHIRGATE_BENCH_IDS="$IDS"
+cpu() { local t=0; for p in $(pgrep -f "$1"); do s=$(awk '{print $14+$15}' "/proc/$p/stat" 2>/dev/null || echo 0); t=$((t+s)); done; echo $t; }
+lsn() { psql "$PGURL/fhirgate_quick" -Atc "select pg_current_wal_lsn()"; }
+for kind in read create; do
+  f0=$(cpu "fhirgate serve"); p0=$(cpu "postgres:"); w0=$(lsn)
+  wrk -t2 -c32 -d"${D}s" --latency -s "bench/$kind.lua" "http://127.0.0.1:$PORT" > "target/bench-quick-$kind.txt"
+  f1=$(cpu "fhirgate serve"); p1=$(cpu "postgres:"); w1=$(lsn)
+  n=$(sed -n 's/^ *\([0-9]*\) requests in.*/\1/p' "target/bench-quick-$kind.txt")
+  wal=$(psql "$PGURL/fhirgate_quick" -Atc "select (pg_wal_lsn_diff('$w1','$w0')/$n)::int")
+  echo "$kind: $(sed -n 's/^Requests\/sec: *//p' "target/bench-quick-$kind.txt") req/s," \
+    "p99 $(sed -n 's/^ *99% *//p' "target/bench-quick-$kind.txt")," \
+    "CPU per request: gateway $(( (f1-f0)*10000/n )) us, postgres $(( (p1-p0)*10000/n )) us, WAL $wal B"
+done
+rm -f "$IDS"
