@@ -167,3 +167,93 @@ async fn serve_on_private_cluster_logs_no_phi() {
     }
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// HTTPS with rustls: `--tls-cert`/`--tls-key` serve the same API over TLS.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_over_tls() {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("tls-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    let made = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=DNS:localhost",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(made.success(), "openssl could not make a test certificate");
+    let port = free_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fhirgate"))
+        .args(["serve", "--tls-cert"])
+        .arg(&cert)
+        .arg("--tls-key")
+        .arg(&key)
+        .env("FHIRGATE_EMBEDDED_POSTGRES", "true")
+        .env("FHIRGATE_DATA_DIR", &dir)
+        .env("FHIRGATE_HTTP_ADDR", format!("127.0.0.1:{port}"))
+        .env_remove("FHIRGATE_DATABASE_URL")
+        .env_remove("DATABASE_URL")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let curl = |path: &str| {
+        Command::new("curl")
+            .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "--cacert"])
+            .arg(&cert)
+            .args([
+                "--resolve",
+                &format!("localhost:{port}:127.0.0.1"),
+                &format!("https://localhost:{port}{path}"),
+            ])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).to_string())
+            .unwrap_or_default()
+    };
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while curl("/readyz") != "200" {
+        assert!(
+            Instant::now() < deadline,
+            "gateway did not become ready over TLS"
+        );
+        assert!(child.try_wait().unwrap().is_none(), "gateway exited");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(curl("/fhir/metadata"), "200");
+    // Plain HTTP on the TLS port is refused.
+    let plain = Command::new("curl")
+        .args([
+            "-s",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            &format!("http://127.0.0.1:{port}/healthz"),
+        ])
+        .output()
+        .unwrap();
+    assert_ne!(String::from_utf8_lossy(&plain.stdout), "200");
+    Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+    let _ = child.wait();
+    std::fs::remove_dir_all(&dir).ok();
+}

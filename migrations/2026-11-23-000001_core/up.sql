@@ -75,7 +75,9 @@ CREATE TABLE resources (
     deleted       boolean     NOT NULL,
     PRIMARY KEY (tenant_id, resource_type, id)
 );
-CREATE INDEX resources_type_updated ON resources (tenant_id, resource_type, last_updated);
+-- Only the primary key: a second index led by (tenant_id, resource_type) was
+-- chosen for read-by-id while the table's statistics were stale (a fresh, never
+-- analysed table), turning every read into a scan of the type's entries.
 
 -- AuditEvents (IHE BALP). Append-only, enforced by the database itself: no UPDATE,
 -- DELETE or TRUNCATE, whoever asks. Bodies are encrypted like any PHI.
