@@ -23,6 +23,16 @@ async fn create_read_update_delete_cycle() {
         .unwrap()
         .ends_with('Z'));
 
+    // If-None-Match with the current ETag: 304 Not Modified (http.html#read, RFC 7232).
+    let same = app
+        .client
+        .get(app.url(&format!("Patient/{id}")))
+        .header("if-none-match", "W/\"1\"")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(same.status(), 304);
+    assert!(same.bytes().await.unwrap().is_empty());
     let read = app.get(&format!("Patient/{id}")).await;
     assert_eq!(read.status(), 200);
     assert_eq!(read.headers()["etag"], "W/\"1\"");
