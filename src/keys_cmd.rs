@@ -27,8 +27,6 @@ struct OldRow {
     id: String,
     #[diesel(sql_type = Integer)]
     version_id: i32,
-    #[diesel(sql_type = Integer)]
-    key_id: i32,
     #[diesel(sql_type = Bytea)]
     body: Vec<u8>,
 }
@@ -114,7 +112,7 @@ fn reencrypt_batch(
 ) -> Result<usize, StoreError> {
     conn.transaction(|conn| {
         let rows: Vec<OldRow> = diesel::sql_query(
-            "SELECT resource_type, id, version_id, key_id, body FROM resource_versions \
+            "SELECT resource_type, id, version_id, body FROM resource_versions \
              WHERE tenant_id = $1 AND key_id IS NOT NULL AND key_id <> $2 LIMIT $3 FOR UPDATE SKIP LOCKED",
         )
         .bind::<Text, _>(tenant.as_str())
@@ -136,7 +134,6 @@ fn reencrypt_batch(
             .bind::<Integer, _>(key_id)
             .bind::<Bytea, _>(&ct.0)
             .execute(conn)?;
-            let _ = r.key_id;
         }
         Ok(rows.len())
     })

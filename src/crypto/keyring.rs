@@ -52,9 +52,12 @@ impl Keyring {
 
     /// Creates the tenant's first data and index keys if it has none. Safe to race
     /// (the partial unique index admits one active key per purpose).
+    /// Also unwraps the active keys, so a master key that does not match the
+    /// database fails here, at start-up, rather than as a 500 on every request.
     pub fn ensure_tenant(&self, conn: &mut PgConnection, tenant: &str) -> Result<(), StoreError> {
         for purpose in [PURPOSE_DATA, PURPOSE_INDEX] {
-            if keys::active(conn, tenant, purpose)?.is_some() {
+            if let Some(row) = keys::active(conn, tenant, purpose)? {
+                self.unwrap_row(tenant, purpose, &row)?;
                 continue;
             }
             let created = conn.transaction(|conn| self.create_key(conn, tenant, purpose, true));
@@ -99,7 +102,8 @@ impl Keyring {
     ) -> Result<Arc<KeyBytes>, StoreError> {
         if row.kek_id != self.master.id() {
             return Err(StoreError::Crypto(format!(
-                "data key {} is wrapped by master key {}, but master key {} is loaded",
+                "data key {} of this database is wrapped by master key {}, but master key {} is loaded; \
+                 start with the original key (FHIRGATE_MASTER_KEY_FILE / FHIRGATE_MASTER_KEY) or use another database",
                 row.key_id,
                 row.kek_id,
                 self.master.id()

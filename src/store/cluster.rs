@@ -141,7 +141,9 @@ impl PrivateCluster {
             // Already running (another process of ours started it): share it.
             return Ok(cluster);
         }
-        let _ = std::fs::remove_file(cluster.pgdata.join("postmaster.pid"));
+        // A postmaster.pid left by a killed server is not removed here: PostgreSQL
+        // checks whether its PID still lives and refuses to start on a live cluster,
+        // which deleting the file would defeat.
         let mut pg_args = format!(
             "exec '{}' -D '{}' -k '{}' -p {} -c listen_addresses='' -c max_connections=300",
             bin.join("postgres").display(),

@@ -211,3 +211,36 @@ fn strip_hex_runs(dump: &str) -> String {
     out.push_str(rest);
     out
 }
+
+/// A gateway started with a master key other than the one that wrapped the
+/// database's data keys refuses to start (rather than failing every request).
+#[tokio::test]
+async fn wrong_master_key_is_refused_at_start() {
+    let app = spawn_app().await;
+    app.create(&patient("Keyed", "K-1")).await;
+    let settings = fhirgate::config::Settings {
+        database_url: Some(app.db_url.clone()),
+        embedded_postgres: false,
+        data_dir: std::env::temp_dir(),
+        master_key_file: None,
+        log_format: fhirgate::telemetry::LogFormat::Text,
+        http_addr: "127.0.0.1:0".parse().unwrap(),
+        base_url: None,
+        max_body_bytes: fhirgate::config::DEFAULT_MAX_BODY_BYTES,
+        db_pool_size: 2,
+        http_workers: 1,
+        tls: None,
+    };
+    let db = fhirgate::store::Db::connect(&app.db_url, 2, None).unwrap();
+    let other =
+        fhirgate::crypto::MasterKey::from_bytes(fhirgate::crypto::KeyBytes::random().unwrap());
+    let model = std::sync::Arc::new(fhirgate::fhir::FhirModel::load().unwrap());
+    let err = fhirgate::startup::Application::build(&settings, db, model, other)
+        .await
+        .err()
+        .expect("start-up must fail");
+    assert!(
+        format!("{err:#}").contains("wrapped by master key"),
+        "{err:#}"
+    );
+}
