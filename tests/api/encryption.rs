@@ -88,7 +88,9 @@ async fn pg_dump_contains_no_plaintext_phi() {
     // MRN turns up by chance in random ciphertext. So: plaintext must not appear in
     // the dump's text outside those hex runs, and no secret's own hex encoding may
     // appear inside them (PHI stored unencrypted in a bytea column).
-    let text = strip_hex_runs(&dump);
+    // Server-assigned ids are UUIDs, repeated in every index row; a short
+    // hex-only value (an MRN such as "12345") turns up inside them by chance.
+    let text = strip_uuids(&strip_hex_runs(&dump));
     // Control: non-PHI index values (gender codes) are in the clear, so the scan
     // does see plaintext columns.
     assert!(
@@ -218,19 +220,7 @@ fn strip_hex_runs(dump: &str) -> String {
 async fn wrong_master_key_is_refused_at_start() {
     let app = spawn_app().await;
     app.create(&patient("Keyed", "K-1")).await;
-    let settings = fhirgate::config::Settings {
-        database_url: Some(app.db_url.clone()),
-        embedded_postgres: false,
-        data_dir: std::env::temp_dir(),
-        master_key_file: None,
-        log_format: fhirgate::telemetry::LogFormat::Text,
-        http_addr: "127.0.0.1:0".parse().unwrap(),
-        base_url: None,
-        max_body_bytes: fhirgate::config::DEFAULT_MAX_BODY_BYTES,
-        db_pool_size: 2,
-        http_workers: 1,
-        tls: None,
-    };
+    let settings = test_settings(&app.db_url);
     let db = fhirgate::store::Db::connect(&app.db_url, 2, None).unwrap();
     let other =
         fhirgate::crypto::MasterKey::from_bytes(fhirgate::crypto::KeyBytes::random().unwrap());
@@ -242,5 +232,48 @@ async fn wrong_master_key_is_refused_at_start() {
     assert!(
         format!("{err:#}").contains("wrapped by master key"),
         "{err:#}"
+    );
+}
+
+/// The text with every UUID-shaped token (8-4-4-4-12 lowercase hex) removed.
+fn strip_uuids(text: &str) -> String {
+    let shape = [8, 4, 4, 4, 12];
+    let is_hex = |b: u8| b.is_ascii_digit() || (b'a'..=b'f').contains(&b);
+    let bytes = text.as_bytes();
+    let uuid_at = |i: usize| -> bool {
+        let mut p = i;
+        for (n, len) in shape.iter().enumerate() {
+            if n > 0 {
+                if bytes.get(p) != Some(&b'-') {
+                    return false;
+                }
+                p += 1;
+            }
+            if !(0..*len).all(|k| bytes.get(p + k).is_some_and(|b| is_hex(*b))) {
+                return false;
+            }
+            p += len;
+        }
+        true
+    };
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if uuid_at(i) {
+            i += 36;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[test]
+fn scan_helpers_remove_only_ids_and_bytea() {
+    let line = "Patient\t01a209af-44b9-7019-b9a9-5965b883ac09\t12345\t\\\\x00ff\tfemale";
+    assert_eq!(
+        strip_uuids(&strip_hex_runs(line)),
+        "Patient\t\t12345\t\tfemale"
     );
 }

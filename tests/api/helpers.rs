@@ -117,6 +117,23 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     out
 }
 
+/// Settings for a gateway on a random port over `db_url`.
+pub fn test_settings(db_url: &str) -> Settings {
+    Settings {
+        database_url: Some(db_url.to_owned()),
+        embedded_postgres: false,
+        data_dir: std::env::temp_dir(),
+        master_key_file: None,
+        log_format: fhirgate::telemetry::LogFormat::Text,
+        http_addr: "127.0.0.1:0".parse().unwrap(),
+        base_url: None,
+        max_body_bytes: fhirgate::config::DEFAULT_MAX_BODY_BYTES,
+        db_pool_size: 8,
+        http_workers: 2,
+        tls: None,
+    }
+}
+
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
@@ -156,19 +173,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
         .unwrap();
     }
     let db_url = with_database(&server.admin_url, &db_name).unwrap();
-    let mut settings = Settings {
-        database_url: Some(db_url.clone()),
-        embedded_postgres: false,
-        data_dir: std::env::temp_dir(),
-        master_key_file: None,
-        log_format: fhirgate::telemetry::LogFormat::Text,
-        http_addr: "127.0.0.1:0".parse().unwrap(),
-        base_url: None,
-        max_body_bytes: fhirgate::config::DEFAULT_MAX_BODY_BYTES,
-        db_pool_size: 8,
-        http_workers: 2,
-        tls: None,
-    };
+    let mut settings = test_settings(&db_url);
     configure(&mut settings);
     let key = KeyBytes::random().unwrap();
     let master_key_hex = hex::encode(key.0);

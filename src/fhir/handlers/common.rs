@@ -10,7 +10,7 @@ use crate::audit::{AuditRecord, Interaction};
 use crate::fhir::context::{Ctx, Reply};
 use crate::fhir::error::FhirError;
 use crate::fhir::resource::instant;
-use crate::fhir::service::{bad_if_match, parse_etag, Services};
+use crate::fhir::service::{bad_if_match, parse_etag, Services, Written};
 use crate::fhir::AppState;
 use crate::model::{ResourceId, ResourceType};
 
@@ -141,6 +141,24 @@ pub fn etag(version: i32) -> String {
 
 pub fn http_date(t: DateTime<Utc>) -> String {
     t.format("%a, %d %b %Y %H:%M:%S GMT").to_string()
+}
+
+/// The reply to a write: 201 when it brought the resource into existence, else 200.
+pub fn written_reply(ctx: &Ctx, rtype: ResourceType, w: Written) -> Reply {
+    let status = if w.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    write_reply(
+        ctx,
+        rtype,
+        &w.id,
+        w.version_id,
+        w.last_updated,
+        w.body,
+        status,
+    )
 }
 
 /// The reply to a successful create or update, shaped by Prefer: return=.

@@ -3,7 +3,7 @@
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::common::{etag, http_date, write_reply};
+use super::common::{etag, http_date, written_reply};
 use crate::audit::{patient_refs, Interaction};
 use crate::fhir::context::{Ctx, Reply};
 use crate::fhir::error::FhirError;
@@ -133,20 +133,7 @@ async fn do_update(
     let w = ctx
         .write_tx(move |svc, conn, audit| svc.update(conn, rtype, &id2, resource, if_match, audit))
         .await?;
-    let status = if w.created {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
-    Ok(write_reply(
-        ctx,
-        rtype,
-        &w.id,
-        w.version_id,
-        w.last_updated,
-        w.body,
-        status,
-    ))
+    Ok(written_reply(ctx, rtype, w))
 }
 
 pub async fn delete(req: HttpRequest, state: web::Data<AppState>, path: P2) -> HttpResponse {

@@ -7,7 +7,7 @@ use diesel::sql_types::Text;
 use diesel::RunQueryDsl;
 use fhirgate_validate::IssueCode;
 
-use super::common::write_reply;
+use super::common::{write_reply, written_reply};
 use super::instance::{delete_one, HistoryScopeOwned};
 use crate::audit::Interaction;
 use crate::fhir::context::{Ctx, Reply};
@@ -104,15 +104,7 @@ async fn do_create(ctx: &mut Ctx, rtype: &str, payload: web::Payload) -> Result<
         })
         .await?;
     match outcome {
-        Outcome::Created(w) => Ok(write_reply(
-            ctx,
-            rtype,
-            &w.id,
-            w.version_id,
-            w.last_updated,
-            w.body,
-            StatusCode::CREATED,
-        )),
+        Outcome::Created(w) => Ok(written_reply(ctx, rtype, w)),
         Outcome::Existing(v) => {
             let body = v.body.map(|b| b.0).unwrap_or_default();
             Ok(write_reply(
@@ -174,20 +166,7 @@ pub async fn conditional_update(
                 }
             })
             .await?;
-        let status = if w.created {
-            StatusCode::CREATED
-        } else {
-            StatusCode::OK
-        };
-        Ok(write_reply(
-            &ctx,
-            rtype,
-            &w.id,
-            w.version_id,
-            w.last_updated,
-            w.body,
-            status,
-        ))
+        Ok(written_reply(&ctx, rtype, w))
     }
     .await;
     ctx.finish(result).await
