@@ -23,8 +23,7 @@ fn free_port() -> u16 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_on_private_cluster_logs_no_phi() {
-    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("cli-{}", uuid::Uuid::new_v4().simple()));
+    let dir = std::env::temp_dir().join(format!("cli-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).unwrap();
     let port = free_port();
     let log_path = dir.join("gateway.log");
@@ -171,8 +170,7 @@ async fn serve_on_private_cluster_logs_no_phi() {
 /// HTTPS with rustls: `--tls-cert`/`--tls-key` serve the same API over TLS.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_over_tls() {
-    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("tls-{}", uuid::Uuid::new_v4().simple()));
+    let dir = std::env::temp_dir().join(format!("tls-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).unwrap();
     let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
     let made = Command::new("openssl")

@@ -84,6 +84,25 @@ fn chown_tree(path: &Path, owner: Option<(u32, u32)>) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// PostgreSQL runs as `owner`, which must be able to traverse every directory
+/// above the cluster; say so plainly instead of letting initdb fail obscurely.
+fn check_reachable(dir: &Path, owner: Option<(u32, u32)>) -> anyhow::Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let Some((uid, _)) = owner else { return Ok(()) };
+    for ancestor in dir.ancestors().skip(1) {
+        let meta = std::fs::metadata(ancestor)?;
+        if meta.uid() != uid && meta.mode() & 0o001 == 0 {
+            bail!(
+                "{} is not reachable by the account PostgreSQL runs as ({} has no search permission for others); \
+                 choose a data directory under a world-searchable path such as /var/lib or /tmp",
+                dir.display(),
+                ancestor.display()
+            );
+        }
+    }
+    Ok(())
+}
+
 impl PrivateCluster {
     /// Starts (initialising on first use) the cluster under `dir`. `fast` trades
     /// durability for speed (fsync off): for test databases only.
@@ -93,6 +112,7 @@ impl PrivateCluster {
         let owner = service_account()?;
         std::fs::create_dir_all(dir)?;
         let dir = dir.canonicalize()?;
+        check_reachable(&dir, owner)?;
         let pgdata = dir.join("pgdata");
         // Unix socket paths are limited to ~107 bytes, so the socket lives in /tmp
         // under a name derived from the data directory.
@@ -232,7 +252,7 @@ fn as_account(cmd: &mut Command, owner: Option<(u32, u32)>) {
 }
 
 /// FNV-1a, for a short stable name; not for security.
-fn fnv1a(bytes: &[u8]) -> u64 {
+pub fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
         (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
     })

@@ -8,7 +8,7 @@ use fhirgate::crypto::{KeyBytes, MasterKey};
 use fhirgate::fhir::FhirModel;
 use fhirgate::startup::Application;
 use fhirgate::store::bootstrap::{run_migrations, with_database};
-use fhirgate::store::cluster::PrivateCluster;
+use fhirgate::store::cluster::{fnv1a, PrivateCluster};
 use fhirgate::store::Db;
 use serde_json::Value;
 
@@ -58,7 +58,12 @@ fn server() -> &'static Server {
         {
             Some(u) => (u, None),
             None => {
-                let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("test-pg");
+                // Under the system temp directory, which the postgres account can
+                // reach wherever the checkout lives; one cluster per checkout.
+                let dir = std::env::temp_dir().join(format!(
+                    "fhirgate-test-pg-{:016x}",
+                    fnv1a(env!("CARGO_TARGET_TMPDIR").as_bytes())
+                ));
                 let cluster = PrivateCluster::start(&dir, true)
                     .expect("starting a private PostgreSQL cluster for the tests");
                 (cluster.url("postgres"), Some(cluster))
@@ -76,15 +81,14 @@ fn server() -> &'static Server {
 /// A migrated template database, built once per migration set (its name carries a
 /// hash of the migrations), under an advisory lock so parallel test binaries agree.
 fn build_template(admin_url: &str) -> String {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
     let mut files: Vec<_> = walk(&dir);
     files.sort();
-    for f in files {
-        for b in std::fs::read(&f).unwrap() {
-            hash = (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-        }
-    }
+    let contents: Vec<u8> = files
+        .iter()
+        .flat_map(|f| std::fs::read(f).unwrap())
+        .collect();
+    let hash = fnv1a(&contents);
     let name = format!("fhirgate_tpl_{hash:016x}");
     let mut admin = PgConnection::establish(admin_url).unwrap();
     diesel::sql_query("SELECT pg_advisory_lock(74201)")
