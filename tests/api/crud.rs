@@ -194,15 +194,7 @@ async fn history_newest_first_with_count_and_since() {
         .unwrap();
     assert_eq!(page["entry"].as_array().unwrap().len(), 2);
     let next = next_link(&page);
-    let page2: Value = app
-        .client
-        .get(next)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let page2 = app.follow(&next).await;
     assert_eq!(page2["entry"][0]["resource"]["meta"]["versionId"], "3");
 
     // _since is inclusive of the instant given.

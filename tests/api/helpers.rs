@@ -234,6 +234,18 @@ impl TestApp {
         }
     }
 
+    /// GETs an absolute URL (a Bundle link) and parses the JSON body.
+    pub async fn follow(&self, url: &str) -> Value {
+        self.client
+            .get(url)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.client.get(self.url(path)).send().await.unwrap()
     }

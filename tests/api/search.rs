@@ -192,15 +192,7 @@ async fn string_token_date_and_reference_parameters() {
     let page: Value = app.get("Patient?_count=2").await.json().await.unwrap();
     assert_eq!(page["entry"].as_array().unwrap().len(), 2);
     let next = next_link(&page);
-    let page2: Value = app
-        .client
-        .get(next)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let page2 = app.follow(&next).await;
     assert_eq!(page2["entry"].as_array().unwrap().len(), 1);
     let mut all: Vec<String> = [&page, &page2]
         .iter()

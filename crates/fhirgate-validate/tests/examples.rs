@@ -11,6 +11,8 @@ use std::time::Instant;
 
 use fhirgate_validate::{parse_json, Validator};
 
+mod common;
+
 const TYPES: &[&str] = &[
     "Patient",
     "Practitioner",
@@ -63,18 +65,7 @@ fn official_examples_validate() {
 #[ignore = "timing; run explicitly"]
 fn perf_patient_f001() {
     let started = Instant::now();
-    let validator = Validator::new(&[
-        "Patient",
-        "Practitioner",
-        "Observation",
-        "Appointment",
-        "MedicationRequest",
-        "AuditEvent",
-        "Bundle",
-        "Parameters",
-        "OperationOutcome",
-    ])
-    .unwrap();
+    let validator = Validator::new(common::SERVER_TYPES).unwrap();
     eprintln!("Validator::new (9 server types): {:?}", started.elapsed());
 
     let bytes = std::fs::read(examples_dir().join("Patient-f001.json")).unwrap();
