@@ -6,18 +6,6 @@ use serde_json::{json, Value};
 
 use crate::model::ResourceType;
 
-/// Parameter types the search engine evaluates today (src/fhir/search/sql.rs).
-pub fn search_supported(t: ParamType) -> bool {
-    matches!(
-        t,
-        ParamType::Token
-            | ParamType::String
-            | ParamType::Reference
-            | ParamType::Date
-            | ParamType::Uri
-    )
-}
-
 fn type_name(t: ParamType) -> &'static str {
     match t {
         ParamType::Number => "number",
@@ -44,11 +32,9 @@ pub fn capability_statement(registry: &Registry, base: &str) -> Value {
             let params: Vec<Value> = registry
                 .params(t.as_str())
                 .iter()
-                .filter(|p| match t {
-                    // AuditEvents are searched through their projected columns.
-                    ResourceType::AuditEvent => crate::fhir::search::AUDIT_PARAMS.contains(&p.code.as_str()),
-                    _ => search_supported(p.param_type) && !p.code.starts_with('_') || p.code == "_id",
-                })
+                // Exactly what the engine answers (search/criteria.rs `searchable`):
+                // AuditEvents through their projected columns, others through the index.
+                .filter(|p| crate::fhir::search::searchable(registry, t, &p.code))
                 .map(|p| json!({"name": p.code, "definition": p.url, "type": type_name(p.param_type)}))
                 .collect();
             let mut r = json!({
@@ -64,6 +50,29 @@ pub fn capability_statement(registry: &Registry, base: &str) -> Value {
                 "conditionalDelete": if t.client_writable() { "single" } else { "not-supported" },
                 "searchParam": params
             });
+            if t != ResourceType::AuditEvent {
+                // search.html#include: every reference parameter of this type, and of
+                // the served types whose references can point here.
+                let refs = |rt: ResourceType| {
+                    registry.params(rt.as_str()).iter().filter(move |p| {
+                        p.param_type == ParamType::Reference && crate::fhir::search::searchable(registry, rt, &p.code)
+                    })
+                };
+                let mut inc = vec!["*".to_owned()];
+                inc.extend(refs(t).map(|p| format!("{t}:{}", p.code)));
+                let mut rev = Vec::new();
+                for src in ResourceType::ALL.into_iter().filter(|s| *s != ResourceType::AuditEvent) {
+                    rev.extend(
+                        refs(src)
+                            .filter(|p| p.targets.is_empty() || p.targets.iter().any(|x| x == t.as_str()))
+                            .map(|p| format!("{src}:{}", p.code)),
+                    );
+                }
+                if let Some(o) = r.as_object_mut() {
+                    o.insert("searchInclude".into(), json!(inc));
+                    o.insert("searchRevInclude".into(), json!(rev));
+                }
+            }
             if !t.client_writable() {
                 if let Some(o) = r.as_object_mut() {
                     for k in ["updateCreate", "conditionalCreate", "conditionalUpdate"] {

@@ -76,6 +76,36 @@ pub fn insert_many(
 }
 
 /// (recorded, JSON body) of one AuditEvent.
+/// Several AuditEvents in one query, in the order of `ids`; unknown ids are left out.
+pub fn read_many(
+    conn: &mut PgConnection,
+    keyring: &Keyring,
+    tenant: &TenantId,
+    ids: &[ResourceId],
+) -> Result<Vec<(ResourceId, PhiBytes)>, StoreError> {
+    let wanted: Vec<&str> = ids.iter().map(ResourceId::as_str).collect();
+    let rows = ae::table
+        .filter(ae::tenant_id.eq(tenant.as_str()))
+        .filter(ae::id.eq_any(&wanted))
+        .select((ae::id, ae::body))
+        .load::<(String, Vec<u8>)>(conn)?;
+    let mut out = Vec::with_capacity(rows.len());
+    for (id, ct) in rows {
+        let binding = RowBinding {
+            tenant: tenant.as_str(),
+            resource_type: AUDIT_TYPE,
+            id: &id,
+            version: AUDIT_VERSION,
+        };
+        let body = keyring.open(conn, &binding, &Ciphertext(ct))?;
+        let id =
+            ResourceId::parse(&id).ok_or_else(|| StoreError::Corrupt("bad stored id".into()))?;
+        out.push((id, body));
+    }
+    out.sort_by_key(|(id, _)| wanted.iter().position(|w| *w == id.as_str()));
+    Ok(out)
+}
+
 pub fn read(
     conn: &mut PgConnection,
     keyring: &Keyring,

@@ -242,6 +242,38 @@ pub fn read(
     row.map(|r| decode(conn, keyring, tenant, r)).transpose()
 }
 
+/// Current versions of several resources of one type in one query, in the
+/// order of `ids`; unknown ids are left out (deleted ones come back with no body).
+pub fn read_many(
+    conn: &mut PgConnection,
+    keyring: &Keyring,
+    tenant: &TenantId,
+    rtype: ResourceType,
+    ids: &[ResourceId],
+) -> Result<Vec<Version>, StoreError> {
+    let wanted: Vec<&str> = ids.iter().map(ResourceId::as_str).collect();
+    let rows = cur::table
+        .inner_join(
+            rv::table.on(rv::tenant_id
+                .eq(cur::tenant_id)
+                .and(rv::resource_type.eq(cur::resource_type))
+                .and(rv::id.eq(cur::id))
+                .and(rv::version_id.eq(cur::version_id))),
+        )
+        .filter(cur::tenant_id.eq(tenant.as_str()))
+        .filter(cur::resource_type.eq(rtype.as_str()))
+        .filter(cur::id.eq_any(&wanted))
+        .select(VERSION_COLUMNS)
+        .load::<VersionRow>(conn)?;
+    let mut found = rows
+        .into_iter()
+        .map(|r| decode(conn, keyring, tenant, r))
+        .collect::<Result<Vec<_>, _>>()?;
+    let pos = |v: &Version| wanted.iter().position(|w| *w == v.id.as_str());
+    found.sort_by_key(pos);
+    Ok(found)
+}
+
 pub fn read_version(
     conn: &mut PgConnection,
     keyring: &Keyring,

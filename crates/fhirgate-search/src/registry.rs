@@ -318,6 +318,18 @@ impl Registry {
         t.by_code.get(code).and_then(|&i| t.defs.get(i))
     }
 
+    /// True when the parameter's expression compiled, so extraction yields its
+    /// index values (composites also need every component to compile).
+    pub fn evaluable(&self, resource_type: &str, code: &str) -> bool {
+        let Some(t) = self.types.get(resource_type) else {
+            return false;
+        };
+        t.by_code
+            .get(code)
+            .and_then(|&i| t.compiled.get(i))
+            .is_some_and(|c| c.expr.is_some())
+    }
+
     /// A definition by canonical URL. Multi-base definitions (e.g.
     /// `clinical-code`) are registered once per type; this returns the one
     /// for the first type (in `r4`'s argument order) that has it.

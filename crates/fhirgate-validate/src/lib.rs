@@ -13,6 +13,9 @@
 //! - the schema's `ResourceList` (a `oneOf` over every resource type) is slow and yields
 //!   unreadable errors, so contained resources are validated against their own type instead.
 //!
+//! It also holds the `_summary` and `_elements` result filters ([`apply_summary`],
+//! [`apply_elements`]): pure functions over the same R4 definitions.
+//!
 //! Every [`Issue`] maps onto an `OperationOutcome.issue`
 //! (http://hl7.org/fhir/R4/operationoutcome.html); diagnostics never quote client values.
 #![forbid(unsafe_code)]
@@ -27,6 +30,8 @@ mod r4types;
 mod required;
 mod rules;
 mod schema;
+mod summary;
+mod summary_table;
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -34,6 +39,7 @@ use std::sync::OnceLock;
 use serde_json::Value;
 
 pub use json::{parse_json, MAX_DEPTH};
+pub use summary::{apply_elements, apply_summary, Summary, SUBSETTED_CODE, SUBSETTED_SYSTEM};
 
 /// At most this many issues are returned for one resource; the last one says so when cut.
 pub const MAX_ISSUES: usize = 50;

@@ -80,7 +80,7 @@ async fn do_create(ctx: &mut Ctx, rtype: &str, payload: web::Payload) -> Result<
             if let Some((key, criteria)) = &condition {
                 lock_criteria(conn, key)?;
                 let ix = svc.keyring.indexer(conn, svc.tenant.as_str())?;
-                let ids = search::find_ids(conn, &ix, &svc.tenant, rtype, criteria, None, 2)?;
+                let ids = search::find_ids(conn, &ix, &svc.tenant, rtype, criteria, 2)?;
                 match ids.as_slice() {
                     [] => {}
                     [one] => {
@@ -146,7 +146,7 @@ pub async fn conditional_update(
             .write_tx(move |svc, conn, audit| {
                 lock_criteria(conn, &key)?;
                 let ix = svc.keyring.indexer(conn, svc.tenant.as_str())?;
-                let ids = search::find_ids(conn, &ix, &svc.tenant, rtype, &criteria, None, 2)?;
+                let ids = search::find_ids(conn, &ix, &svc.tenant, rtype, &criteria, 2)?;
                 match (ids.as_slice(), body_id) {
                     ([], None) => svc.create(conn, rtype, resource, audit),
                     ([], Some(id)) => svc.update(conn, rtype, &id, resource, if_match, audit),
@@ -189,7 +189,7 @@ pub async fn conditional_delete(
             .db
             .run(move |conn| {
                 let ix = keyring.indexer(conn, tenant.as_str())?;
-                search::find_ids(conn, &ix, &tenant, rtype, &criteria, None, 2)
+                search::find_ids(conn, &ix, &tenant, rtype, &criteria, 2)
             })
             .await?;
         // http://hl7.org/fhir/R4/http.html#3.1.0.7.1: one match is deleted; several

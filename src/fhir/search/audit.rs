@@ -1,8 +1,8 @@
 //! AuditEvent search over the projected columns of `audit_events` (see the
 //! migration for why AuditEvents are projected rather than indexed).
 
-use super::sql::{like_escape, unsupported, Bind, Query};
-use super::Criterion;
+use super::criteria::{unescape, Leaf};
+use super::sql::{like_escape, unsupported, Query};
 use crate::fhir::error::FhirError;
 
 /// The AuditEvent search parameters evaluated (the CapabilityStatement lists these).
@@ -24,19 +24,20 @@ fn token_column(param: &str) -> Option<(&'static str, &'static str)> {
     })
 }
 
-impl Query {
-    pub(super) fn add_audit(&mut self, c: &Criterion) -> Result<(), FhirError> {
+impl Query<'_> {
+    pub(super) fn audit_leaf(&mut self, c: &Leaf) -> Result<String, FhirError> {
         let mut alts = Vec::new();
+        let values: Vec<String> = c.values.iter().map(|v| unescape(v)).collect();
         match (c.param.as_str(), c.modifier.as_deref()) {
             ("_id", None) => {
-                for v in &c.values {
-                    alts.push(format!("r.id = {}", self.bind(Bind::Text(v.clone()))));
+                for v in &values {
+                    alts.push(format!("r.id = {}", self.text(v.as_str())));
                 }
             }
             (p, None) if token_column(p).is_some() => {
                 let (column, own_system) =
-                    token_column(p).ok_or_else(|| unsupported(c, "this parameter"))?;
-                for v in &c.values {
+                    token_column(p).ok_or_else(|| unsupported(&c.param, "this parameter"))?;
+                for v in &values {
                     let (system, code) = match v.split_once('|') {
                         Some((s, code)) => (Some(s), code),
                         None => (None, v.as_str()),
@@ -47,10 +48,7 @@ impl Query {
                     } else if code.is_empty() {
                         alts.push("TRUE".to_owned());
                     } else {
-                        alts.push(format!(
-                            "r.{column} = {}",
-                            self.bind(Bind::Text(code.to_owned()))
-                        ));
+                        alts.push(format!("r.{column} = {}", self.text(code)));
                     }
                 }
             }
@@ -60,7 +58,7 @@ impl Query {
                     "patient" => "patients",
                     _ => "agents",
                 };
-                for v in &c.values {
+                for v in &values {
                     let mut parts = v.rsplit('/');
                     let (id, typ) = (parts.next().unwrap_or(""), parts.next());
                     let typ = match (m, typ, p) {
@@ -70,34 +68,37 @@ impl Query {
                         _ => None,
                     };
                     match typ {
-                        Some(t) => alts.push(format!("r.{column} @> ARRAY[{}]::text[]", self.bind(Bind::Text(format!("{t}/{id}"))))),
+                        Some(t) => alts.push(format!("r.{column} @> ARRAY[{}]::text[]", self.text(format!("{t}/{id}")))),
                         None => alts.push(format!(
                             "EXISTS (SELECT 1 FROM unnest(r.{column}) e WHERE split_part(e, '/', 2) = {})",
-                            self.bind(Bind::Text(id.to_owned()))
+                            self.text(id)
                         )),
                     }
                 }
             }
             ("date", None) => {
-                for v in &c.values {
-                    alts.push(self.instant_condition("r.recorded", c, v)?);
+                for v in &values {
+                    alts.push(self.instant_condition("r.recorded", &c.param, v)?);
                 }
             }
             ("address", m @ (None | Some("exact"))) => {
-                for v in &c.values {
+                for v in &values {
                     alts.push(match m {
-                        Some(_) => format!("r.address = {}", self.bind(Bind::Text(v.clone()))),
+                        Some(_) => format!("r.address = {}", self.text(v.as_str())),
                         None => format!(
                             "lower(r.address) LIKE {}",
-                            self.bind(Bind::Text(format!("{}%", like_escape(&v.to_lowercase()))))
+                            self.text(format!("{}%", like_escape(&v.to_lowercase())))
                         ),
                     });
                 }
             }
-            _ => return Err(unsupported(c, "this AuditEvent parameter or modifier")),
+            _ => {
+                return Err(unsupported(
+                    &c.param,
+                    "this AuditEvent parameter or modifier",
+                ))
+            }
         }
-        self.where_sql
-            .push_str(&format!(" AND (({}))", alts.join(") OR (")));
-        Ok(())
+        Ok(format!("(({}))", alts.join(") OR (")))
     }
 }

@@ -1,19 +1,73 @@
 //! The searchset Bundle (http://hl7.org/fhir/R4/search.html#bundle): entries with
-//! search.mode match, a total, self/next links, and an OperationOutcome entry
-//! (search.mode outcome) naming parameters that were ignored.
+//! search.mode match or include, a total when known or asked, self/first/next/
+//! previous links, and an OperationOutcome entry (search.mode outcome) naming
+//! what was ignored.
 
 use actix_web::http::StatusCode;
-use fhirgate_validate::IssueCode;
+use fhirgate_validate::{apply_elements, apply_summary, IssueCode};
 
-use super::{count, find_ids, parse_criteria};
+use super::include::{self, MAX_INCLUDED};
+use super::options::{parse_options, Options, SummaryMode, Total};
+use super::page::{self, Page};
+use super::parse_criteria;
+use super::sql::Query;
+use crate::crypto::PhiBytes;
 use crate::fhir::bundle::{raw, Bundle, Entry, EntrySearch, Link};
 use crate::fhir::context::{Ctx, Reply};
 use crate::fhir::error::FhirError;
-use crate::model::ResourceType;
+use crate::model::{ResourceId, ResourceType};
 use crate::store::{self, resources};
 
-const DEFAULT_COUNT: i64 = 50;
-const MAX_COUNT: i64 = 1000;
+type Bodies = Vec<(ResourceType, ResourceId, PhiBytes)>;
+
+struct Found {
+    total: Option<i64>,
+    page: Page,
+    matches: Bodies,
+    included: Bodies,
+    truncated: bool,
+}
+
+/// Current bodies of `ids` (all of one type), in order, skipping deleted ones.
+pub(super) fn bodies(
+    conn: &mut diesel::PgConnection,
+    keyring: &crate::crypto::Keyring,
+    tenant: &crate::tenant::TenantId,
+    rtype: ResourceType,
+    ids: &[ResourceId],
+) -> Result<Bodies, FhirError> {
+    if rtype == ResourceType::AuditEvent {
+        return Ok(store::audit::read_many(conn, keyring, tenant, ids)?
+            .into_iter()
+            .map(|(id, b)| (rtype, id, b))
+            .collect());
+    }
+    Ok(resources::read_many(conn, keyring, tenant, rtype, ids)?
+        .into_iter()
+        .filter_map(|v| v.body.map(|b| (rtype, v.id, b)))
+        .collect())
+}
+
+fn entry_body(
+    rtype: ResourceType,
+    body: PhiBytes,
+    opts: &Options,
+) -> Result<Box<serde_json::value::RawValue>, FhirError> {
+    let filter = matches!(opts.summary, Some(SummaryMode::Filter(_))) || opts.elements.is_some();
+    if !filter {
+        return raw(body.0);
+    }
+    let mut v: serde_json::Value =
+        serde_json::from_slice(&body.0).map_err(|e| FhirError::Internal(e.to_string()))?;
+    if let Some(SummaryMode::Filter(s)) = opts.summary {
+        apply_summary(rtype.as_str(), &mut v, s);
+    }
+    if let Some(el) = &opts.elements {
+        let names: Vec<&str> = el.iter().map(String::as_str).collect();
+        apply_elements(rtype.as_str(), &mut v, &names);
+    }
+    raw(serde_json::to_vec(&v).map_err(|e| FhirError::Internal(e.to_string()))?)
+}
 
 pub async fn search_reply(
     ctx: &mut Ctx,
@@ -21,7 +75,8 @@ pub async fn search_reply(
     query: Vec<(String, String)>,
 ) -> Result<Reply, FhirError> {
     ctx.audit.query = Some(serde_urlencoded::to_string(&query).unwrap_or_default());
-    let (criteria, unknown) = parse_criteria(&ctx.state.model.registry, rtype, &query)?;
+    let registry = &ctx.state.model.registry;
+    let (criteria, unknown) = parse_criteria(registry, rtype, &query)?;
     if !unknown.is_empty() && ctx.handling_strict() {
         return Err(FhirError::invalid(
             IssueCode::NotSupported,
@@ -32,101 +87,139 @@ pub async fn search_reply(
             ),
         ));
     }
-    let mut limit = DEFAULT_COUNT;
-    let mut after = None;
-    for (k, v) in &query {
-        match k.as_str() {
-            "_count" => {
-                limit = v
-                    .parse::<i64>()
-                    .ok()
-                    .filter(|c| *c >= 0)
-                    .ok_or_else(|| {
-                        FhirError::invalid(
-                            IssueCode::Invalid,
-                            None,
-                            "_count must be a non-negative integer",
-                        )
-                    })?
-                    .min(MAX_COUNT)
-            }
-            "_page" => after = Some(v.clone()),
-            _ => {}
-        }
-    }
+    let opts = parse_options(registry, rtype, &query)?;
     let (keyring, tenant) = (ctx.state.keyring.clone(), ctx.state.tenant.clone());
-    let after2 = after.clone();
-    let (total, found) = ctx
+    let (opts, found) = ctx
         .state
         .db
         .run(move |conn| {
             let ix = keyring.indexer(conn, tenant.as_str())?;
-            let total = count(conn, &ix, &tenant, rtype, &criteria)?;
-            let ids = find_ids(
-                conn,
-                &ix,
-                &tenant,
-                rtype,
-                &criteria,
-                after2.as_deref(),
-                limit,
-            )?;
-            let mut found = Vec::with_capacity(ids.len());
-            for id in ids {
-                let body = if rtype == ResourceType::AuditEvent {
-                    store::audit::read(conn, &keyring, &tenant, &id)?.map(|(_, b)| b)
-                } else {
-                    resources::read(conn, &keyring, &tenant, rtype, &id)?.and_then(|v| v.body)
-                };
-                if let Some(b) = body {
-                    found.push((id, b));
+            let mut q = Query::new(&ix, &tenant, rtype);
+            for c in &criteria {
+                q.add(c)?;
+            }
+            // `_summary=count` and `_count=0` ask for the number alone (search.html#count).
+            let only_count = opts.summary == Some(SummaryMode::Count) || opts.count == 0;
+            let mut total = match (only_count, opts.total) {
+                (_, Total::None) => None,
+                (true, _) | (_, Total::Accurate) => Some(q.count(conn)?),
+                (_, Total::Estimate) => q.estimate(conn),
+                _ => None,
+            };
+            let count = if only_count { 0 } else { opts.count };
+            let page = page::page(conn, q, &opts.sort, opts.page.as_ref(), count)?;
+            if opts.total == Total::Default
+                && opts.page.is_none()
+                && page.next.is_none()
+                && count > 0
+            {
+                total = i64::try_from(page.ids.len()).ok();
+            }
+            let matches = bodies(conn, &keyring, &tenant, rtype, &page.ids)?;
+            let (mut included, mut truncated) = (Vec::new(), false);
+            if !opts.include.is_empty() || !opts.revinclude.is_empty() {
+                let (refs, cut) = include::resolve(
+                    conn,
+                    &tenant,
+                    rtype,
+                    &page.ids,
+                    &opts.include,
+                    &opts.revinclude,
+                )?;
+                truncated = cut;
+                for t in ResourceType::ALL {
+                    let ids: Vec<ResourceId> = refs
+                        .iter()
+                        .filter(|(rt, _)| *rt == t)
+                        .map(|(_, i)| i.clone())
+                        .collect();
+                    if !ids.is_empty() {
+                        included.extend(bodies(conn, &keyring, &tenant, t, &ids)?);
+                    }
                 }
             }
-            Ok::<_, FhirError>((total, found))
+            Ok::<_, FhirError>((
+                opts,
+                Found {
+                    total,
+                    page,
+                    matches,
+                    included,
+                    truncated,
+                },
+            ))
         })
         .await?;
     let base = ctx.base();
     let mut bundle = Bundle::new("searchset");
-    bundle.total = Some(total);
+    bundle.total = found.total;
     let params: Vec<(String, String)> = query
         .iter()
         .filter(|(k, _)| k != "_page")
         .cloned()
         .collect();
-    let qs = serde_urlencoded::to_string(&params).unwrap_or_default();
-    let mut self_params = params.clone();
-    if let Some(a) = &after {
-        self_params.push(("_page".into(), a.clone()));
-    }
+    let link = |page: Option<String>| {
+        let mut p = params.clone();
+        if let Some(c) = page {
+            p.push(("_page".into(), c));
+        }
+        format!(
+            "{base}/{rtype}?{}",
+            serde_urlencoded::to_string(&p).unwrap_or_default()
+        )
+    };
     bundle.link.push(Link {
         relation: "self",
-        url: format!(
-            "{base}/{rtype}?{}",
-            serde_urlencoded::to_string(&self_params).unwrap_or_default()
-        ),
+        url: link(opts.page.as_ref().map(|c| c.encode())),
     });
-    if found.len() as i64 == limit && limit > 0 {
-        if let Some((last, _)) = found.last() {
-            let sep = if qs.is_empty() { "" } else { "&" };
-            bundle.link.push(Link {
-                relation: "next",
-                url: format!("{base}/{rtype}?{qs}{sep}_page={last}"),
-            });
-        }
+    bundle.link.push(Link {
+        relation: "first",
+        url: link(None),
+    });
+    if let Some(p) = &found.page.previous {
+        bundle.link.push(Link {
+            relation: "previous",
+            url: link(Some(p.encode())),
+        });
     }
-    for (id, body) in found {
+    if let Some(n) = &found.page.next {
+        bundle.link.push(Link {
+            relation: "next",
+            url: link(Some(n.encode())),
+        });
+    }
+    for (t, id, body) in found.matches {
         bundle.entry.push(Entry {
-            full_url: Some(format!("{base}/{rtype}/{id}")),
-            resource: Some(raw(body.0)?),
+            full_url: Some(format!("{base}/{t}/{id}")),
+            resource: Some(entry_body(t, body, &opts)?),
             search: Some(EntrySearch { mode: "match" }),
             ..Entry::default()
         });
     }
+    for (t, id, body) in found.included {
+        bundle.entry.push(Entry {
+            full_url: Some(format!("{base}/{t}/{id}")),
+            resource: Some(raw(body.0)?),
+            search: Some(EntrySearch { mode: "include" }),
+            ..Entry::default()
+        });
+    }
+    let mut issues = Vec::new();
     if !unknown.is_empty() {
-        let oo = serde_json::json!({"resourceType": "OperationOutcome", "issue": [{
-            "severity": "warning", "code": "not-supported",
-            "diagnostics": format!("ignored unknown or unsupported search parameters: {}", unknown.join(", "))
-        }]});
+        issues.push(format!(
+            "ignored unknown or unsupported search parameters: {}",
+            unknown.join(", ")
+        ));
+    }
+    if found.truncated {
+        issues.push(format!(
+            "_include/_revinclude stopped at {MAX_INCLUDED} included resources"
+        ));
+    }
+    if !issues.is_empty() {
+        let oo = serde_json::json!({"resourceType": "OperationOutcome", "issue": issues.iter().map(|d| serde_json::json!({
+            "severity": "warning", "code": "not-supported", "diagnostics": d
+        })).collect::<Vec<_>>()});
         bundle.entry.push(Entry {
             resource: Some(raw(
                 serde_json::to_vec(&oo).map_err(|e| FhirError::Internal(e.to_string()))?

@@ -4,19 +4,18 @@
 use chrono::{DateTime, Utc};
 use fhirgate_validate::IssueCode;
 
-use super::Criterion;
 use crate::fhir::error::FhirError;
 
 /// The range a search value of `c` denotes, or a 400 naming the parameter.
 pub(super) fn search_range(
-    c: &Criterion,
+    param: &str,
     date: &str,
 ) -> Result<(DateTime<Utc>, DateTime<Utc>), FhirError> {
     date_range(date).ok_or_else(|| {
         FhirError::invalid(
             IssueCode::Value,
             None,
-            format!("{}: not a FHIR date/dateTime", c.param),
+            format!("{param}: not a FHIR date/dateTime"),
         )
     })
 }

@@ -1,23 +1,30 @@
 //! FHIR search (http://hl7.org/fhir/R4/search.html) over the index tables.
 //!
-//! This is the first slice (issue #2): the criteria that conditional create,
-//! update and delete need, and plain type-level search. Each parameter becomes
-//! one `id IN (SELECT resource_id FROM idx_* ...)` term; repeated parameters AND,
-//! comma-separated values OR. Every value is a bind parameter; parameter names
-//! come from the SearchParameter registry, never from SQL text.
+//! Parsing (`criteria`, `options`) turns the query into typed criteria and
+//! result options; `sql`/`leaf` turn criteria into one WHERE clause of
+//! `id IN (SELECT resource_id FROM idx_* ...)` terms (repeated parameters AND,
+//! comma-separated values OR, chains and `_has` nest over the reference index);
+//! `page` sorts and keyset-pages; `include` adds `_include`/`_revinclude`;
+//! `bundle` builds the searchset. Every value is a bind parameter; parameter
+//! names come from the SearchParameter registry, never from SQL text.
 
 mod audit;
 pub mod bundle;
 mod criteria;
 mod dates;
+mod include;
+mod leaf;
+mod options;
+mod page;
 mod sql;
+mod values;
 
 use diesel::pg::PgConnection;
 use fhirgate_search::Registry;
 use fhirgate_validate::IssueCode;
 
 pub use audit::AUDIT_PARAMS;
-pub use criteria::{parse_criteria, Criterion};
+pub use criteria::{parse_criteria, searchable, Criterion};
 
 use super::error::FhirError;
 use crate::crypto::BlindIndexer;
@@ -42,35 +49,20 @@ pub const RESULT_PARAMS: [&str; 12] = [
 ];
 
 /// Ids of current, non-deleted resources of `rtype` matching every criterion,
-/// ordered by id after `after`, at most `limit`.
+/// in id order, at most `limit`.
 pub fn find_ids(
     conn: &mut PgConnection,
     indexer: &BlindIndexer,
     tenant: &TenantId,
     rtype: ResourceType,
     criteria: &[Criterion],
-    after: Option<&str>,
     limit: i64,
 ) -> Result<Vec<ResourceId>, FhirError> {
-    let mut q = sql::Query::new(tenant, rtype);
+    let mut q = sql::Query::new(indexer, tenant, rtype);
     for c in criteria {
-        q.add(indexer, rtype, c)?;
+        q.add(c)?;
     }
-    q.ids(conn, after, limit)
-}
-
-pub fn count(
-    conn: &mut PgConnection,
-    indexer: &BlindIndexer,
-    tenant: &TenantId,
-    rtype: ResourceType,
-    criteria: &[Criterion],
-) -> Result<i64, FhirError> {
-    let mut q = sql::Query::new(tenant, rtype);
-    for c in criteria {
-        q.add(indexer, rtype, c)?;
-    }
-    q.count(conn)
+    Ok(page::page(conn, q, &[], None, limit)?.ids)
 }
 
 /// Criteria for a conditional interaction: every parameter must be understood, since

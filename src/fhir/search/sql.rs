@@ -1,37 +1,40 @@
-//! Criteria to SQL. Values only ever travel as bind parameters.
+//! Criteria to SQL. Values only ever travel as bind parameters; table, column
+//! and resource-type names come from this module or the `ResourceType` enum,
+//! never from the request.
+//!
+//! Each criterion is a condition on an id column: `r.id` for the resources being
+//! searched, `target_id` inside a chain, `resource_id` inside `_has`. So chains
+//! and reverse chains nest as sub-selects over the reference index.
 
 use chrono::{DateTime, Utc};
 use diesel::pg::{Pg, PgConnection};
-use diesel::query_builder::BoxedSqlQuery;
+use diesel::query_builder::{BoxedSqlQuery, SqlQuery};
 use diesel::sql_types::{BigInt, Bytea, Text, Timestamptz};
 use diesel::{QueryableByName, RunQueryDsl};
-use fhirgate_search::ParamType;
 use fhirgate_validate::IssueCode;
 
+use super::criteria::{Criterion, Leaf};
 use super::dates::{search_range, split_prefix};
-use super::Criterion;
 use crate::crypto::BlindIndexer;
 use crate::fhir::error::FhirError;
-use crate::model::{ResourceId, ResourceType};
-use crate::store::index::phi::{column, fold, is_phi, prefix_digest, soundex, MAX_PREFIX};
+use crate::model::ResourceType;
 use crate::tenant::TenantId;
 
+#[derive(Clone)]
 pub(super) enum Bind {
     Text(String),
     Bytes(Vec<u8>),
     Time(DateTime<Utc>),
 }
 
-pub struct Query {
-    from: &'static str,
+/// The WHERE clause of one search (over `from`, aliased `r`) and its binds.
+#[derive(Clone)]
+pub struct Query<'a> {
+    pub(super) ix: &'a BlindIndexer,
+    pub(super) rtype: ResourceType,
+    pub(super) from: &'static str,
     pub(super) where_sql: String,
     binds: Vec<Bind>,
-}
-
-#[derive(QueryableByName)]
-struct IdRow {
-    #[diesel(sql_type = Text)]
-    id: String,
 }
 
 #[derive(QueryableByName)]
@@ -40,14 +43,25 @@ struct CountRow {
     n: i64,
 }
 
-pub(super) fn unsupported(c: &Criterion, what: &str) -> FhirError {
+#[derive(QueryableByName)]
+struct PlanRow {
+    #[diesel(sql_type = Text, column_name = "QUERY PLAN")]
+    plan: String,
+}
+
+pub(super) fn unsupported(param: &str, what: &str) -> FhirError {
     FhirError::invalid(
         IssueCode::NotSupported,
         None,
-        format!(
-            "search parameter {:?}: {what} is not supported yet",
-            c.param
-        ),
+        format!("search parameter {param:?}: {what} is not supported"),
+    )
+}
+
+pub(super) fn invalid_value(param: &str, what: &str) -> FhirError {
+    FhirError::invalid(
+        IssueCode::Value,
+        None,
+        format!("search parameter {param:?}: {what}"),
     )
 }
 
@@ -57,29 +71,114 @@ pub(super) fn like_escape(s: &str) -> String {
         .replace('_', "\\_")
 }
 
-impl Query {
-    pub fn new(tenant: &TenantId, rtype: ResourceType) -> Self {
-        // AuditEvents live in their own append-only table; their index rows are
-        // keyed like every other resource's.
+impl<'a> Query<'a> {
+    pub fn new(ix: &'a BlindIndexer, tenant: &TenantId, rtype: ResourceType) -> Self {
+        // AuditEvents live in their own append-only table; placeholder rows
+        // (version 0, taken to serialise conditional creates) are not resources yet.
         let (from, where_sql) = if rtype == ResourceType::AuditEvent {
-            (
-                "audit_events r",
-                "r.tenant_id = $1 AND $2::text = 'AuditEvent'",
-            )
+            ("audit_events r", "r.tenant_id = $1".to_owned())
         } else {
             (
                 "resources r",
-                "r.tenant_id = $1 AND r.resource_type = $2 AND NOT r.deleted AND r.version_id > 0",
+                format!(
+                    "r.tenant_id = $1 AND r.resource_type = '{}' AND NOT r.deleted AND r.version_id > 0",
+                    rtype.as_str()
+                ),
             )
         };
         Self {
+            ix,
+            rtype,
             from,
-            where_sql: where_sql.into(),
-            binds: vec![
-                Bind::Text(tenant.as_str().to_owned()),
-                Bind::Text(rtype.as_str().to_owned()),
-            ],
+            where_sql,
+            binds: vec![Bind::Text(tenant.as_str().to_owned())],
         }
+    }
+
+    pub(super) fn bind(&mut self, b: Bind) -> String {
+        self.binds.push(b);
+        format!("${}", self.binds.len())
+    }
+
+    pub(super) fn text(&mut self, s: impl Into<String>) -> String {
+        self.bind(Bind::Text(s.into()))
+    }
+
+    /// ANDs one criterion into the search.
+    pub fn add(&mut self, c: &Criterion) -> Result<(), FhirError> {
+        let cond = if self.rtype == ResourceType::AuditEvent {
+            match c {
+                Criterion::Leaf(l) => self.audit_leaf(l)?,
+                _ => return Err(unsupported("AuditEvent", "chaining")),
+            }
+        } else {
+            self.matches("r.id", Some("r"), self.rtype, c)?
+        };
+        self.where_sql.push_str(" AND ");
+        self.where_sql.push_str(&cond);
+        Ok(())
+    }
+
+    /// A condition: `col` is the id of a current `rtype` resource matching `c`.
+    /// `row` is the alias of the `resources` row `col` belongs to, when there is one.
+    pub(super) fn matches(
+        &mut self,
+        col: &str,
+        row: Option<&str>,
+        rtype: ResourceType,
+        c: &Criterion,
+    ) -> Result<String, FhirError> {
+        match c {
+            Criterion::Leaf(l) => self.leaf(col, row, rtype, l),
+            Criterion::Chain { param, branches } => {
+                let p = self.text(param.as_str());
+                let mut alts = Vec::new();
+                for (target, inner) in branches {
+                    let cond = self.matches("target_id", None, *target, inner)?;
+                    alts.push(format!("(target_type = '{}' AND {cond})", target.as_str()));
+                }
+                Ok(format!(
+                    "{col} IN (SELECT resource_id FROM idx_reference WHERE tenant_id = $1 AND resource_type = '{}' AND param = {p} AND ({}))",
+                    rtype.as_str(),
+                    alts.join(" OR ")
+                ))
+            }
+            Criterion::Has {
+                source,
+                param,
+                inner,
+            } => {
+                let p = self.text(param.as_str());
+                let cond = self.matches("resource_id", None, *source, inner)?;
+                Ok(format!(
+                    "{col} IN (SELECT target_id FROM idx_reference WHERE tenant_id = $1 AND resource_type = '{}' AND param = {p} AND target_type = '{}' AND {cond})",
+                    source.as_str(),
+                    rtype.as_str()
+                ))
+            }
+        }
+    }
+
+    /// `col [NOT] IN (SELECT resource_id FROM table WHERE <same tenant, type, param> [AND (alt1 OR ..)])`.
+    pub(super) fn in_index(
+        &mut self,
+        col: &str,
+        negate: bool,
+        table: &str,
+        rtype: ResourceType,
+        param: &str,
+        alternatives: Option<Vec<String>>,
+    ) -> String {
+        let p = self.text(param);
+        let alts = match alternatives {
+            Some(a) if !a.is_empty() => format!(" AND (({}))", a.join(") OR (")),
+            _ => String::new(),
+        };
+        format!(
+            "{col} {}IN (SELECT resource_id FROM {table} WHERE tenant_id = $1 AND resource_type = '{}' AND param = {p}{alts})",
+            if negate { "NOT " } else { "" },
+            rtype.as_str()
+        )
     }
 
     /// A date search value (with its prefix) against a timestamptz column holding
@@ -87,11 +186,11 @@ impl Query {
     pub(super) fn instant_condition(
         &mut self,
         col: &str,
-        c: &Criterion,
+        param: &str,
         value: &str,
     ) -> Result<String, FhirError> {
         let (prefix, date) = split_prefix(value);
-        let (lo, hi) = search_range(c, date)?;
+        let (lo, hi) = search_range(param, date)?;
         let (l, h) = (self.bind(Bind::Time(lo)), self.bind(Bind::Time(hi)));
         Ok(match prefix {
             "eq" | "ap" => format!("{col} BETWEEN {l} AND {h}"),
@@ -100,200 +199,72 @@ impl Query {
             "lt" | "eb" => format!("{col} < {l}"),
             "ge" => format!("{col} >= {l}"),
             "le" => format!("{col} <= {h}"),
-            _ => return Err(unsupported(c, "this prefix")),
+            _ => return Err(unsupported(param, "this prefix")),
         })
     }
 
-    pub(super) fn bind(&mut self, b: Bind) -> String {
-        self.binds.push(b);
-        format!("${}", self.binds.len())
-    }
-
-    /// `r.id IN (SELECT resource_id FROM <table> WHERE <same tenant/type/param> AND (alt1 OR alt2 ..))`
-    fn term(&mut self, table: &str, param: &str, alternatives: Vec<String>) {
-        let p = self.bind(Bind::Text(param.to_owned()));
-        self.where_sql.push_str(&format!(
-            " AND r.id IN (SELECT resource_id FROM {table} WHERE tenant_id = $1 AND resource_type = $2 AND param = {p} AND (({})))",
-            alternatives.join(") OR (")
-        ));
-    }
-
-    pub fn add(
+    /// `_id` and `_lastUpdated` are columns of the resources table (not indexed).
+    pub(super) fn resource_column(
         &mut self,
-        ix: &BlindIndexer,
+        col: &str,
+        row: Option<&str>,
         rtype: ResourceType,
-        c: &Criterion,
-    ) -> Result<(), FhirError> {
-        if rtype == ResourceType::AuditEvent {
-            return self.add_audit(c);
-        }
-        let phi = is_phi(rtype.as_str(), &c.param);
-        let bi = |purpose: &str, v: &str| ix.index(&column(rtype.as_str(), &c.param, purpose), v).0;
-        // _id and _lastUpdated are columns of the resources table (not indexed).
-        if c.param == "_id" || c.param == "_lastUpdated" {
-            let mut alts = Vec::new();
-            for v in &c.values {
-                alts.push(if c.param == "_id" {
-                    format!("r.id = {}", self.bind(Bind::Text(v.clone())))
-                } else {
-                    self.instant_condition("r.last_updated", c, v)?
-                });
-            }
-            self.where_sql
-                .push_str(&format!(" AND (({}))", alts.join(") OR (")));
-            return Ok(());
+        l: &Leaf,
+    ) -> Result<String, FhirError> {
+        if let Some(m) = l.modifier.as_deref() {
+            return match (m, l.values.as_slice()) {
+                // Every resource has an id and a lastUpdated (search.html#missing).
+                ("missing", [v]) if v == "true" => Ok("FALSE".into()),
+                ("missing", [v]) if v == "false" => Ok("TRUE".into()),
+                _ => Err(unsupported(&l.param, "this modifier")),
+            };
         }
         let mut alts = Vec::new();
-        match (c.param_type, c.modifier.as_deref()) {
-            (ParamType::Token, None) => {
-                for v in &c.values {
-                    let (system, code) = match v.split_once('|') {
-                        Some((s, c)) => (Some(s), c),
-                        None => (None, v.as_str()),
-                    };
-                    let mut parts = Vec::new();
-                    match system {
-                        Some("") => parts.push("system IS NULL".to_owned()),
-                        Some(s) => {
-                            parts.push(format!("system = {}", self.bind(Bind::Text(s.to_owned()))))
-                        }
-                        None => {}
-                    }
-                    if !code.is_empty() {
-                        parts.push(if phi {
-                            format!("code_bi = {}", self.bind(Bind::Bytes(bi("code", code))))
-                        } else {
-                            format!("code = {}", self.bind(Bind::Text(code.to_owned())))
-                        });
-                    }
-                    if parts.is_empty() {
-                        return Err(FhirError::invalid(
-                            IssueCode::Invalid,
-                            None,
-                            format!("{}: empty token", c.param),
-                        ));
-                    }
-                    alts.push(parts.join(" AND "));
-                }
-                self.term("idx_token", &c.param, alts);
-            }
-            (ParamType::String, None) if c.param == "phonetic" => {
-                // Indexed by Soundex code per name word (store/index/rows.rs).
-                for v in &c.values {
-                    let code = soundex(v).ok_or_else(|| {
-                        FhirError::invalid(
-                            IssueCode::Value,
-                            None,
-                            "phonetic: the value has no letters",
-                        )
-                    })?;
-                    alts.push(if phi {
-                        format!("norm_bi = {}", self.bind(Bind::Bytes(bi("norm", &code))))
-                    } else {
-                        format!("value_norm = {}", self.bind(Bind::Text(code)))
-                    });
-                }
-                self.term("idx_string", &c.param, alts);
-            }
-            (ParamType::String, m @ (None | Some("exact") | Some("contains"))) => {
-                for v in &c.values {
-                    let folded = fold(v);
-                    alts.push(match (m, phi) {
-                        (Some("exact"), true) => format!("exact_bi = {}", self.bind(Bind::Bytes(bi("exact", v)))),
-                        (Some("exact"), false) => format!("value_exact = {}", self.bind(Bind::Text(v.clone()))),
-                        (Some(_), true) => {
-                            return Err(FhirError::invalid(
-                                IssueCode::NotSupported,
-                                None,
-                                format!(
-                                    "{}:contains cannot be evaluated on an encrypted (PHI) field; use the default starts-with match or :exact",
-                                    c.param
-                                ),
-                            ))
-                        }
-                        (Some(_), false) => format!(
-                            "value_norm LIKE {}",
-                            self.bind(Bind::Text(format!("%{}%", like_escape(&folded))))
-                        ),
-                        // Prefixes are indexed up to MAX_PREFIX characters; a longer
-                        // search string can only match a whole value of that text.
-                        (None, true) if folded.chars().count() <= MAX_PREFIX => format!(
-                            "prefix_bis @> ARRAY[{}]::bytea[]",
-                            self.bind(Bind::Bytes(prefix_digest(ix, rtype.as_str(), &c.param, &folded)))
-                        ),
-                        (None, true) => format!("norm_bi = {}", self.bind(Bind::Bytes(bi("norm", &folded)))),
-                        (None, false) => format!(
-                            "value_norm LIKE {}",
-                            self.bind(Bind::Text(format!("{}%", like_escape(&folded))))
-                        ),
-                    });
-                }
-                self.term("idx_string", &c.param, alts);
-            }
-            (ParamType::Reference, m) => {
-                let forced_type = match m {
-                    None => None,
-                    Some(t) if ResourceType::parse(t).is_some() => Some(t.to_owned()),
-                    Some(_) => return Err(unsupported(c, "this modifier")),
+        for v in &l.values {
+            let v = super::criteria::unescape(v);
+            alts.push(if l.param == "_id" {
+                format!("{col} = {}", self.text(v))
+            } else {
+                let column = match row {
+                    Some(r) => format!("{r}.last_updated"),
+                    None => "x.last_updated".to_owned(),
                 };
-                for v in &c.values {
-                    let tail = v.rsplit('/').take(2).collect::<Vec<_>>();
-                    let (typ, id) = match (tail.as_slice(), &forced_type) {
-                        ([id], Some(t)) => (Some(t.clone()), (*id).to_owned()),
-                        ([id], None) => (None, (*id).to_owned()),
-                        ([id, t, ..], _) => (Some((*t).to_owned()), (*id).to_owned()),
-                        _ => return Err(unsupported(c, "this reference form")),
-                    };
-                    let mut s = format!("target_id = {}", self.bind(Bind::Text(id)));
-                    if let Some(t) = typ {
-                        s.push_str(&format!(" AND target_type = {}", self.bind(Bind::Text(t))));
-                    }
-                    if v.contains("://") {
-                        s = format!("({s}) OR url = {}", self.bind(Bind::Text(v.clone())));
-                    }
-                    alts.push(s);
-                }
-                self.term("idx_reference", &c.param, alts);
-            }
-            (ParamType::Date, None) => {
-                for v in &c.values {
-                    let (prefix, date) = split_prefix(v);
-                    if phi {
-                        if prefix != "eq" {
-                            return Err(unsupported(c, "a comparison on an encrypted date (only equality at year, month or day precision)"));
-                        }
-                        alts.push(format!(
-                            "value_bi = {}",
-                            self.bind(Bind::Bytes(bi("date", date)))
-                        ));
-                        continue;
-                    }
-                    let (lo, hi) = search_range(c, date)?;
-                    let (l, h) = (self.bind(Bind::Time(lo)), self.bind(Bind::Time(hi)));
-                    alts.push(match prefix {
-                        "eq" => format!("low >= {l} AND high <= {h}"),
-                        "ne" => format!("NOT (low >= {l} AND high <= {h})"),
-                        "gt" | "sa" => format!("high > {h}"),
-                        "lt" | "eb" => format!("low < {l}"),
-                        "ge" => format!("high >= {l}"),
-                        "le" => format!("low <= {h}"),
-                        _ => return Err(unsupported(c, "this prefix")),
-                    });
-                }
-                self.term("idx_date", &c.param, alts);
-            }
-            (ParamType::Uri, None) => {
-                for v in &c.values {
-                    alts.push(format!("uri = {}", self.bind(Bind::Text(v.clone()))));
-                }
-                self.term("idx_uri", &c.param, alts);
-            }
-            _ => return Err(unsupported(c, "this parameter type or modifier")),
+                self.instant_condition(&column, &l.param, &v)?
+            });
         }
-        Ok(())
+        let any = format!("(({}))", alts.join(") OR ("));
+        Ok(match (l.param.as_str(), row) {
+            ("_lastUpdated", None) => format!(
+                "{col} IN (SELECT x.id FROM resources x WHERE x.tenant_id = $1 AND x.resource_type = '{}' AND NOT x.deleted AND {any})",
+                rtype.as_str()
+            ),
+            _ => any,
+        })
     }
 
-    fn boxed<'a>(&'a self, sql: String) -> BoxedSqlQuery<'a, Pg, diesel::query_builder::SqlQuery> {
+    /// `_total=accurate` (search.html#total).
+    pub fn count(&self, conn: &mut PgConnection) -> Result<i64, FhirError> {
+        let sql = format!(
+            "SELECT count(*) AS n FROM {} WHERE {}",
+            self.from, self.where_sql
+        );
+        Ok(self.boxed(sql).get_result::<CountRow>(conn)?.n)
+    }
+
+    /// `_total=estimate`: the planner's row estimate, None when it cannot be read.
+    pub fn estimate(&self, conn: &mut PgConnection) -> Option<i64> {
+        let sql = format!(
+            "EXPLAIN (FORMAT JSON) SELECT 1 FROM {} WHERE {}",
+            self.from, self.where_sql
+        );
+        let row: PlanRow = self.boxed(sql).get_result(conn).ok()?;
+        let plan: serde_json::Value = serde_json::from_str(&row.plan).ok()?;
+        plan.pointer("/0/Plan/Plan Rows")?
+            .as_f64()
+            .map(|n| n.round() as i64)
+    }
+
+    pub(super) fn boxed(&self, sql: String) -> BoxedSqlQuery<'_, Pg, SqlQuery> {
         let mut q = diesel::sql_query(sql).into_boxed();
         for b in &self.binds {
             q = match b {
@@ -303,37 +274,5 @@ impl Query {
             };
         }
         q
-    }
-
-    pub fn ids(
-        &self,
-        conn: &mut PgConnection,
-        after: Option<&str>,
-        limit: i64,
-    ) -> Result<Vec<ResourceId>, FhirError> {
-        let mut sql = format!("SELECT r.id FROM {} WHERE {}", self.from, self.where_sql);
-        let after_pos = self.binds.len() + 1;
-        if after.is_some() {
-            sql.push_str(&format!(" AND r.id > ${after_pos}"));
-        }
-        sql.push_str(&format!(" ORDER BY r.id LIMIT {}", limit.clamp(0, 10_000)));
-        let mut q = self.boxed(sql);
-        if let Some(a) = after {
-            q = q.bind::<Text, _>(a);
-        }
-        let rows: Vec<IdRow> = q.load(conn)?;
-        Ok(rows
-            .into_iter()
-            .filter_map(|r| ResourceId::parse(&r.id))
-            .collect())
-    }
-
-    pub fn count(&self, conn: &mut PgConnection) -> Result<i64, FhirError> {
-        let sql = format!(
-            "SELECT count(*) AS n FROM {} WHERE {}",
-            self.from, self.where_sql
-        );
-        let row: CountRow = self.boxed(sql).get_result(conn)?;
-        Ok(row.n)
     }
 }
