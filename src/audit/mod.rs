@@ -10,6 +10,7 @@
 
 mod event;
 mod sink;
+pub mod terms;
 
 use chrono::{DateTime, Utc};
 use diesel::pg::PgConnection;
@@ -17,7 +18,7 @@ use diesel::pg::PgConnection;
 pub use event::patient_refs;
 pub use sink::{AuditSink, AuditWriter};
 
-use crate::crypto::Keyring;
+use crate::crypto::{BlindIndexer, Keyring};
 use crate::model::ResourceId;
 use crate::store::{self, StoreError};
 use crate::tenant::TenantId;
@@ -118,12 +119,15 @@ impl AuditRecord {
 }
 
 /// The stored form of a record: its AuditEvent JSON and search projection.
+/// The terms come from the very JSON stored, so a search finds what a read shows.
 fn to_row(
+    ix: &BlindIndexer,
     record: &AuditRecord,
     recorded: DateTime<Utc>,
 ) -> Result<store::audit::AuditRow, StoreError> {
     let id = ResourceId::generate();
     let resource = event::to_resource(record, &id, recorded);
+    let terms = terms::encode(ix, &terms::values(&resource));
     let body = serde_json::to_vec(&resource).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     let entities = match (&record.resource_type, &record.id) {
         (Some(t), Some(i)) => vec![format!("{t}/{i}")],
@@ -141,6 +145,7 @@ fn to_row(
         patients: record.patients.iter().map(|p| event::relative(p)).collect(),
         agents: Vec::new(),
         address: record.client_addr.clone(),
+        terms,
     })
 }
 
@@ -151,9 +156,10 @@ pub fn store_batch(
     tenant: &TenantId,
     records: &[AuditRecord],
 ) -> Result<(), StoreError> {
+    let ix = keyring.indexer(conn, tenant.as_str())?;
     let rows = records
         .iter()
-        .map(|r| to_row(r, crate::fhir::resource::now_ms()))
+        .map(|r| to_row(&ix, r, crate::fhir::resource::now_ms()))
         .collect::<Result<Vec<_>, _>>()?;
     store::audit::insert_many(conn, keyring, tenant, rows)
 }
@@ -167,5 +173,6 @@ pub fn store_in_tx(
     record: &AuditRecord,
     recorded: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    store::audit::insert_many(conn, keyring, tenant, vec![to_row(record, recorded)?])
+    let ix = keyring.indexer(conn, tenant.as_str())?;
+    store::audit::insert_many(conn, keyring, tenant, vec![to_row(&ix, record, recorded)?])
 }

@@ -33,7 +33,7 @@ pub fn capability_statement(registry: &Registry, base: &str) -> Value {
                 .params(t.as_str())
                 .iter()
                 // Exactly what the engine answers (search/criteria.rs `searchable`):
-                // AuditEvents through their projected columns, others through the index.
+                // AuditEvents through their projected columns and terms, others through the index.
                 .filter(|p| crate::fhir::search::searchable(registry, t, &p.code))
                 .map(|p| json!({"name": p.code, "definition": p.url, "type": type_name(p.param_type)}))
                 .collect();

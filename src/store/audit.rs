@@ -29,6 +29,8 @@ pub struct AuditRow {
     pub patients: Vec<String>,
     pub agents: Vec<String>,
     pub address: Option<String>,
+    /// Search terms of the parameters without a column (src/audit/terms.rs).
+    pub terms: Vec<String>,
 }
 
 /// Inserts AuditEvents, however many, in one statement.
@@ -66,6 +68,7 @@ pub fn insert_many(
                 ae::patients.eq(r.patients),
                 ae::agents.eq(r.agents),
                 ae::address.eq(r.address),
+                ae::terms.eq(r.terms),
             ),
         ));
     }

@@ -52,6 +52,7 @@ diesel::table! {
         patients -> Array<Text>,
         agents -> Array<Text>,
         address -> Nullable<Text>,
+        terms -> Array<Text>,
     }
 }
 

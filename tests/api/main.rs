@@ -10,6 +10,7 @@
 mod helpers;
 
 mod audit;
+mod audit_search;
 mod bad_input;
 mod concurrency;
 mod crud;

@@ -1,13 +1,38 @@
 //! AuditEvent search over the projected columns of `audit_events` (see the
-//! migration for why AuditEvents are projected rather than indexed).
+//! migration for why AuditEvents are projected rather than indexed), and over
+//! its `terms` for the parameters without a column (`terms.rs`).
+
+mod terms;
 
 use super::criteria::{unescape, Leaf};
 use super::sql::{like_escape, unsupported, Query};
+use crate::audit::terms::TERM_PARAMS;
 use crate::fhir::error::FhirError;
 
-/// The AuditEvent search parameters evaluated (the CapabilityStatement lists these).
-pub const AUDIT_PARAMS: [&str; 10] = [
-    "_id", "action", "address", "agent", "date", "entity", "outcome", "patient", "subtype", "type",
+/// The AuditEvent search parameters evaluated (the CapabilityStatement lists
+/// these): every R4 AuditEvent parameter (http://hl7.org/fhir/R4/auditevent.html#search)
+/// and `_id`, `_lastUpdated` (search.html#all).
+pub const AUDIT_PARAMS: [&str; 20] = [
+    "_id",
+    "_lastUpdated",
+    "action",
+    "address",
+    "agent",
+    "agent-name",
+    "agent-role",
+    "altid",
+    "date",
+    "entity",
+    "entity-name",
+    "entity-role",
+    "entity-type",
+    "outcome",
+    "patient",
+    "policy",
+    "site",
+    "source",
+    "subtype",
+    "type",
 ];
 
 /// (column, the code system its codes come from).
@@ -26,6 +51,9 @@ fn token_column(param: &str) -> Option<(&'static str, &'static str)> {
 
 impl Query<'_> {
     pub(super) fn audit_leaf(&mut self, c: &Leaf) -> Result<String, FhirError> {
+        if TERM_PARAMS.contains(&c.param.as_str()) {
+            return self.audit_term_leaf(c);
+        }
         let mut alts = Vec::new();
         let values: Vec<String> = c.values.iter().map(|v| unescape(v)).collect();
         match (c.param.as_str(), c.modifier.as_deref()) {
@@ -76,10 +104,20 @@ impl Query<'_> {
                     }
                 }
             }
-            ("date", None) => {
+            // The server sets meta.lastUpdated to recorded (src/audit/event.rs),
+            // and AuditEvents are never updated.
+            ("date" | "_lastUpdated", None) => {
                 for v in &values {
                     alts.push(self.instant_condition("r.recorded", &c.param, v)?);
                 }
+            }
+            // Every AuditEvent has a lastUpdated (search.html#missing).
+            ("_lastUpdated", Some("missing")) => {
+                alts.push(match values.as_slice() {
+                    [v] if v == "true" => "FALSE".to_owned(),
+                    [v] if v == "false" => "TRUE".to_owned(),
+                    _ => return Err(terms::missing_value(&c.param)),
+                });
             }
             ("address", m @ (None | Some("exact"))) => {
                 for v in &values {

@@ -12,6 +12,11 @@ use crate::model::ResourceType;
 /// How many chain or `_has` links one parameter may follow. Deeper searches are
 /// refused (400) rather than run: each link is a join over the reference index.
 pub const MAX_HOPS: usize = 3;
+/// Limits on one search, so a hostile query cannot exceed Postgres' 65,535 bind
+/// parameters or build an unbounded plan: comma alternatives per parameter, and
+/// parameters per search.
+pub const MAX_VALUES: usize = 100;
+pub const MAX_PARAMS: usize = 64;
 
 /// A parameter evaluated on the resource itself.
 #[derive(Debug, Clone)]
@@ -171,11 +176,19 @@ fn parse_name(
         if value.is_empty() {
             return Err(bad(format!("search parameter {code:?} has no value")));
         }
+        let values = split_unescaped(value, ',');
+        if values.len() > MAX_VALUES {
+            return Err(FhirError::invalid(
+                IssueCode::TooCostly,
+                None,
+                format!("{code}: at most {MAX_VALUES} comma-separated values"),
+            ));
+        }
         return Ok(Some(Criterion::Leaf(Leaf {
             param: def.code.clone(),
             param_type: def.param_type,
             modifier: modifier.map(str::to_owned),
-            values: split_unescaped(value, ','),
+            values,
             components: def
                 .components
                 .iter()
@@ -237,7 +250,25 @@ pub fn parse_criteria(
 ) -> Result<(Vec<Criterion>, Vec<String>), FhirError> {
     let mut criteria = Vec::new();
     let mut unknown = Vec::new();
+    if query.len() > MAX_PARAMS {
+        return Err(FhirError::invalid(
+            IssueCode::TooCostly,
+            None,
+            format!("a search takes at most {MAX_PARAMS} parameters"),
+        ));
+    }
     for (name, value) in query {
+        // Postgres text cannot hold NUL, and no FHIR value contains control characters.
+        if name.chars().chain(value.chars()).any(|c| c.is_control()) {
+            return Err(bad(format!(
+                "search parameter {:?} contains control characters",
+                name.escape_debug()
+                    .to_string()
+                    .chars()
+                    .take(64)
+                    .collect::<String>()
+            )));
+        }
         let bare = name.split(':').next().unwrap_or(name);
         if RESULT_PARAMS.contains(&bare) {
             continue;

@@ -32,8 +32,10 @@ use crate::model::{ResourceId, ResourceType};
 use crate::tenant::TenantId;
 
 /// Parameters that control the result rather than select resources
-/// (search.html#2.21.1.1 and http.html#parameters).
-pub const RESULT_PARAMS: [&str; 12] = [
+/// (search.html#2.21.1.1 and http.html#parameters). `_contained` and
+/// `_containedType` are not here: they are not supported, so they are reported
+/// like any unknown parameter.
+pub const RESULT_PARAMS: [&str; 10] = [
     "_format",
     "_pretty",
     "_count",
@@ -43,8 +45,6 @@ pub const RESULT_PARAMS: [&str; 12] = [
     "_elements",
     "_include",
     "_revinclude",
-    "_contained",
-    "_containedType",
     "_page",
 ];
 

@@ -101,7 +101,10 @@ fn key_expr(q: &mut Query<'_>, k: &SortKey) -> Result<(String, KeyKind), FhirErr
     let rtype = q.rtype;
     match (rtype, k.param.as_str()) {
         (_, "_id") => return Ok(("r.id".into(), KeyKind::Text)),
-        (ResourceType::AuditEvent, "date") => return Ok(("r.recorded".into(), KeyKind::Time)),
+        // An AuditEvent's meta.lastUpdated is its recorded time (audit/event.rs).
+        (ResourceType::AuditEvent, "date" | "_lastUpdated") => {
+            return Ok(("r.recorded".into(), KeyKind::Time))
+        }
         (ResourceType::AuditEvent, _) => {
             return Err(unsupported(
                 &k.param,

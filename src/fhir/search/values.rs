@@ -35,7 +35,7 @@ pub fn parse_number(v: &str) -> Option<Number<'_>> {
     let exp: i64 = match exp {
         Some(e) => {
             let body = e.strip_prefix(['+', '-']).unwrap_or(e);
-            if !digits_ok(body) || body.len() > 4 {
+            if !digits_ok(body) || body.len() > 3 {
                 return None;
             }
             e.parse().ok()?
@@ -86,7 +86,7 @@ mod tests {
         assert_eq!(parse_number("1e2").unwrap().half_unit, "5e1");
         assert_eq!(parse_number("-0.5").unwrap().text, "-0.5");
         for bad in [
-            "", "abc", "1.", ".5", "1e", "1e99999", "--1", "1,5", "1;DROP",
+            "", "abc", "1.", ".5", "1e", "1e9999", "--1", "1,5", "1;DROP",
         ] {
             assert!(parse_number(bad).is_none(), "{bad}");
         }
