@@ -16,6 +16,15 @@ mod registry;
 mod tests;
 
 pub use extract::{DATE_MAX, DATE_MIN};
+
+/// The inclusive instant range a FHIR date, dateTime or instant denotes at the
+/// precision it is written to (search.html#date): the same rule for stored
+/// values and for search values, so they compare consistently.
+pub fn date_range(
+    s: &str,
+) -> Option<(chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>)> {
+    extract::date::parse_range(s)
+}
 pub use registry::{ExpressionIssue, Registry};
 
 /// The R4 `SearchParameter.type` value set

@@ -119,10 +119,14 @@ impl Query<'_> {
                     _ => return Err(terms::missing_value(&c.param)),
                 });
             }
-            ("address", m @ (None | Some("exact"))) => {
+            ("address", m @ (None | Some("exact" | "contains"))) => {
                 for v in &values {
                     alts.push(match m {
-                        Some(_) => format!("r.address = {}", self.text(v.as_str())),
+                        Some("exact") => format!("r.address = {}", self.text(v.as_str())),
+                        Some(_) => format!(
+                            "lower(r.address) LIKE {}",
+                            self.text(format!("%{}%", like_escape(&v.to_lowercase())))
+                        ),
                         None => format!(
                             "lower(r.address) LIKE {}",
                             self.text(format!("{}%", like_escape(&v.to_lowercase())))

@@ -89,12 +89,13 @@ pub async fn search_reply(
     }
     let opts = parse_options(registry, rtype, &query)?;
     let (keyring, tenant) = (ctx.state.keyring.clone(), ctx.state.tenant.clone());
+    let base = ctx.base();
     let (opts, found) = ctx
         .state
         .db
         .run(move |conn| {
             let ix = keyring.indexer(conn, tenant.as_str())?;
-            let mut q = Query::new(&ix, &tenant, rtype);
+            let mut q = Query::new(&ix, &tenant, rtype).with_base(base);
             for c in &criteria {
                 q.add(c)?;
             }

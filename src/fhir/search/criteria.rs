@@ -30,6 +30,8 @@ pub struct Leaf {
     pub values: Vec<String>,
     /// The types of a composite parameter's components, in order (search.html#composite).
     pub components: Vec<ParamType>,
+    /// A reference parameter's target types (for the `:[type]` modifier).
+    pub targets: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -194,6 +196,7 @@ fn parse_name(
                 .iter()
                 .filter_map(|(url, _)| reg.by_url(url).map(|d| d.param_type))
                 .collect(),
+            targets: def.targets.clone(),
         })));
     };
     if rtype == ResourceType::AuditEvent {

@@ -29,44 +29,10 @@ pub(super) fn split_prefix(v: &str) -> (&str, &str) {
     }
 }
 
-/// The range a search date denotes at its precision (search.html#date).
+/// The range a search date denotes at its precision (search.html#date), by the
+/// same rule as stored values.
 pub(super) fn date_range(s: &str) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
-    use chrono::{NaiveDate, TimeZone};
-    let day_start = |d: NaiveDate| d.and_hms_opt(0, 0, 0).map(|n| Utc.from_utc_datetime(&n));
-    let parts: Vec<&str> = s.split('-').collect();
-    match parts.as_slice() {
-        [y] if y.len() == 4 => {
-            let y: i32 = y.parse().ok()?;
-            Some((
-                day_start(NaiveDate::from_ymd_opt(y, 1, 1)?)?,
-                day_start(NaiveDate::from_ymd_opt(y + 1, 1, 1)?)?
-                    - chrono::Duration::milliseconds(1),
-            ))
-        }
-        [y, m] if y.len() == 4 && m.len() == 2 => {
-            let (y, m): (i32, u32) = (y.parse().ok()?, m.parse().ok()?);
-            let next = if m == 12 {
-                NaiveDate::from_ymd_opt(y + 1, 1, 1)
-            } else {
-                NaiveDate::from_ymd_opt(y, m + 1, 1)
-            };
-            Some((
-                day_start(NaiveDate::from_ymd_opt(y, m, 1)?)?,
-                day_start(next?)? - chrono::Duration::milliseconds(1),
-            ))
-        }
-        [_, _, d] if d.len() == 2 => {
-            let day = NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()?;
-            Some((
-                day_start(day)?,
-                day_start(day.succ_opt()?)? - chrono::Duration::milliseconds(1),
-            ))
-        }
-        _ => {
-            let t = DateTime::parse_from_rfc3339(s).ok()?.with_timezone(&Utc);
-            Some((t, t))
-        }
-    }
+    fhirgate_search::date_range(s)
 }
 
 #[cfg(test)]
@@ -84,6 +50,10 @@ mod tests {
         assert_eq!(hi.to_rfc3339(), "2000-02-29T23:59:59.999+00:00");
         assert!(date_range("1980-02-30").is_none());
         assert!(date_range("garbage").is_none());
+        // Seconds precision: the whole second (search.html#date).
+        let (lo, hi) = date_range("2023-06-15T10:30:00Z").unwrap();
+        assert_eq!(lo.to_rfc3339(), "2023-06-15T10:30:00+00:00");
+        assert_eq!(hi.to_rfc3339(), "2023-06-15T10:30:00.999+00:00");
         assert_eq!(split_prefix("ge2020"), ("ge", "2020"));
         assert_eq!(split_prefix("2020"), ("eq", "2020"));
     }

@@ -99,7 +99,7 @@ fn forward(
         "SELECT DISTINCT target_type AS t, target_id AS i FROM idx_reference \
          WHERE tenant_id = $1 AND resource_type = $2 AND resource_id = ANY($3) \
          AND ($4::text IS NULL OR param = $4) AND ($5::text IS NULL OR target_type = $5) \
-         AND target_type IS NOT NULL AND target_id IS NOT NULL",
+         AND target_type IS NOT NULL AND target_id IS NOT NULL AND url IS NULL",
     )
     .bind::<Text, _>(tenant.as_str())
     .bind::<Text, _>(from_type.as_str())
@@ -122,7 +122,7 @@ fn reverse(
     Ok(diesel::sql_query(
         "SELECT DISTINCT resource_type AS t, resource_id AS i FROM idx_reference \
          WHERE tenant_id = $1 AND target_type = $2 AND target_id = ANY($3) \
-         AND ($4::text IS NULL OR resource_type = $4) AND ($5::text IS NULL OR param = $5)",
+         AND url IS NULL AND ($4::text IS NULL OR resource_type = $4) AND ($5::text IS NULL OR param = $5)",
     )
     .bind::<Text, _>(tenant.as_str())
     .bind::<Text, _>(to_type.as_str())

@@ -183,26 +183,39 @@ impl Query<'_> {
                         }
                         return Ok(self.in_index(col, false, table, rtype, &l.param, Some(alts)));
                     }
-                    Some(t) => Some(
-                        ResourceType::parse(t)
-                            .map(|t| t.as_str())
-                            .ok_or_else(|| unsupported(&l.param, "this modifier"))?,
-                    ),
+                    // search.html#reference: `:[type]` names one of the parameter's
+                    // target types, served here or not (a Group reference is still a reference).
+                    Some(t) if l.targets.iter().any(|x| x == t) => Some(t),
+                    Some(_) => return Err(unsupported(&l.param, "this modifier")),
                 };
                 for v in &l.values {
-                    let v = unescape(v);
+                    let mut v = unescape(v);
+                    // search.html#reference: an absolute URL under this server's own
+                    // base names the same resource as the relative reference.
+                    let local = self
+                        .base
+                        .as_deref()
+                        .and_then(|b| v.strip_prefix(b))
+                        .and_then(|rest| rest.strip_prefix('/'))
+                        .map(str::to_owned);
+                    if let Some(rel) = local {
+                        v = rel;
+                    }
                     let tail: Vec<&str> = v.rsplit('/').take(2).collect();
                     let (typ, id) = match (tail.as_slice(), forced) {
                         ([id], t) => (t.map(str::to_owned), (*id).to_owned()),
                         ([id, t, ..], _) => (Some((*t).to_owned()), (*id).to_owned()),
                         _ => return Err(invalid_value(&l.param, "not a reference")),
                     };
-                    let mut s = format!("target_id = {}", self.text(id));
+                    // An absolute URL matches as written; a relative one only local
+                    // references (url IS NULL), not the same type/id on another server.
+                    if v.contains("://") {
+                        alts.push(format!("url = {}", self.text(v)));
+                        continue;
+                    }
+                    let mut s = format!("target_id = {} AND url IS NULL", self.text(id));
                     if let Some(t) = typ {
                         s.push_str(&format!(" AND target_type = {}", self.text(t)));
-                    }
-                    if v.contains("://") {
-                        s = format!("({s}) OR url = {}", self.text(v));
                     }
                     alts.push(s);
                 }

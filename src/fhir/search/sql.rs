@@ -35,6 +35,8 @@ pub struct Query<'a> {
     pub(super) from: &'static str,
     pub(super) where_sql: String,
     binds: Vec<Bind>,
+    /// This server's FHIR base: an absolute reference under it is a local one.
+    pub(super) base: Option<String>,
 }
 
 #[derive(QueryableByName)]
@@ -92,7 +94,13 @@ impl<'a> Query<'a> {
             from,
             where_sql,
             binds: vec![Bind::Text(tenant.as_str().to_owned())],
+            base: None,
         }
+    }
+
+    pub fn with_base(mut self, base: String) -> Self {
+        self.base = Some(base);
+        self
     }
 
     pub(super) fn bind(&mut self, b: Bind) -> String {
@@ -138,7 +146,7 @@ impl<'a> Query<'a> {
                     alts.push(format!("(target_type = '{}' AND {cond})", target.as_str()));
                 }
                 Ok(format!(
-                    "{col} IN (SELECT resource_id FROM idx_reference WHERE tenant_id = $1 AND resource_type = '{}' AND param = {p} AND ({}))",
+                    "{col} IN (SELECT resource_id FROM idx_reference WHERE tenant_id = $1 AND resource_type = '{}' AND param = {p} AND url IS NULL AND ({}))",
                     rtype.as_str(),
                     alts.join(" OR ")
                 ))
@@ -151,7 +159,7 @@ impl<'a> Query<'a> {
                 let p = self.text(param.as_str());
                 let cond = self.matches("resource_id", None, *source, inner)?;
                 Ok(format!(
-                    "{col} IN (SELECT target_id FROM idx_reference WHERE tenant_id = $1 AND resource_type = '{}' AND param = {p} AND target_type = '{}' AND {cond})",
+                    "{col} IN (SELECT target_id FROM idx_reference WHERE tenant_id = $1 AND resource_type = '{}' AND param = {p} AND target_type = '{}' AND url IS NULL AND {cond})",
                     source.as_str(),
                     rtype.as_str()
                 ))

@@ -173,11 +173,14 @@ impl IndexRows {
                 self.reference.1.push(target_type.clone());
                 self.reference.2.push(target_id.clone());
                 self.reference.3.push(version.clone());
-                // Relative references are fully described by type/id; keep the text only
-                // for absolute and canonical ones.
-                self.reference
-                    .4
-                    .push(reference.clone().filter(|_| target_id.is_none()));
+                // Relative references are fully described by type/id; keep the text of
+                // absolute and canonical ones, which marks them as not local (a
+                // `Patient/1` on another server is not our Patient/1, search.html#reference).
+                self.reference.4.push(
+                    reference
+                        .clone()
+                        .filter(|r| target_id.is_none() || r.contains("://")),
+                );
                 let (isys, ival) = identifier.clone().unwrap_or((None, None));
                 self.reference.5.push(isys);
                 self.reference.6.push(
