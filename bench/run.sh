@@ -15,14 +15,15 @@ PGBENCH=$(command -v pgbench || ls /usr/lib/postgresql/*/bin/pgbench | tail -1)
 OUT=${OUT:-target/bench}
 mkdir -p "$OUT"
 
-cargo build --release --quiet
+BIN=${CARGO_TARGET_DIR:-target}/release/fhirgate
+[ "${SKIP_BUILD:-0}" = 1 ] || cargo build --release --quiet
 psql "$PGURL/postgres" -qc "DROP DATABASE IF EXISTS fhirgate_bench WITH (FORCE)" -c "CREATE DATABASE fhirgate_bench" >/dev/null
 psql "$PGURL/postgres" -qc "DROP DATABASE IF EXISTS pgbench_base WITH (FORCE)" -c "CREATE DATABASE pgbench_base" >/dev/null
 "$PGBENCH" -q -i -s 10 "$PGURL/pgbench_base" >/dev/null 2>&1
 psql "$PGURL/pgbench_base" -qc "CREATE TABLE bench_insert (id bigserial PRIMARY KEY, payload text)" >/dev/null
 
 FHIRGATE_DATABASE_URL="$PGURL/fhirgate_bench" FHIRGATE_HTTP_ADDR="127.0.0.1:$PORT" FHIRGATE_DATA_DIR="$OUT/data" \
-  FHIRGATE_LOG=warn target/release/fhirgate serve > "$OUT/server.log" 2>&1 &
+  FHIRGATE_LOG=warn "$BIN" serve > "$OUT/server.log" 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null' EXIT
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null && break; sleep 0.2; done

@@ -167,7 +167,7 @@ for e in entries:
     head, _, body = e.partition("\n")
     dur = re.search(r"duration: ([0-9.]+ ms)", head)
     body = "\n".join(l[1:] if l.startswith("\t") else l for l in body.splitlines())
-    if re.search(r"FROM (resources|audit_events) r WHERE", body):
+    if re.search(r"FROM (resources|audit_events) r WHERE|\) r WHERE", body):
         kind = "count" if "count(*)" in body else "ids"
     elif not fetched and '"resource_versions"' in body and "INNER JOIN" in body:
         kind, fetched = "read of the first match (one such query per entry)", True

@@ -111,7 +111,7 @@ fn key_expr(q: &mut Query<'_>, k: &SortKey) -> Result<(String, KeyKind), FhirErr
                 "sorting AuditEvents on this parameter",
             ))
         }
-        (_, "_lastUpdated") => return Ok(("r.last_updated".into(), KeyKind::Time)),
+        (_, "_lastUpdated") => return Ok((q.resource_column_of_r("last_updated"), KeyKind::Time)),
         _ => {}
     }
     if is_phi(rtype.as_str(), &k.param) {
@@ -240,12 +240,13 @@ pub fn page(
             cond = format!("({after} OR ({eq} AND {cond}))");
         }
     }
+    let (from, wh) = q.sql_parts();
     let sql = format!(
         "SELECT {} FROM (SELECT {} FROM {} WHERE {}) m WHERE {cond} ORDER BY {} LIMIT {}",
         outer.join(", "),
         select.join(", "),
-        q.from,
-        q.where_sql,
+        from,
+        wh,
         order.join(", "),
         count.saturating_add(1)
     );

@@ -34,6 +34,15 @@ pub struct Query<'a> {
     pub(super) rtype: ResourceType,
     pub(super) from: &'static str,
     pub(super) where_sql: String,
+    /// The first positive index condition's sub-select of ids, when there is one:
+    /// the search then starts from it instead of the `resources` table. Index rows
+    /// exist only for current, non-deleted resources (they are replaced with each
+    /// version and removed on delete, in the same transaction), so the join to
+    /// `resources` would only repeat what the index already says; skipping it cut
+    /// the Observation benchmark query's database time by about a quarter
+    /// (docs/performance.md).
+    driver: Option<String>,
+    base_where_len: usize,
     binds: Vec<Bind>,
     /// This server's FHIR base: an absolute reference under it is a local one.
     pub(super) base: Option<String>,
@@ -92,7 +101,9 @@ impl<'a> Query<'a> {
             ix,
             rtype,
             from,
+            base_where_len: where_sql.len(),
             where_sql,
+            driver: None,
             binds: vec![Bind::Text(tenant.as_str().to_owned())],
             base: None,
         }
@@ -120,7 +131,15 @@ impl<'a> Query<'a> {
                 _ => return Err(unsupported("AuditEvent", "chaining")),
             }
         } else {
-            self.matches("r.id", Some("r"), self.rtype, c)?
+            let cond = self.matches("r.id", None, self.rtype, c)?;
+            // `_has` selects reference targets, which need not exist: never a driver.
+            if self.driver.is_none() && !matches!(c, Criterion::Has { .. }) {
+                if let Some(ids) = cond.strip_prefix("r.id IN ") {
+                    self.driver = Some(ids.to_owned());
+                    return Ok(());
+                }
+            }
+            cond
         };
         self.where_sql.push_str(" AND ");
         self.where_sql.push_str(&cond);
@@ -243,28 +262,52 @@ impl<'a> Query<'a> {
         let any = format!("(({}))", alts.join(") OR ("));
         Ok(match (l.param.as_str(), row) {
             ("_lastUpdated", None) => format!(
-                "{col} IN (SELECT x.id FROM resources x WHERE x.tenant_id = $1 AND x.resource_type = '{}' AND NOT x.deleted AND {any})",
+                "{col} IN (SELECT x.id FROM resources x WHERE x.tenant_id = $1 AND x.resource_type = '{}' AND NOT x.deleted AND x.version_id > 0 AND {any})",
                 rtype.as_str()
             ),
             _ => any,
         })
     }
 
+    /// The FROM and WHERE of the search; the row alias is `r`, with an `id` column.
+    pub(super) fn sql_parts(&self) -> (String, String) {
+        match &self.driver {
+            Some(ids) => (
+                format!("(SELECT DISTINCT s.x AS id FROM {ids} AS s(x)) r"),
+                format!("TRUE{}", self.conditions()),
+            ),
+            None => (self.from.to_owned(), self.where_sql.clone()),
+        }
+    }
+
+    /// The conditions added by criteria (after the base tenant/type filter).
+    fn conditions(&self) -> &str {
+        let base_len = self.base_where_len;
+        self.where_sql.get(base_len..).unwrap_or("")
+    }
+
+    /// A column of the `resources` row of `r` (`last_updated`), whichever FROM is used.
+    pub(super) fn resource_column_of_r(&self, column: &str) -> String {
+        match &self.driver {
+            Some(_) => format!(
+                "(SELECT x.{column} FROM resources x WHERE x.tenant_id = $1 AND x.resource_type = '{}' AND x.id = r.id)",
+                self.rtype.as_str()
+            ),
+            None => format!("r.{column}"),
+        }
+    }
+
     /// `_total=accurate` (search.html#total).
     pub fn count(&self, conn: &mut PgConnection) -> Result<i64, FhirError> {
-        let sql = format!(
-            "SELECT count(*) AS n FROM {} WHERE {}",
-            self.from, self.where_sql
-        );
+        let (from, wh) = self.sql_parts();
+        let sql = format!("SELECT count(*) AS n FROM {from} WHERE {wh}");
         Ok(self.boxed(sql).get_result::<CountRow>(conn)?.n)
     }
 
     /// `_total=estimate`: the planner's row estimate, None when it cannot be read.
     pub fn estimate(&self, conn: &mut PgConnection) -> Option<i64> {
-        let sql = format!(
-            "EXPLAIN (FORMAT JSON) SELECT 1 FROM {} WHERE {}",
-            self.from, self.where_sql
-        );
+        let (from, wh) = self.sql_parts();
+        let sql = format!("EXPLAIN (FORMAT JSON) SELECT 1 FROM {from} WHERE {wh}");
         let row: PlanRow = self.boxed(sql).get_result(conn).ok()?;
         let plan: serde_json::Value = serde_json::from_str(&row.plan).ok()?;
         plan.pointer("/0/Plan/Plan Rows")?
