@@ -25,5 +25,6 @@ mod search_hostile;
 mod search_ordered;
 mod search_paging;
 mod search_params;
+mod search_population;
 mod search_results;
 mod system;
