@@ -27,7 +27,7 @@ fn table(t: ParamType) -> Option<&'static str> {
 }
 
 /// `system|code`, `|code`, `system|` or `code` (search.html#token).
-fn token_parts(v: &str) -> Result<(Option<String>, String), ()> {
+pub(super) fn token_parts(v: &str) -> Result<(Option<String>, String), ()> {
     let parts = split_unescaped(v, '|');
     match parts.as_slice() {
         [code] => Ok((None, unescape(code))),
@@ -189,30 +189,12 @@ impl Query<'_> {
                     Some(_) => return Err(unsupported(&l.param, "this modifier")),
                 };
                 for v in &l.values {
-                    let mut v = unescape(v);
-                    // search.html#reference: an absolute URL under this server's own
-                    // base names the same resource as the relative reference.
-                    let local = self
-                        .base
-                        .as_deref()
-                        .and_then(|b| v.strip_prefix(b))
-                        .and_then(|rest| rest.strip_prefix('/'))
-                        .map(str::to_owned);
-                    if let Some(rel) = local {
-                        v = rel;
-                    }
-                    let tail: Vec<&str> = v.rsplit('/').take(2).collect();
-                    let (typ, id) = match (tail.as_slice(), forced) {
-                        ([id], t) => (t.map(str::to_owned), (*id).to_owned()),
-                        ([id, t, ..], _) => (Some((*t).to_owned()), (*id).to_owned()),
-                        _ => return Err(invalid_value(&l.param, "not a reference")),
-                    };
                     // An absolute URL matches as written; a relative one only local
                     // references (url IS NULL), not the same type/id on another server.
-                    if v.contains("://") {
-                        alts.push(format!("url = {}", self.text(v)));
+                    let Some((typ, id)) = self.local_reference(v, forced) else {
+                        alts.push(format!("url = {}", self.text(unescape(v))));
                         continue;
-                    }
+                    };
                     let mut s = format!("target_id = {} AND url IS NULL", self.text(id));
                     if let Some(t) = typ {
                         s.push_str(&format!(" AND target_type = {}", self.text(t)));

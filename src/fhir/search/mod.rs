@@ -13,6 +13,7 @@ pub mod bundle;
 mod criteria;
 mod dates;
 mod include;
+mod keys;
 mod leaf;
 mod options;
 mod page;

@@ -9,7 +9,7 @@
 use chrono::{DateTime, Utc};
 use diesel::pg::{Pg, PgConnection};
 use diesel::query_builder::{BoxedSqlQuery, SqlQuery};
-use diesel::sql_types::{BigInt, Bytea, Text, Timestamptz};
+use diesel::sql_types::{Array, BigInt, Bytea, Text, Timestamptz};
 use diesel::{QueryableByName, RunQueryDsl};
 use fhirgate_validate::IssueCode;
 
@@ -25,6 +25,7 @@ pub(super) enum Bind {
     Text(String),
     Bytes(Vec<u8>),
     Time(DateTime<Utc>),
+    Texts(Vec<String>),
 }
 
 /// The WHERE clause of one search (over `from`, aliased `r`) and its binds.
@@ -42,6 +43,9 @@ pub struct Query<'a> {
     /// the Observation benchmark query's database time by about a quarter
     /// (docs/performance.md).
     driver: Option<String>,
+    /// Conditions on `idx_keys.keys` (equality on tokens and local references):
+    /// when there are any, the search starts from one GIN scan of `idx_keys`.
+    key_conds: Vec<String>,
     base_where_len: usize,
     binds: Vec<Bind>,
     /// This server's FHIR base: an absolute reference under it is a local one.
@@ -104,6 +108,7 @@ impl<'a> Query<'a> {
             base_where_len: where_sql.len(),
             where_sql,
             driver: None,
+            key_conds: Vec::new(),
             binds: vec![Bind::Text(tenant.as_str().to_owned())],
             base: None,
         }
@@ -131,6 +136,15 @@ impl<'a> Query<'a> {
                 _ => return Err(unsupported("AuditEvent", "chaining")),
             }
         } else {
+            if let Criterion::Leaf(l) = c {
+                if let Some(keys) = self.equality_keys(l)? {
+                    let any = keys.len() > 1;
+                    let b = self.bind(Bind::Texts(keys));
+                    let op = if any { "&&" } else { "@>" };
+                    self.key_conds.push(format!("keys {op} {b}::text[]"));
+                    return Ok(());
+                }
+            }
             let cond = self.matches("r.id", None, self.rtype, c)?;
             // `_has` selects reference targets, which need not exist: never a driver.
             if self.driver.is_none() && !matches!(c, Criterion::Has { .. }) {
@@ -271,6 +285,20 @@ impl<'a> Query<'a> {
 
     /// The FROM and WHERE of the search; the row alias is `r`, with an `id` column.
     pub(super) fn sql_parts(&self) -> (String, String) {
+        if !self.key_conds.is_empty() {
+            let driver = match &self.driver {
+                Some(ids) => format!(" AND r.id IN {ids}"),
+                None => String::new(),
+            };
+            return (
+                format!(
+                    "(SELECT resource_id AS id FROM idx_keys WHERE tenant_id = $1 AND resource_type = '{}' AND {}) r",
+                    self.rtype.as_str(),
+                    self.key_conds.join(" AND ")
+                ),
+                format!("TRUE{driver}{}", self.conditions()),
+            );
+        }
         match &self.driver {
             Some(ids) => (
                 format!("(SELECT DISTINCT s.x AS id FROM {ids} AS s(x)) r"),
@@ -288,12 +316,12 @@ impl<'a> Query<'a> {
 
     /// A column of the `resources` row of `r` (`last_updated`), whichever FROM is used.
     pub(super) fn resource_column_of_r(&self, column: &str) -> String {
-        match &self.driver {
-            Some(_) => format!(
+        match (&self.driver, self.key_conds.is_empty()) {
+            (Some(_), _) | (None, false) => format!(
                 "(SELECT x.{column} FROM resources x WHERE x.tenant_id = $1 AND x.resource_type = '{}' AND x.id = r.id)",
                 self.rtype.as_str()
             ),
-            None => format!("r.{column}"),
+            (None, true) => format!("r.{column}"),
         }
     }
 
@@ -322,6 +350,7 @@ impl<'a> Query<'a> {
                 Bind::Text(s) => q.bind::<Text, _>(s.as_str()),
                 Bind::Bytes(v) => q.bind::<Bytea, _>(v.as_slice()),
                 Bind::Time(t) => q.bind::<Timestamptz, _>(*t),
+                Bind::Texts(v) => q.bind::<Array<Text>, _>(v.as_slice()),
             };
         }
         q

@@ -4,6 +4,7 @@
 //! clear or only as a blind index comes from [`phi::is_phi`].
 
 mod insert;
+pub mod keys;
 pub mod phi;
 mod rows;
 
@@ -17,7 +18,8 @@ use crate::tenant::TenantId;
 
 pub use rows::IndexRows;
 
-const TABLES: [&str; 8] = [
+const TABLES: [&str; 9] = [
+    "idx_keys",
     "idx_string",
     "idx_token",
     "idx_date",

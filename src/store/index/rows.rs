@@ -7,6 +7,7 @@ use diesel::pg::PgConnection;
 use fhirgate_search::{IndexEntry, IndexValue};
 
 use super::insert::{Builder, Col};
+use super::keys::{reference_keys, token_keys};
 use super::phi::{
     column, date_precisions, fold, is_decimal, is_phi, prefix_digest, soundex, MAX_PREFIX,
 };
@@ -36,6 +37,10 @@ pub struct IndexRows {
     quantity: (Vec<String>, Vec<String>, Vec<T>, Vec<T>, Vec<T>),
     number: (Vec<String>, Vec<String>),
     uri: (Vec<String>, Vec<String>),
+    /// `idx_keys`: (resource id, key) pairs, aggregated per resource in SQL.
+    keys: (Vec<String>, Vec<String>),
+    /// The current resource's keys, de-duplicated when it is complete.
+    pending_keys: Vec<String>,
     composite: (
         Vec<String>,
         Vec<T>,
@@ -62,6 +67,13 @@ impl IndexRows {
         for e in entries {
             self.add(ix, rtype, &e.param, &e.value);
         }
+        let mut keys = std::mem::take(&mut self.pending_keys);
+        keys.sort_unstable();
+        keys.dedup();
+        self.keys
+            .0
+            .extend(std::iter::repeat_n(id.to_owned(), keys.len()));
+        self.keys.1.extend(keys);
         let lens = [
             self.string.0.len(),
             self.token.0.len(),
@@ -137,6 +149,16 @@ impl IndexRows {
             IndexValue::Token { system, code, text } => {
                 self.token.0.push(p);
                 self.token.1.push(system.clone());
+                let key_code = match code.as_deref() {
+                    Some(c) if phi => Some(hex::encode(bi("code", c))),
+                    c => c.map(str::to_owned),
+                };
+                self.pending_keys.extend(token_keys(
+                    rtype,
+                    param,
+                    system.as_deref(),
+                    key_code.as_deref(),
+                ));
                 if phi {
                     self.token.2.push(None);
                     self.token.3.push(code.as_deref().map(|c| bi("code", c)));
@@ -169,6 +191,15 @@ impl IndexRows {
                 version,
                 identifier,
             } => {
+                let local = reference.as_deref().is_none_or(|r| !r.contains("://"));
+                if let (Some(t_id), true) = (target_id.as_deref(), local) {
+                    self.pending_keys.extend(reference_keys(
+                        rtype,
+                        param,
+                        target_type.as_deref(),
+                        t_id,
+                    ));
+                }
                 self.reference.0.push(p);
                 self.reference.1.push(target_type.clone());
                 self.reference.2.push(target_id.clone());
@@ -356,6 +387,15 @@ impl IndexRows {
             "x",
             i_uri,
             vec![Col::Text(s.0), Col::Text(s.1)],
+        );
+        let (key_ids, keys) = self.keys;
+        b.table(
+            "idx_keys",
+            "keys",
+            "x.r, array_agg(x.k)",
+            "x(r, k) GROUP BY x.r",
+            key_ids,
+            vec![Col::Text(keys)],
         );
         let c = self.composite;
         b.table(
