@@ -50,6 +50,9 @@ pub struct ServeArgs {
     /// Largest accepted request body, in bytes (larger ones get 413).
     #[arg(long, env = "FHIRGATE_MAX_BODY_BYTES")]
     pub max_body_bytes: Option<usize>,
+    /// Most entries accepted in one transaction or batch Bundle (more get 413).
+    #[arg(long, env = "FHIRGATE_MAX_BUNDLE_ENTRIES")]
+    pub max_bundle_entries: Option<usize>,
     /// Database connections in the pool.
     #[arg(long, env = "FHIRGATE_DB_POOL_SIZE")]
     pub db_pool_size: Option<u32>,
@@ -76,6 +79,7 @@ struct FileSettings {
     http_addr: Option<SocketAddr>,
     base_url: Option<String>,
     max_body_bytes: Option<usize>,
+    max_bundle_entries: Option<usize>,
     db_pool_size: Option<u32>,
     http_workers: Option<usize>,
     tls_cert: Option<PathBuf>,
@@ -93,11 +97,14 @@ pub struct Settings {
     pub http_addr: SocketAddr,
     pub base_url: Option<String>,
     pub max_body_bytes: usize,
+    pub max_bundle_entries: usize,
     pub db_pool_size: u32,
     pub http_workers: usize,
     pub tls: Option<(PathBuf, PathBuf)>,
 }
 
+/// Default limit of entries in one transaction or batch (issue #4).
+pub const DEFAULT_MAX_BUNDLE_ENTRIES: usize = 10_000;
 pub const DEFAULT_MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
 
 impl Settings {
@@ -143,6 +150,10 @@ impl Settings {
                 .max_body_bytes
                 .or(file.max_body_bytes)
                 .unwrap_or(DEFAULT_MAX_BODY_BYTES),
+            max_bundle_entries: serve
+                .max_bundle_entries
+                .or(file.max_bundle_entries)
+                .unwrap_or(DEFAULT_MAX_BUNDLE_ENTRIES),
             db_pool_size: serve.db_pool_size.or(file.db_pool_size).unwrap_or(16),
             http_workers: serve
                 .http_workers

@@ -46,6 +46,7 @@ impl Application {
             tenant,
             base_url: settings.base_url.clone(),
             max_body: settings.max_body_bytes,
+            max_bundle_entries: settings.max_bundle_entries,
         });
         let listener = TcpListener::bind(settings.http_addr)
             .with_context(|| format!("binding {}", settings.http_addr))?;

@@ -95,7 +95,8 @@ pub fn capability_statement(registry: &Registry, base: &str) -> Value {
         "format": ["application/fhir+json", "application/fhir+xml"],
         "rest": [{
             "mode": "server",
-            "resource": resources
+            "resource": resources,
+            "interaction": [{"code": "transaction"}, {"code": "batch"}]
         }]
     })
 }

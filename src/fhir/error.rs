@@ -31,6 +31,8 @@ pub enum FhirError {
     PreconditionFailed(String),
     /// 413: the request body is over the configured limit.
     TooLarge(usize),
+    /// 413: a transaction or batch with more entries than the configured limit.
+    TooManyEntries(usize),
     /// 415: unsupported Content-Type.
     UnsupportedMediaType(String),
     /// 422: well-formed but refused by a business rule (an R4 invariant).
@@ -63,7 +65,7 @@ impl FhirError {
             FhirError::Conflict(_) => StatusCode::CONFLICT,
             FhirError::Gone(_) => StatusCode::GONE,
             FhirError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
-            FhirError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            FhirError::TooLarge(_) | FhirError::TooManyEntries(_) => StatusCode::PAYLOAD_TOO_LARGE,
             FhirError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             FhirError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             FhirError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -98,6 +100,10 @@ impl FhirError {
             }
             FhirError::Conflict(m) | FhirError::PreconditionFailed(m) => single("conflict", m),
             FhirError::Gone(m) => single("deleted", m),
+            FhirError::TooManyEntries(limit) => single(
+                "too-costly",
+                &format!("the Bundle has more entries than the limit of {limit}"),
+            ),
             FhirError::TooLarge(limit) => single(
                 "too-long",
                 &format!("request body is larger than the limit of {limit} bytes"),

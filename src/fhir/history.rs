@@ -148,6 +148,7 @@ pub async fn history_reply(ctx: &Ctx, scope: HistoryScopeOwned) -> Result<Reply,
                 status: status.into(),
                 etag: Some(etag(v.version_id)),
                 last_modified: Some(instant(v.last_updated)),
+                ..EntryResponse::default()
             }),
             ..Entry::default()
         });

@@ -11,6 +11,7 @@ pub mod resource;
 pub mod rules;
 pub mod search;
 pub mod service;
+pub mod transaction;
 
 use std::sync::Arc;
 
@@ -32,6 +33,7 @@ pub struct AppState {
     pub tenant: TenantId,
     pub base_url: Option<String>,
     pub max_body: usize,
+    pub max_bundle_entries: usize,
 }
 
 /// The compiled FHIR knowledge: validators and search parameters. Built once per

@@ -65,13 +65,24 @@ pub fn parse_resource(
 ) -> Result<Map<String, Value>, FhirError> {
     let format = input_format(req)?;
     let value = parse_body(format, body)?;
-    let Value::Object(mut map) = value else {
+    let Value::Object(map) = value else {
         return Err(FhirError::invalid(
             IssueCode::Structure,
             None,
             "the body must be a JSON object",
         ));
     };
+    check_resource(map, rtype, model, id_rule)
+}
+
+/// Validates a parsed resource of `rtype` (a body, or a Bundle entry's resource):
+/// resourceType, id rule, the R4 schema and the invariants of `rules`.
+pub fn check_resource(
+    mut map: Map<String, Value>,
+    rtype: ResourceType,
+    model: &FhirModel,
+    id_rule: IdRule<'_>,
+) -> Result<Map<String, Value>, FhirError> {
     match map.get("resourceType").and_then(Value::as_str) {
         Some(t) if t == rtype.as_str() => {}
         Some(_) => {

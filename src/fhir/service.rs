@@ -75,7 +75,8 @@ impl Services {
         self.commit_audit(conn, audit)
     }
 
-    fn commit_audit(
+    /// Commits `audit` in the caller's transaction (reads inside a transaction).
+    pub fn commit_audit(
         &self,
         conn: &mut PgConnection,
         audit: &mut AuditRecord,
@@ -93,7 +94,19 @@ impl Services {
         resource: Map<String, Value>,
         audit: &mut AuditRecord,
     ) -> Result<Written, FhirError> {
-        let id = ResourceId::generate();
+        self.create_as(conn, rtype, ResourceId::generate(), resource, audit)
+    }
+
+    /// create under an id the server generated beforehand (a transaction assigns
+    /// ids before writing, so that entries can reference each other).
+    pub fn create_as(
+        &self,
+        conn: &mut PgConnection,
+        rtype: ResourceType,
+        id: ResourceId,
+        resource: Map<String, Value>,
+        audit: &mut AuditRecord,
+    ) -> Result<Written, FhirError> {
         let now = now_ms();
         let (value, body) = finalize(resource, &id, 1, now)?;
         resources::append(

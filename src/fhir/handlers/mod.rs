@@ -18,6 +18,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/readyz", web::get().to(system::readyz))
         .service(
             web::scope("/fhir")
+                // transaction and batch (http://hl7.org/fhir/R4/http.html#transaction)
+                .service(
+                    web::resource(["", "/"])
+                        .route(web::post().to(crate::fhir::transaction::post))
+                        .default_service(web::to(mna)),
+                )
                 .service(
                     web::resource("/metadata")
                         .route(web::get().to(system::metadata))

@@ -20,7 +20,7 @@ use crate::store::{self, resources};
 
 type Bodies = Vec<(ResourceType, ResourceId, PhiBytes)>;
 
-struct Found {
+pub struct Found {
     total: Option<i64>,
     page: Page,
     matches: Bodies,
@@ -69,15 +69,23 @@ fn entry_body(
     raw(serde_json::to_vec(&v).map_err(|e| FhirError::Internal(e.to_string()))?)
 }
 
-pub async fn search_reply(
-    ctx: &mut Ctx,
+/// A parsed search: criteria, ignored parameter names, and result options.
+pub struct Prepared {
+    criteria: Vec<super::Criterion>,
+    unknown: Vec<String>,
+    opts: Options,
+}
+
+/// Parses a search; unknown parameters are an error under `strict`
+/// (`Prefer: handling=strict`, search.html#errors).
+pub fn prepare(
+    registry: &fhirgate_search::Registry,
     rtype: ResourceType,
-    query: Vec<(String, String)>,
-) -> Result<Reply, FhirError> {
-    ctx.audit.query = Some(serde_urlencoded::to_string(&query).unwrap_or_default());
-    let registry = &ctx.state.model.registry;
-    let (criteria, unknown) = parse_criteria(registry, rtype, &query)?;
-    if !unknown.is_empty() && ctx.handling_strict() {
+    query: &[(String, String)],
+    strict: bool,
+) -> Result<Prepared, FhirError> {
+    let (criteria, unknown) = parse_criteria(registry, rtype, query)?;
+    if !unknown.is_empty() && strict {
         return Err(FhirError::invalid(
             IssueCode::NotSupported,
             None,
@@ -87,71 +95,110 @@ pub async fn search_reply(
             ),
         ));
     }
-    let opts = parse_options(registry, rtype, &query)?;
+    let opts = parse_options(registry, rtype, query)?;
+    Ok(Prepared {
+        criteria,
+        unknown,
+        opts,
+    })
+}
+
+/// Runs a prepared search on `conn` (inside a transaction or not).
+pub fn execute(
+    conn: &mut diesel::PgConnection,
+    keyring: &crate::crypto::Keyring,
+    tenant: &crate::tenant::TenantId,
+    rtype: ResourceType,
+    base: &str,
+    p: &Prepared,
+) -> Result<Found, FhirError> {
+    let opts = &p.opts;
+    let ix = keyring.indexer(conn, tenant.as_str())?;
+    let mut q = Query::new(&ix, tenant, rtype).with_base(base.to_owned());
+    for c in &p.criteria {
+        q.add(c)?;
+    }
+    // `_summary=count` and `_count=0` ask for the number alone (search.html#count).
+    let only_count = opts.summary == Some(SummaryMode::Count) || opts.count == 0;
+    let mut total = match (only_count, opts.total) {
+        (_, Total::None) => None,
+        (true, _) | (_, Total::Accurate) => Some(q.count(conn)?),
+        (_, Total::Estimate) => q.estimate(conn),
+        _ => None,
+    };
+    let count = if only_count { 0 } else { opts.count };
+    let page = page::page(conn, q, &opts.sort, opts.page.as_ref(), count)?;
+    if opts.total == Total::Default && opts.page.is_none() && page.next.is_none() && count > 0 {
+        total = i64::try_from(page.ids.len()).ok();
+    }
+    let matches = bodies(conn, keyring, tenant, rtype, &page.ids)?;
+    let (mut included, mut truncated) = (Vec::new(), false);
+    if !opts.include.is_empty() || !opts.revinclude.is_empty() {
+        let (refs, cut) = include::resolve(
+            conn,
+            tenant,
+            rtype,
+            &page.ids,
+            &opts.include,
+            &opts.revinclude,
+        )?;
+        truncated = cut;
+        for t in ResourceType::ALL {
+            let ids: Vec<ResourceId> = refs
+                .iter()
+                .filter(|(rt, _)| *rt == t)
+                .map(|(_, i)| i.clone())
+                .collect();
+            if !ids.is_empty() {
+                included.extend(bodies(conn, keyring, tenant, t, &ids)?);
+            }
+        }
+    }
+    Ok(Found {
+        total,
+        page,
+        matches,
+        included,
+        truncated,
+    })
+}
+
+pub async fn search_reply(
+    ctx: &mut Ctx,
+    rtype: ResourceType,
+    query: Vec<(String, String)>,
+) -> Result<Reply, FhirError> {
+    ctx.audit.query = Some(serde_urlencoded::to_string(&query).unwrap_or_default());
+    let prepared = prepare(
+        &ctx.state.model.registry,
+        rtype,
+        &query,
+        ctx.handling_strict(),
+    )?;
     let (keyring, tenant) = (ctx.state.keyring.clone(), ctx.state.tenant.clone());
     let base = ctx.base();
-    let (opts, found) = ctx
+    let base2 = base.clone();
+    let (prepared, found) = ctx
         .state
         .db
         .run(move |conn| {
-            let ix = keyring.indexer(conn, tenant.as_str())?;
-            let mut q = Query::new(&ix, &tenant, rtype).with_base(base);
-            for c in &criteria {
-                q.add(c)?;
-            }
-            // `_summary=count` and `_count=0` ask for the number alone (search.html#count).
-            let only_count = opts.summary == Some(SummaryMode::Count) || opts.count == 0;
-            let mut total = match (only_count, opts.total) {
-                (_, Total::None) => None,
-                (true, _) | (_, Total::Accurate) => Some(q.count(conn)?),
-                (_, Total::Estimate) => q.estimate(conn),
-                _ => None,
-            };
-            let count = if only_count { 0 } else { opts.count };
-            let page = page::page(conn, q, &opts.sort, opts.page.as_ref(), count)?;
-            if opts.total == Total::Default
-                && opts.page.is_none()
-                && page.next.is_none()
-                && count > 0
-            {
-                total = i64::try_from(page.ids.len()).ok();
-            }
-            let matches = bodies(conn, &keyring, &tenant, rtype, &page.ids)?;
-            let (mut included, mut truncated) = (Vec::new(), false);
-            if !opts.include.is_empty() || !opts.revinclude.is_empty() {
-                let (refs, cut) = include::resolve(
-                    conn,
-                    &tenant,
-                    rtype,
-                    &page.ids,
-                    &opts.include,
-                    &opts.revinclude,
-                )?;
-                truncated = cut;
-                for t in ResourceType::ALL {
-                    let ids: Vec<ResourceId> = refs
-                        .iter()
-                        .filter(|(rt, _)| *rt == t)
-                        .map(|(_, i)| i.clone())
-                        .collect();
-                    if !ids.is_empty() {
-                        included.extend(bodies(conn, &keyring, &tenant, t, &ids)?);
-                    }
-                }
-            }
-            Ok::<_, FhirError>((
-                opts,
-                Found {
-                    total,
-                    page,
-                    matches,
-                    included,
-                    truncated,
-                },
-            ))
+            let found = execute(conn, &keyring, &tenant, rtype, &base2, &prepared)?;
+            Ok::<_, FhirError>((prepared, found))
         })
         .await?;
-    let base = ctx.base();
+    let bundle = assemble(&base, rtype, &query, &prepared, found)?;
+    Ok(Reply::new(StatusCode::OK, Some(bundle.to_json()?)))
+}
+
+/// The searchset Bundle of a search's results.
+pub fn assemble(
+    base: &str,
+    rtype: ResourceType,
+    query: &[(String, String)],
+    prepared: &Prepared,
+    found: Found,
+) -> Result<Bundle, FhirError> {
+    let (opts, unknown) = (&prepared.opts, &prepared.unknown);
     let mut bundle = Bundle::new("searchset");
     bundle.total = found.total;
     let params: Vec<(String, String)> = query
@@ -192,7 +239,7 @@ pub async fn search_reply(
     for (t, id, body) in found.matches {
         bundle.entry.push(Entry {
             full_url: Some(format!("{base}/{t}/{id}")),
-            resource: Some(entry_body(t, body, &opts)?),
+            resource: Some(entry_body(t, body, opts)?),
             search: Some(EntrySearch { mode: "match" }),
             ..Entry::default()
         });
@@ -229,5 +276,5 @@ pub async fn search_reply(
             ..Entry::default()
         });
     }
-    Ok(Reply::new(StatusCode::OK, Some(bundle.to_json()?)))
+    Ok(bundle)
 }

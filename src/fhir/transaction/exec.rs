@@ -1,0 +1,390 @@
+//! Carrying out a transaction (all entries in one database transaction, in the
+//! order of http://hl7.org/fhir/R4/http.html#trules) or a batch (each entry on
+//! its own). Writes go through the same `Services` as single interactions, so
+//! validation, encryption, indexing, double-booking and AuditEvents are the same.
+
+use std::collections::HashMap;
+
+use diesel::{Connection, PgConnection};
+use serde_json::{Map, Value};
+
+use super::name_entry;
+use super::refs::rewrite;
+use super::request::{Request, Target, Verb};
+use crate::audit::{AuditRecord, Interaction};
+use crate::fhir::error::FhirError;
+use crate::fhir::handlers::common_etag as etag;
+use crate::fhir::resource::{check_resource, instant, IdRule};
+use crate::fhir::search::{self, bundle as sb};
+use crate::fhir::service::{parse_etag, Services};
+use crate::model::{ResourceId, ResourceType};
+use crate::store::resources;
+
+pub struct Env<'a> {
+    pub svc: &'a Services,
+    pub base: &'a str,
+    pub template: &'a AuditRecord,
+}
+
+/// What one entry answered (Bundle.entry.response, and a resource for GET).
+#[derive(Default)]
+pub struct Answer {
+    pub status: u16,
+    pub location: Option<String>,
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    pub resource: Option<Vec<u8>>,
+}
+
+impl<'a> Env<'a> {
+    fn audit(&self, interaction: Interaction, rtype: ResourceType) -> AuditRecord {
+        let mut a = self.template.clone();
+        a.interaction = interaction;
+        a.resource_type = Some(rtype.as_str().to_owned());
+        a.id = None;
+        a.version = None;
+        a.query = None;
+        a.patients.clear();
+        a.stored = false;
+        a
+    }
+
+    /// Ids matching a conditional search (at most 2: one is all a conditional needs to know).
+    fn find(
+        &self,
+        conn: &mut PgConnection,
+        rtype: ResourceType,
+        query: &[(String, String)],
+    ) -> Result<Vec<ResourceId>, FhirError> {
+        let criteria = search::conditional_criteria(&self.svc.model.registry, rtype, query)?;
+        let ix = self.svc.keyring.indexer(conn, self.svc.tenant.as_str())?;
+        search::find_ids(conn, &ix, &self.svc.tenant, rtype, &criteria, 2)
+    }
+
+    /// `Type?query` in a resource: exactly one match (http.html#trules).
+    fn resolve(
+        &self,
+        conn: &mut PgConnection,
+        rtype: ResourceType,
+        q: &str,
+    ) -> Result<String, FhirError> {
+        let pairs = serde_urlencoded::from_str::<Vec<(String, String)>>(q).map_err(|_| {
+            FhirError::invalid(
+                fhirgate_validate::IssueCode::Invalid,
+                None,
+                "malformed conditional reference",
+            )
+        })?;
+        match self.find(conn, rtype, &pairs)?.as_slice() {
+            [one] => Ok(format!("{rtype}/{one}")),
+            [] => Err(FhirError::PreconditionFailed(format!(
+                "the conditional reference {rtype}?{q} matches no resource"
+            ))),
+            _ => Err(FhirError::PreconditionFailed(format!(
+                "the conditional reference {rtype}?{q} matches more than one resource"
+            ))),
+        }
+    }
+
+    fn written(
+        rtype: ResourceType,
+        id: &ResourceId,
+        version: i32,
+        status: u16,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Answer {
+        Answer {
+            status,
+            location: Some(format!("{rtype}/{id}/_history/{version}")),
+            etag: Some(etag(version)),
+            last_modified: Some(instant(at)),
+            resource: None,
+        }
+    }
+
+    /// The id a POST or PUT will write, decided before any write so that other
+    /// entries' references can name it; None for a POST whose ifNoneExist matched
+    /// (its answer is then the existing resource).
+    fn assign(
+        &self,
+        conn: &mut PgConnection,
+        r: &Request,
+    ) -> Result<(ResourceId, Option<Answer>), FhirError> {
+        let rtype = r.target.rtype();
+        match (&r.verb, &r.target) {
+            (Verb::Post, _) => {
+                if let Some(cond) = &r.if_none_exist {
+                    let q = cond.split_once('?').map_or(cond.as_str(), |(_, q)| q);
+                    let pairs =
+                        serde_urlencoded::from_str::<Vec<(String, String)>>(q).unwrap_or_default();
+                    // http.html#ccreate: one match, no create (200); several, 412.
+                    match self.find(conn, rtype, &pairs)?.as_slice() {
+                        [] => {}
+                        [one] => {
+                            let cur = resources::read(
+                                conn,
+                                &self.svc.keyring,
+                                &self.svc.tenant,
+                                rtype,
+                                one,
+                            )?
+                            .ok_or_else(|| {
+                                FhirError::Internal("matched resource vanished".into())
+                            })?;
+                            return Ok((
+                                one.clone(),
+                                Some(Self::written(
+                                    rtype,
+                                    one,
+                                    cur.version_id,
+                                    200,
+                                    cur.last_updated,
+                                )),
+                            ));
+                        }
+                        _ => {
+                            return Err(FhirError::PreconditionFailed(
+                                "ifNoneExist matches more than one resource".into(),
+                            ))
+                        }
+                    }
+                }
+                Ok((ResourceId::generate(), None))
+            }
+            (_, Target::Instance(_, id)) => Ok((id.clone(), None)),
+            (_, Target::Search(_, q)) => match self.find(conn, rtype, q)?.as_slice() {
+                [] => Ok((ResourceId::generate(), None)),
+                [one] => Ok((one.clone(), None)),
+                _ => Err(FhirError::PreconditionFailed(
+                    "the conditional update matches more than one resource".into(),
+                )),
+            },
+            (_, Target::Type(_)) => Err(FhirError::Internal("no id for a type-level entry".into())),
+        }
+    }
+
+    /// The resource of a POST or PUT, references rewritten and validated.
+    fn prepare(
+        &self,
+        conn: &mut PgConnection,
+        r: &Request,
+        id: &ResourceId,
+        mapped: &HashMap<String, String>,
+    ) -> Result<Map<String, Value>, FhirError> {
+        let rtype = r.target.rtype();
+        let mut v = Value::Object(r.resource.clone().unwrap_or_default());
+        rewrite(&mut v, mapped, &mut |t, q| self.resolve(conn, t, q))?;
+        let Value::Object(map) = v else {
+            return Err(FhirError::Internal("resource changed shape".into()));
+        };
+        let rule = match (&r.verb, &r.target) {
+            (Verb::Put, Target::Instance(..)) => IdRule::MustEqual(id),
+            (Verb::Put, _) => IdRule::Optional,
+            _ => IdRule::Ignore,
+        };
+        let mut map = check_resource(map, rtype, &self.svc.model, rule)?;
+        if r.verb == Verb::Put {
+            map.insert("id".into(), Value::String(id.to_string()));
+        }
+        Ok(map)
+    }
+
+    fn write(
+        &self,
+        conn: &mut PgConnection,
+        r: &Request,
+        id: ResourceId,
+        map: Map<String, Value>,
+    ) -> Result<Answer, FhirError> {
+        let rtype = r.target.rtype();
+        if r.verb == Verb::Post {
+            let mut audit = self.audit(Interaction::Create, rtype);
+            let w = self.svc.create_as(conn, rtype, id, map, &mut audit)?;
+            return Ok(Self::written(
+                rtype,
+                &w.id,
+                w.version_id,
+                201,
+                w.last_updated,
+            ));
+        }
+        let if_match = match &r.if_match {
+            Some(m) => Some(parse_etag(m).ok_or_else(|| crate::fhir::service::bad_if_match(m))?),
+            None => None,
+        };
+        let mut audit = self.audit(Interaction::Update, rtype);
+        let w = self
+            .svc
+            .update(conn, rtype, &id, map, if_match, &mut audit)?;
+        Ok(Self::written(
+            rtype,
+            &w.id,
+            w.version_id,
+            if w.created { 201 } else { 200 },
+            w.last_updated,
+        ))
+    }
+
+    fn delete(&self, conn: &mut PgConnection, r: &Request) -> Result<Answer, FhirError> {
+        let rtype = r.target.rtype();
+        let id = match &r.target {
+            Target::Instance(_, id) => id.clone(),
+            Target::Search(_, q) => match self.find(conn, rtype, q)?.as_slice() {
+                // http.html#3.1.0.7.1: none is not an error; several get 412.
+                [] => {
+                    return Ok(Answer {
+                        status: 204,
+                        ..Answer::default()
+                    })
+                }
+                [one] => one.clone(),
+                _ => {
+                    return Err(FhirError::PreconditionFailed(
+                        "the conditional delete matches more than one resource".into(),
+                    ))
+                }
+            },
+            Target::Type(_) => {
+                return Err(FhirError::MethodNotAllowed(
+                    "DELETE needs Type/id or Type?query".into(),
+                ))
+            }
+        };
+        let mut audit = self.audit(Interaction::Delete, rtype);
+        self.svc.delete(conn, rtype, &id, &mut audit)?;
+        Ok(Answer {
+            status: 204,
+            ..Answer::default()
+        })
+    }
+
+    fn get(&self, conn: &mut PgConnection, r: &Request) -> Result<Answer, FhirError> {
+        let rtype = r.target.rtype();
+        match &r.target {
+            Target::Instance(_, id) => {
+                let mut audit = self.audit(Interaction::Read, rtype);
+                audit.id = Some(id.to_string());
+                let v = resources::read(conn, &self.svc.keyring, &self.svc.tenant, rtype, id)?;
+                let answer = match v {
+                    Some(v) => match v.body {
+                        Some(b) => Ok(Answer {
+                            status: 200,
+                            etag: Some(etag(v.version_id)),
+                            last_modified: Some(instant(v.last_updated)),
+                            resource: Some(b.0),
+                            ..Answer::default()
+                        }),
+                        None => Err(FhirError::Gone(format!("{rtype}/{id} was deleted"))),
+                    },
+                    None => Err(FhirError::NotFound(format!("{rtype}/{id} does not exist"))),
+                };
+                audit.status = answer
+                    .as_ref()
+                    .map_or_else(|e| e.status().as_u16(), |a| a.status);
+                self.svc.commit_audit(conn, &mut audit)?;
+                answer
+            }
+            Target::Search(..) | Target::Type(_) => {
+                let q = match &r.target {
+                    Target::Search(_, q) => q.clone(),
+                    _ => Vec::new(),
+                };
+                let mut audit = self.audit(Interaction::SearchType, rtype);
+                audit.query = Some(serde_urlencoded::to_string(&q).unwrap_or_default());
+                let p = sb::prepare(&self.svc.model.registry, rtype, &q, false)?;
+                let found = sb::execute(
+                    conn,
+                    &self.svc.keyring,
+                    &self.svc.tenant,
+                    rtype,
+                    self.base,
+                    &p,
+                )?;
+                let bundle = sb::assemble(self.base, rtype, &q, &p, found)?;
+                audit.status = 200;
+                self.svc.commit_audit(conn, &mut audit)?;
+                Ok(Answer {
+                    status: 200,
+                    resource: Some(bundle.to_json()?),
+                    ..Answer::default()
+                })
+            }
+        }
+    }
+
+    /// A whole transaction: deletes, then ids for creates and updates (so that
+    /// fullUrls can be mapped), then creates, updates and reads (http.html#trules).
+    /// Any failure returns the error naming its entry; the caller rolls back.
+    pub fn transaction(
+        &self,
+        conn: &mut PgConnection,
+        reqs: &[Request],
+    ) -> Result<Vec<(usize, Answer)>, FhirError> {
+        let mut answers = Vec::with_capacity(reqs.len());
+        let mut ordered: Vec<&Request> = reqs.iter().collect();
+        ordered.sort_by_key(|r| (r.verb, r.index));
+        for r in ordered.iter().filter(|r| r.verb == Verb::Delete) {
+            answers.push((
+                r.index,
+                self.delete(conn, r)
+                    .map_err(|e| name_entry(e, &r.label()))?,
+            ));
+        }
+        let mut mapped = HashMap::new();
+        let mut plans = Vec::new();
+        for r in ordered
+            .iter()
+            .filter(|r| matches!(r.verb, Verb::Post | Verb::Put))
+        {
+            let (id, done) = self
+                .assign(conn, r)
+                .map_err(|e| name_entry(e, &r.label()))?;
+            if let Some(u) = &r.full_url {
+                mapped.insert(u.clone(), format!("{}/{id}", r.target.rtype()));
+            }
+            plans.push((*r, id, done));
+        }
+        let mut prepared = Vec::new();
+        for (r, id, done) in plans {
+            match done {
+                Some(a) => answers.push((r.index, a)),
+                None => {
+                    let map = self
+                        .prepare(conn, r, &id, &mapped)
+                        .map_err(|e| name_entry(e, &r.label()))?;
+                    prepared.push((r, id, map));
+                }
+            }
+        }
+        for (r, id, map) in prepared {
+            answers.push((
+                r.index,
+                self.write(conn, r, id, map)
+                    .map_err(|e| name_entry(e, &r.label()))?,
+            ));
+        }
+        for r in ordered.iter().filter(|r| r.verb == Verb::Get) {
+            answers.push((
+                r.index,
+                self.get(conn, r).map_err(|e| name_entry(e, &r.label()))?,
+            ));
+        }
+        Ok(answers)
+    }
+
+    /// One batch entry, in its own database transaction.
+    pub fn one(&self, conn: &mut PgConnection, r: &Request) -> Result<Answer, FhirError> {
+        conn.transaction(|conn| match r.verb {
+            Verb::Delete => self.delete(conn, r),
+            Verb::Get => self.get(conn, r),
+            Verb::Post | Verb::Put => {
+                let (id, done) = self.assign(conn, r)?;
+                if let Some(a) = done {
+                    return Ok(a);
+                }
+                let map = self.prepare(conn, r, &id, &HashMap::new())?;
+                self.write(conn, r, id, map)
+            }
+        })
+    }
+}

@@ -1,0 +1,138 @@
+//! `POST [base]` with a transaction or batch Bundle
+//! (http://hl7.org/fhir/R4/http.html#transaction, bundle.html#transaction).
+//! A transaction is one database transaction: every entry succeeds or nothing is
+//! stored, and the reply to a failure is the failing entry's OperationOutcome,
+//! naming the entry. A batch answers every entry on its own.
+
+mod exec;
+mod refs;
+mod request;
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use diesel::Connection;
+
+use self::exec::{Answer, Env};
+use self::request::{parse_bundle, Kind};
+use super::bundle::{raw, Bundle, Entry, EntryResponse};
+use super::context::{Ctx, Reply};
+use super::error::FhirError;
+use super::format::{input_format, parse_body};
+use super::resource::read_body;
+use super::AppState;
+use crate::audit::Interaction;
+
+/// Prefixes an error's messages with the entry it came from.
+pub(crate) fn name_entry(e: FhirError, label: &str) -> FhirError {
+    match e {
+        FhirError::Invalid(mut issues) => {
+            for i in &mut issues {
+                i.diagnostics = format!("{label}: {}", i.diagnostics);
+            }
+            FhirError::Invalid(issues)
+        }
+        FhirError::NotFound(m) => FhirError::NotFound(format!("{label}: {m}")),
+        FhirError::Conflict(m) => FhirError::Conflict(format!("{label}: {m}")),
+        FhirError::Gone(m) => FhirError::Gone(format!("{label}: {m}")),
+        FhirError::PreconditionFailed(m) => FhirError::PreconditionFailed(format!("{label}: {m}")),
+        FhirError::MethodNotAllowed(m) => FhirError::MethodNotAllowed(format!("{label}: {m}")),
+        FhirError::Unprocessable(mut v) => {
+            for x in &mut v {
+                x.expression = format!("{label}: {}", x.expression);
+            }
+            FhirError::Unprocessable(v)
+        }
+        other => other,
+    }
+}
+
+fn status_line(code: u16) -> String {
+    let reason = StatusCode::from_u16(code)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("");
+    format!("{code} {reason}").trim_end().to_owned()
+}
+
+fn entry(answer: Result<Answer, FhirError>) -> Result<Entry, FhirError> {
+    Ok(match answer {
+        Ok(a) => Entry {
+            resource: a.resource.map(raw).transpose()?,
+            response: Some(EntryResponse {
+                status: status_line(a.status),
+                location: a.location,
+                etag: a.etag,
+                last_modified: a.last_modified,
+                outcome: None,
+            }),
+            ..Entry::default()
+        },
+        Err(e) => {
+            let oo = serde_json::to_vec(&e.to_operation_outcome())
+                .map_err(|x| FhirError::Internal(x.to_string()))?;
+            Entry {
+                response: Some(EntryResponse {
+                    status: status_line(e.status().as_u16()),
+                    outcome: Some(raw(oo)?),
+                    ..EntryResponse::default()
+                }),
+                ..Entry::default()
+            }
+        }
+    })
+}
+
+pub async fn post(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    payload: web::Payload,
+) -> HttpResponse {
+    let mut ctx = Ctx::new(req, state, Interaction::Batch);
+    let result = async {
+        ctx.check()?;
+        let body = read_body(&ctx.req, payload, ctx.state.max_body).await?;
+        let value = parse_body(input_format(&ctx.req)?, &body)?;
+        let base = ctx.base();
+        let (kind, reqs) = parse_bundle(&value, &base, ctx.state.max_bundle_entries)?;
+        if kind == Kind::Transaction {
+            ctx.audit.interaction = Interaction::Transaction;
+        }
+        let svc = ctx.services();
+        let template = ctx.audit.clone();
+        let entries = ctx
+            .state
+            .db
+            .run(move |conn| {
+                let env = Env {
+                    svc: &svc,
+                    base: &base,
+                    template: &template,
+                };
+                match kind {
+                    Kind::Transaction => {
+                        // The whole Bundle is refused when any entry is malformed.
+                        let reqs = reqs.into_iter().collect::<Result<Vec<_>, _>>()?;
+                        let mut answers = conn.transaction(|conn| env.transaction(conn, &reqs))?;
+                        answers.sort_by_key(|(i, _)| *i);
+                        answers
+                            .into_iter()
+                            .map(|(_, a)| entry(Ok(a)))
+                            .collect::<Result<Vec<_>, _>>()
+                    }
+                    Kind::Batch => reqs
+                        .into_iter()
+                        .map(|r| entry(r.and_then(|r| env.one(conn, &r))))
+                        .collect::<Result<Vec<_>, _>>(),
+                }
+            })
+            .await?;
+        let mut bundle = Bundle::new(match kind {
+            Kind::Transaction => "transaction-response",
+            Kind::Batch => "batch-response",
+        });
+        bundle.entry = entries;
+        Ok(Reply::new(StatusCode::OK, Some(bundle.to_json()?)))
+    }
+    .await;
+    ctx.finish(result).await
+}

@@ -1,0 +1,212 @@
+//! A posted transaction or batch Bundle, parsed into requests
+//! (http://hl7.org/fhir/R4/bundle.html#transaction, http.html#transaction).
+
+use fhirgate_validate::IssueCode;
+use serde_json::{Map, Value};
+
+use crate::fhir::error::FhirError;
+use crate::model::{ResourceId, ResourceType};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Transaction,
+    Batch,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Verb {
+    // Declared in transaction processing order (http.html#trules).
+    Delete,
+    Post,
+    Put,
+    Get,
+}
+
+/// What `request.url` names.
+#[derive(Debug, Clone)]
+pub enum Target {
+    Type(ResourceType),
+    Instance(ResourceType, ResourceId),
+    Search(ResourceType, Vec<(String, String)>),
+}
+
+impl Target {
+    pub fn rtype(&self) -> ResourceType {
+        match self {
+            Target::Type(t) | Target::Instance(t, _) | Target::Search(t, _) => *t,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub index: usize,
+    pub full_url: Option<String>,
+    pub verb: Verb,
+    pub target: Target,
+    pub resource: Option<Map<String, Value>>,
+    pub if_none_exist: Option<String>,
+    pub if_match: Option<String>,
+}
+
+impl Request {
+    /// How errors name this entry (issue #4: "an OperationOutcome naming the entry").
+    pub fn label(&self) -> String {
+        match &self.full_url {
+            Some(u) => format!("entry[{}] ({u})", self.index),
+            None => format!("entry[{}]", self.index),
+        }
+    }
+}
+
+fn bad(msg: String) -> FhirError {
+    FhirError::invalid(IssueCode::Invalid, None, msg)
+}
+
+/// `Type`, `Type/id` or `Type?query`, relative to the base (an absolute URL under
+/// `base` is accepted too).
+pub fn parse_url(url: &str, base: &str) -> Result<Target, FhirError> {
+    let rel = url
+        .strip_prefix(base)
+        .unwrap_or(url)
+        .trim_start_matches('/');
+    let (path, query) = match rel.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (rel, None),
+    };
+    let mut parts = path.split('/');
+    let tname = parts.next().unwrap_or("");
+    let rtype = ResourceType::parse(tname).ok_or_else(|| {
+        FhirError::invalid(
+            IssueCode::NotSupported,
+            None,
+            format!("resource type {tname:?} is not served by this gateway (README, \"Served resource types\")"),
+        )
+    })?;
+    match (parts.next(), parts.next(), query) {
+        (None, None, None) => Ok(Target::Type(rtype)),
+        (None, None, Some(q)) => {
+            let pairs = serde_urlencoded::from_str::<Vec<(String, String)>>(q)
+                .map_err(|_| bad(format!("request.url {url:?} has a malformed query")))?;
+            Ok(Target::Search(rtype, pairs))
+        }
+        (Some(id), None, None) => ResourceId::parse(id)
+            .map(|id| Target::Instance(rtype, id))
+            .ok_or_else(|| bad(format!("request.url {url:?}: not a valid id"))),
+        _ => Err(bad(format!(
+            "request.url {url:?} is not Type, Type/id or Type?query"
+        ))),
+    }
+}
+
+fn text<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
+    v.get(key).and_then(Value::as_str)
+}
+
+/// One entry; an error here refuses a whole transaction, or answers that entry of a batch.
+fn parse_entry(index: usize, e: &Value, base: &str) -> Result<Request, FhirError> {
+    let full_url = text(e, "fullUrl").map(str::to_owned);
+    let label = match &full_url {
+        Some(u) => format!("entry[{index}] ({u})"),
+        None => format!("entry[{index}]"),
+    };
+    let req = e
+        .get("request")
+        .ok_or_else(|| bad(format!("{label}: request is missing")))?;
+    let verb = match text(req, "method") {
+        Some("GET") => Verb::Get,
+        Some("POST") => Verb::Post,
+        Some("PUT") => Verb::Put,
+        Some("DELETE") => Verb::Delete,
+        Some(m) => {
+            return Err(FhirError::invalid(
+                IssueCode::NotSupported,
+                None,
+                format!("{label}: request.method {m} is not supported"),
+            ))
+        }
+        None => return Err(bad(format!("{label}: request.method is missing"))),
+    };
+    let url = text(req, "url").ok_or_else(|| bad(format!("{label}: request.url is missing")))?;
+    let target = parse_url(url, base).map_err(|e| super::name_entry(e, &label))?;
+    let resource = match (verb, e.get("resource")) {
+        (Verb::Post | Verb::Put, Some(Value::Object(m))) => {
+            let named = m.get("resourceType").and_then(Value::as_str);
+            if named != Some(target.rtype().as_str()) {
+                return Err(bad(format!(
+                    "{label}: the resource's resourceType does not match request.url"
+                )));
+            }
+            Some(m.clone())
+        }
+        (Verb::Post | Verb::Put, _) => {
+            return Err(bad(format!("{label}: a {verb:?} entry needs a resource")))
+        }
+        _ => None,
+    };
+    match (verb, &target) {
+        (Verb::Post, Target::Type(_))
+        | (Verb::Put, Target::Instance(..) | Target::Search(..))
+        | (Verb::Delete, Target::Instance(..) | Target::Search(..))
+        | (Verb::Get, Target::Instance(..) | Target::Search(..) | Target::Type(_)) => {}
+        _ => {
+            return Err(bad(format!(
+                "{label}: {verb:?} {url} is not a valid interaction"
+            )))
+        }
+    }
+    if verb != Verb::Get && target.rtype() == ResourceType::AuditEvent {
+        return Err(FhirError::MethodNotAllowed(format!(
+            "{label}: AuditEvents are written by the server only"
+        )));
+    }
+    Ok(Request {
+        index,
+        full_url,
+        verb,
+        target,
+        resource,
+        if_none_exist: text(req, "ifNoneExist").map(str::to_owned),
+        if_match: text(req, "ifMatch").map(str::to_owned),
+    })
+}
+
+/// The Bundle's kind and its entries, each parsed or refused. More entries than
+/// `max` is refused before anything else (413).
+pub fn parse_bundle(
+    value: &Value,
+    base: &str,
+    max: usize,
+) -> Result<(Kind, Vec<Result<Request, FhirError>>), FhirError> {
+    if text(value, "resourceType") != Some("Bundle") {
+        return Err(bad("POST to the base takes a Bundle".into()));
+    }
+    let kind = match text(value, "type") {
+        Some("transaction") => Kind::Transaction,
+        Some("batch") => Kind::Batch,
+        Some(t) => {
+            return Err(FhirError::invalid(
+                IssueCode::NotSupported,
+                Some("Bundle.type"),
+                format!("a Bundle of type {t} cannot be processed; POST a transaction or batch"),
+            ))
+        }
+        None => return Err(bad("Bundle.type is missing".into())),
+    };
+    let entries = match value.get("entry") {
+        None => &[][..],
+        Some(Value::Array(a)) => a.as_slice(),
+        Some(_) => return Err(bad("Bundle.entry must be an array".into())),
+    };
+    if entries.len() > max {
+        return Err(FhirError::TooManyEntries(max));
+    }
+    Ok((
+        kind,
+        entries
+            .iter()
+            .enumerate()
+            .map(|(i, e)| parse_entry(i, e, base))
+            .collect(),
+    ))
+}
