@@ -12,6 +12,8 @@ mod helpers;
 mod audit;
 mod audit_search;
 mod bad_input;
+mod bundles;
+mod bundles_more;
 mod concurrency;
 mod crud;
 mod encryption;

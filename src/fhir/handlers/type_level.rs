@@ -3,8 +3,6 @@
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
-use diesel::sql_types::Text;
-use diesel::RunQueryDsl;
 use fhirgate_validate::IssueCode;
 
 use super::common::{write_reply, written_reply};
@@ -22,19 +20,8 @@ use crate::store::resources;
 
 type P1 = web::Path<String>;
 
-/// Serialises conditional interactions with the same criteria (across processes:
-/// it is a database lock), so 20 identical conditional creates make one resource.
-fn lock_criteria(conn: &mut diesel::PgConnection, key: &str) -> Result<(), FhirError> {
-    diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
-        .bind::<Text, _>(key)
-        .execute(conn)?;
-    Ok(())
-}
-
 fn criteria_key(ctx: &Ctx, rtype: ResourceType, query: &[(String, String)]) -> String {
-    let mut q: Vec<String> = query.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    q.sort();
-    format!("{}|{rtype}|{}", ctx.state.tenant, q.join("&"))
+    search::criteria_key(&ctx.state.tenant, rtype, query)
 }
 
 pub async fn create(
@@ -78,7 +65,7 @@ async fn do_create(ctx: &mut Ctx, rtype: &str, payload: web::Payload) -> Result<
     let outcome = ctx
         .write_tx(move |svc, conn, audit| {
             if let Some((key, criteria)) = &condition {
-                lock_criteria(conn, key)?;
+                search::lock_criteria(conn, key)?;
                 let ix = svc.keyring.indexer(conn, svc.tenant.as_str())?;
                 let ids = search::find_ids(conn, &ix, &svc.tenant, rtype, criteria, 2)?;
                 match ids.as_slice() {
@@ -144,7 +131,7 @@ pub async fn conditional_update(
         // body's id if it has one), one match -> update it, several -> 412.
         let w = ctx
             .write_tx(move |svc, conn, audit| {
-                lock_criteria(conn, &key)?;
+                search::lock_criteria(conn, &key)?;
                 let ix = svc.keyring.indexer(conn, svc.tenant.as_str())?;
                 let ids = search::find_ids(conn, &ix, &svc.tenant, rtype, &criteria, 2)?;
                 match (ids.as_slice(), body_id) {

@@ -66,6 +66,25 @@ pub fn find_ids(
     Ok(page::page(conn, q, &[], None, limit)?.ids)
 }
 
+/// Serialises conditional interactions with the same criteria (across processes:
+/// it is a database lock, held to the end of the transaction), so 20 identical
+/// conditional creates, or two transactions with the same ifNoneExist, make one
+/// resource.
+pub fn lock_criteria(conn: &mut PgConnection, key: &str) -> Result<(), FhirError> {
+    use diesel::RunQueryDsl;
+    diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+        .bind::<diesel::sql_types::Text, _>(key)
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The lock key of a conditional interaction: tenant, type and sorted criteria.
+pub fn criteria_key(tenant: &TenantId, rtype: ResourceType, query: &[(String, String)]) -> String {
+    let mut q: Vec<String> = query.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    q.sort();
+    format!("{tenant}|{rtype}|{}", q.join("&"))
+}
+
 /// Criteria for a conditional interaction: every parameter must be understood, since
 /// ignoring one would widen the match and touch the wrong resource
 /// (http://hl7.org/fhir/R4/http.html#cond-update).

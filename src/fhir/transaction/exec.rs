@@ -3,7 +3,7 @@
 //! its own). Writes go through the same `Services` as single interactions, so
 //! validation, encryption, indexing, double-booking and AuditEvents are the same.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use diesel::{Connection, PgConnection};
 use serde_json::{Map, Value};
@@ -19,6 +19,28 @@ use crate::fhir::search::{self, bundle as sb};
 use crate::fhir::service::{parse_etag, Services};
 use crate::model::{ResourceId, ResourceType};
 use crate::store::resources;
+
+/// Records that a transaction entry touches `id`; a second entry touching it fails.
+fn claim(
+    seen: &mut HashSet<(ResourceType, ResourceId)>,
+    r: &Request,
+    id: &ResourceId,
+) -> Result<(), FhirError> {
+    let rtype = r.target.rtype();
+    if seen.insert((rtype, id.clone())) {
+        return Ok(());
+    }
+    Err(name_entry(
+        FhirError::invalid(
+            fhirgate_validate::IssueCode::Invalid,
+            None,
+            format!(
+                "{rtype}/{id} is already written or deleted by another entry of this transaction"
+            ),
+        ),
+        &r.label(),
+    ))
+}
 
 pub struct Env<'a> {
     pub svc: &'a Services,
@@ -57,6 +79,9 @@ impl<'a> Env<'a> {
         query: &[(String, String)],
     ) -> Result<Vec<ResourceId>, FhirError> {
         let criteria = search::conditional_criteria(&self.svc.model.registry, rtype, query)?;
+        // The lock of a single conditional interaction: racing transactions with the
+        // same ifNoneExist or conditional update make one resource (issue #4).
+        search::lock_criteria(conn, &search::criteria_key(&self.svc.tenant, rtype, query))?;
         let ix = self.svc.keyring.indexer(conn, self.svc.tenant.as_str())?;
         search::find_ids(conn, &ix, &self.svc.tenant, rtype, &criteria, 2)
     }
@@ -225,33 +250,39 @@ impl<'a> Env<'a> {
         ))
     }
 
-    fn delete(&self, conn: &mut PgConnection, r: &Request) -> Result<Answer, FhirError> {
+    /// The resource a DELETE names; None for a conditional delete matching nothing.
+    fn delete_target(
+        &self,
+        conn: &mut PgConnection,
+        r: &Request,
+    ) -> Result<Option<ResourceId>, FhirError> {
         let rtype = r.target.rtype();
-        let id = match &r.target {
-            Target::Instance(_, id) => id.clone(),
+        match &r.target {
+            Target::Instance(_, id) => Ok(Some(id.clone())),
             Target::Search(_, q) => match self.find(conn, rtype, q)?.as_slice() {
                 // http.html#3.1.0.7.1: none is not an error; several get 412.
-                [] => {
-                    return Ok(Answer {
-                        status: 204,
-                        ..Answer::default()
-                    })
-                }
-                [one] => one.clone(),
-                _ => {
-                    return Err(FhirError::PreconditionFailed(
-                        "the conditional delete matches more than one resource".into(),
-                    ))
-                }
+                [] => Ok(None),
+                [one] => Ok(Some(one.clone())),
+                _ => Err(FhirError::PreconditionFailed(
+                    "the conditional delete matches more than one resource".into(),
+                )),
             },
-            Target::Type(_) => {
-                return Err(FhirError::MethodNotAllowed(
-                    "DELETE needs Type/id or Type?query".into(),
-                ))
-            }
-        };
-        let mut audit = self.audit(Interaction::Delete, rtype);
-        self.svc.delete(conn, rtype, &id, &mut audit)?;
+            Target::Type(_) => Err(FhirError::MethodNotAllowed(
+                "DELETE needs Type/id or Type?query".into(),
+            )),
+        }
+    }
+
+    fn delete(
+        &self,
+        conn: &mut PgConnection,
+        r: &Request,
+        id: Option<ResourceId>,
+    ) -> Result<Answer, FhirError> {
+        if let Some(id) = id {
+            let mut audit = self.audit(Interaction::Delete, r.target.rtype());
+            self.svc.delete(conn, r.target.rtype(), &id, &mut audit)?;
+        }
         Ok(Answer {
             status: 204,
             ..Answer::default()
@@ -321,14 +352,19 @@ impl<'a> Env<'a> {
         reqs: &[Request],
     ) -> Result<Vec<(usize, Answer)>, FhirError> {
         let mut answers = Vec::with_capacity(reqs.len());
+        // http.html#trules: "If any resource identities (including resolved
+        // identities from conditional update/delete) overlap in steps 1-3, then the
+        // transaction SHALL fail."
+        let mut identities = HashSet::new();
         let mut ordered: Vec<&Request> = reqs.iter().collect();
         ordered.sort_by_key(|r| (r.verb, r.index));
         for r in ordered.iter().filter(|r| r.verb == Verb::Delete) {
-            answers.push((
-                r.index,
-                self.delete(conn, r)
-                    .map_err(|e| name_entry(e, &r.label()))?,
-            ));
+            let named = |e| name_entry(e, &r.label());
+            let id = self.delete_target(conn, r).map_err(named)?;
+            if let Some(id) = &id {
+                claim(&mut identities, r, id)?;
+            }
+            answers.push((r.index, self.delete(conn, r, id).map_err(named)?));
         }
         let mut mapped = HashMap::new();
         let mut plans = Vec::new();
@@ -339,6 +375,7 @@ impl<'a> Env<'a> {
             let (id, done) = self
                 .assign(conn, r)
                 .map_err(|e| name_entry(e, &r.label()))?;
+            claim(&mut identities, r, &id)?;
             if let Some(u) = &r.full_url {
                 mapped.insert(u.clone(), format!("{}/{id}", r.target.rtype()));
             }
@@ -375,7 +412,10 @@ impl<'a> Env<'a> {
     /// One batch entry, in its own database transaction.
     pub fn one(&self, conn: &mut PgConnection, r: &Request) -> Result<Answer, FhirError> {
         conn.transaction(|conn| match r.verb {
-            Verb::Delete => self.delete(conn, r),
+            Verb::Delete => {
+                let id = self.delete_target(conn, r)?;
+                self.delete(conn, r, id)
+            }
             Verb::Get => self.get(conn, r),
             Verb::Post | Verb::Put => {
                 let (id, done) = self.assign(conn, r)?;
