@@ -14,6 +14,7 @@ mod audit_search;
 mod bad_input;
 mod bundles;
 mod bundles_more;
+mod bundles_race;
 mod concurrency;
 mod crud;
 mod encryption;
