@@ -294,6 +294,8 @@ pub fn read_version(
 pub enum HistoryScope<'a> {
     Instance(ResourceType, &'a ResourceId),
     Type(ResourceType),
+    /// Every served type (AuditEvents, kept apart, have no history).
+    System,
 }
 
 /// Paging position for history: strictly older than this (last_updated, type, id, version).
@@ -321,6 +323,7 @@ fn scoped<'a>(
                 .filter(rv::id.eq(id.as_str()));
         }
         HistoryScope::Type(t) => q = q.filter(rv::resource_type.eq(t.as_str())),
+        HistoryScope::System => {}
     }
     if let Some(since) = since {
         q = q.filter(rv::last_updated.ge(since));

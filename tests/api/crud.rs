@@ -216,3 +216,47 @@ async fn history_newest_first_with_count_and_since() {
     assert_eq!(th["total"], 6);
     assert_outcome(app.get("Patient/_history?_since=yesterday").await, 400).await;
 }
+
+/// System history (http://hl7.org/fhir/R4/http.html#history): every version of
+/// every type, newest first, with request.method per version.
+#[tokio::test]
+async fn system_history_covers_every_type_newest_first() {
+    let app = spawn_app().await;
+    let (p, mut body) = app.create(&patient("Sys", "SYS-1")).await;
+    body["gender"] = serde_json::json!("other");
+    // lastUpdated has millisecond precision: keep the three versions apart.
+    let tick = || tokio::time::sleep(std::time::Duration::from_millis(5));
+    tick().await;
+    assert_eq!(
+        app.put_json(&format!("Patient/{p}"), &body).await.status(),
+        200
+    );
+    tick().await;
+    let (o, _) = app
+        .create(&serde_json::json!({"resourceType": "Observation", "status": "final", "code": {"text": "x"}}))
+        .await;
+    let h: serde_json::Value = app.get("_history").await.json().await.unwrap();
+    assert_eq!(h["type"], "history");
+    assert_eq!(h["total"], 3);
+    let seen: Vec<(String, String, String)> = h["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["resource"]["resourceType"].as_str().unwrap().to_owned(),
+                e["resource"]["id"].as_str().unwrap().to_owned(),
+                e["request"]["method"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let s = |t: &str, id: &str, m: &str| (t.to_owned(), id.to_owned(), m.to_owned());
+    assert_eq!(
+        seen,
+        vec![
+            s("Observation", &o, "POST"),
+            s("Patient", &p, "PUT"),
+            s("Patient", &p, "POST")
+        ]
+    );
+}

@@ -186,6 +186,7 @@ pub async fn history(req: HttpRequest, state: web::Data<AppState>, path: P2) -> 
 pub enum HistoryScopeOwned {
     Instance(ResourceType, ResourceId),
     Type(ResourceType),
+    System,
 }
 
 impl HistoryScopeOwned {
@@ -193,6 +194,7 @@ impl HistoryScopeOwned {
         match self {
             HistoryScopeOwned::Instance(t, id) => HistoryScope::Instance(*t, id),
             HistoryScopeOwned::Type(t) => HistoryScope::Type(*t),
+            HistoryScopeOwned::System => HistoryScope::System,
         }
     }
 }

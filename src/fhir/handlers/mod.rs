@@ -30,6 +30,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                         .default_service(web::to(mna)),
                 )
                 .service(
+                    web::resource("/_history")
+                        .route(web::get().to(system::history))
+                        .default_service(web::to(mna)),
+                )
+                .service(
                     web::resource("/{type}/_history")
                         .route(web::get().to(type_level::history))
                         .default_service(web::to(mna)),

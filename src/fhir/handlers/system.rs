@@ -33,3 +33,15 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
             .json(serde_json::json!({"status": "database unavailable or migrations pending"}))
     }
 }
+
+/// `GET [base]/_history` (http://hl7.org/fhir/R4/http.html#history): every
+/// version of every served resource, newest first.
+pub async fn history(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let ctx = Ctx::new(req, state, Interaction::HistorySystem);
+    let result = async {
+        ctx.check()?;
+        crate::fhir::history::history_reply(&ctx, super::HistoryScopeOwned::System).await
+    }
+    .await;
+    ctx.finish(result).await
+}
