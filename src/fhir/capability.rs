@@ -50,6 +50,14 @@ pub fn capability_statement(registry: &Registry, base: &str) -> Value {
                 "conditionalDelete": if t.client_writable() { "single" } else { "not-supported" },
                 "searchParam": params
             });
+            if t == ResourceType::Patient {
+                if let Some(o) = r.as_object_mut() {
+                    o.insert("operation".into(), json!([{
+                        "name": "everything",
+                        "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything"
+                    }]));
+                }
+            }
             if t != ResourceType::AuditEvent {
                 // search.html#include: every reference parameter of this type, and of
                 // the served types whose references can point here.

@@ -4,6 +4,7 @@ pub mod bundle;
 pub mod capability;
 pub mod context;
 pub mod error;
+pub mod everything;
 pub mod format;
 pub mod handlers;
 pub mod history;

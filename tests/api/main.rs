@@ -18,6 +18,7 @@ mod bundles_race;
 mod concurrency;
 mod crud;
 mod encryption;
+mod everything;
 mod examples;
 mod formats;
 mod search;

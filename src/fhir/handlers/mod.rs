@@ -29,6 +29,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                         .route(web::get().to(system::metadata))
                         .default_service(web::to(mna)),
                 )
+                // http://hl7.org/fhir/R4/patient-operation-everything.html
+                .service(
+                    web::resource("/Patient/$everything")
+                        .route(web::get().to(crate::fhir::everything::type_level))
+                        .default_service(web::to(mna)),
+                )
+                .service(
+                    web::resource("/Patient/{id}/$everything")
+                        .route(web::get().to(crate::fhir::everything::instance))
+                        .default_service(web::to(mna)),
+                )
                 .service(
                     web::resource("/_history")
                         .route(web::get().to(system::history))

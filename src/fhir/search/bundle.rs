@@ -29,7 +29,7 @@ pub struct Found {
 }
 
 /// Current bodies of `ids` (all of one type), in order, skipping deleted ones.
-pub(super) fn bodies(
+pub(crate) fn bodies(
     conn: &mut diesel::PgConnection,
     keyring: &crate::crypto::Keyring,
     tenant: &crate::tenant::TenantId,
