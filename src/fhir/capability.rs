@@ -25,7 +25,7 @@ pub fn capability_statement(registry: &Registry, base: &str) -> Value {
         .iter()
         .map(|&t| {
             let interactions: &[&str] = if t.client_writable() {
-                &["read", "vread", "update", "delete", "history-instance", "history-type", "create", "search-type"]
+                &["read", "vread", "update", "patch", "delete", "history-instance", "history-type", "create", "search-type"]
             } else {
                 &["read", "search-type"]
             };

@@ -33,6 +33,8 @@ pub enum FhirError {
     TooLarge(usize),
     /// 413: a transaction or batch with more entries than the configured limit.
     TooManyEntries(usize),
+    /// 422: a PATCH that cannot be applied, or whose result is not valid R4.
+    UnprocessablePatch(String),
     /// 415: unsupported Content-Type.
     UnsupportedMediaType(String),
     /// 422: well-formed but refused by a business rule (an R4 invariant).
@@ -66,6 +68,7 @@ impl FhirError {
             FhirError::Gone(_) => StatusCode::GONE,
             FhirError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             FhirError::TooLarge(_) | FhirError::TooManyEntries(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            FhirError::UnprocessablePatch(_) => StatusCode::UNPROCESSABLE_ENTITY,
             FhirError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             FhirError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             FhirError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -100,6 +103,7 @@ impl FhirError {
             }
             FhirError::Conflict(m) | FhirError::PreconditionFailed(m) => single("conflict", m),
             FhirError::Gone(m) => single("deleted", m),
+            FhirError::UnprocessablePatch(m) => single("processing", m),
             FhirError::TooManyEntries(limit) => single(
                 "too-costly",
                 &format!("the Bundle has more entries than the limit of {limit}"),

@@ -8,6 +8,7 @@ pub mod everything;
 pub mod format;
 pub mod handlers;
 pub mod history;
+pub mod patch;
 pub mod resource;
 pub mod rules;
 pub mod search;

@@ -144,6 +144,21 @@ impl Services {
         if_match: Option<i32>,
         audit: &mut AuditRecord,
     ) -> Result<Written, FhirError> {
+        self.update_by(conn, rtype, id, resource, if_match, Method::Put, audit)
+    }
+
+    /// update through `method` (PUT, or PATCH: history shows which).
+    #[allow(clippy::too_many_arguments)]
+    pub fn update_by(
+        &self,
+        conn: &mut PgConnection,
+        rtype: ResourceType,
+        id: &ResourceId,
+        resource: Map<String, Value>,
+        if_match: Option<i32>,
+        method: Method,
+        audit: &mut AuditRecord,
+    ) -> Result<Written, FhirError> {
         let current = resources::lock_current(conn, &self.tenant, rtype, id)?;
         if let Some(expected) = if_match {
             match current {
@@ -173,7 +188,7 @@ impl Services {
             id,
             version,
             now,
-            Method::Put,
+            method,
             Some(&body),
         )?;
         audit.id = Some(id.to_string());

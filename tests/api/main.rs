@@ -21,6 +21,7 @@ mod encryption;
 mod everything;
 mod examples;
 mod formats;
+mod patch;
 mod search;
 mod search_audit;
 mod search_chains;

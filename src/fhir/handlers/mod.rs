@@ -9,7 +9,7 @@ mod type_level;
 
 use actix_web::web;
 
-pub use common::{etag as common_etag, not_found};
+pub use common::{etag as common_etag, not_found, written_reply as written_reply_pub};
 pub use instance::HistoryScopeOwned;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -69,6 +69,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     web::resource("/{type}/{id}")
                         .route(web::get().to(instance::read))
                         .route(web::put().to(instance::update))
+                        .route(web::patch().to(crate::fhir::patch::patch))
                         .route(web::delete().to(instance::delete))
                         .default_service(web::to(mna)),
                 )
