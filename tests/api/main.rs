@@ -12,6 +12,7 @@ mod helpers;
 mod audit;
 mod audit_search;
 mod bad_input;
+mod bad_input_bundles;
 mod bundles;
 mod bundles_more;
 mod bundles_race;
