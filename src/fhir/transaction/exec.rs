@@ -3,12 +3,11 @@
 //! its own). Writes go through the same `Services` as single interactions, so
 //! validation, encryption, indexing, double-booking and AuditEvents are the same.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
-use diesel::{Connection, PgConnection};
+use diesel::PgConnection;
 use serde_json::{Map, Value};
 
-use super::name_entry;
 use super::refs::rewrite;
 use super::request::{Request, Target, Verb};
 use crate::audit::{AuditRecord, Interaction};
@@ -19,28 +18,6 @@ use crate::fhir::search::{self, bundle as sb};
 use crate::fhir::service::{parse_etag, Services};
 use crate::model::{ResourceId, ResourceType};
 use crate::store::resources;
-
-/// Records that a transaction entry touches `id`; a second entry touching it fails.
-fn claim(
-    seen: &mut HashSet<(ResourceType, ResourceId)>,
-    r: &Request,
-    id: &ResourceId,
-) -> Result<(), FhirError> {
-    let rtype = r.target.rtype();
-    if seen.insert((rtype, id.clone())) {
-        return Ok(());
-    }
-    Err(name_entry(
-        FhirError::invalid(
-            fhirgate_validate::IssueCode::Invalid,
-            None,
-            format!(
-                "{rtype}/{id} is already written or deleted by another entry of this transaction"
-            ),
-        ),
-        &r.label(),
-    ))
-}
 
 pub struct Env<'a> {
     pub svc: &'a Services,
@@ -130,7 +107,7 @@ impl<'a> Env<'a> {
     /// The id a POST or PUT will write, decided before any write so that other
     /// entries' references can name it; None for a POST whose ifNoneExist matched
     /// (its answer is then the existing resource).
-    fn assign(
+    pub(super) fn assign(
         &self,
         conn: &mut PgConnection,
         r: &Request,
@@ -189,7 +166,7 @@ impl<'a> Env<'a> {
     }
 
     /// The resource of a POST or PUT, references rewritten and validated.
-    fn prepare(
+    pub(super) fn prepare(
         &self,
         conn: &mut PgConnection,
         r: &Request,
@@ -214,7 +191,7 @@ impl<'a> Env<'a> {
         Ok(map)
     }
 
-    fn write(
+    pub(super) fn write(
         &self,
         conn: &mut PgConnection,
         r: &Request,
@@ -251,7 +228,7 @@ impl<'a> Env<'a> {
     }
 
     /// The resource a DELETE names; None for a conditional delete matching nothing.
-    fn delete_target(
+    pub(super) fn delete_target(
         &self,
         conn: &mut PgConnection,
         r: &Request,
@@ -273,7 +250,7 @@ impl<'a> Env<'a> {
         }
     }
 
-    fn delete(
+    pub(super) fn delete(
         &self,
         conn: &mut PgConnection,
         r: &Request,
@@ -289,7 +266,7 @@ impl<'a> Env<'a> {
         })
     }
 
-    fn get(&self, conn: &mut PgConnection, r: &Request) -> Result<Answer, FhirError> {
+    pub(super) fn get(&self, conn: &mut PgConnection, r: &Request) -> Result<Answer, FhirError> {
         let rtype = r.target.rtype();
         match &r.target {
             Target::Instance(_, id) => {
@@ -341,90 +318,5 @@ impl<'a> Env<'a> {
                 })
             }
         }
-    }
-
-    /// A whole transaction: deletes, then ids for creates and updates (so that
-    /// fullUrls can be mapped), then creates, updates and reads (http.html#trules).
-    /// Any failure returns the error naming its entry; the caller rolls back.
-    pub fn transaction(
-        &self,
-        conn: &mut PgConnection,
-        reqs: &[Request],
-    ) -> Result<Vec<(usize, Answer)>, FhirError> {
-        let mut answers = Vec::with_capacity(reqs.len());
-        // http.html#trules: "If any resource identities (including resolved
-        // identities from conditional update/delete) overlap in steps 1-3, then the
-        // transaction SHALL fail."
-        let mut identities = HashSet::new();
-        let mut ordered: Vec<&Request> = reqs.iter().collect();
-        ordered.sort_by_key(|r| (r.verb, r.index));
-        for r in ordered.iter().filter(|r| r.verb == Verb::Delete) {
-            let named = |e| name_entry(e, &r.label());
-            let id = self.delete_target(conn, r).map_err(named)?;
-            if let Some(id) = &id {
-                claim(&mut identities, r, id)?;
-            }
-            answers.push((r.index, self.delete(conn, r, id).map_err(named)?));
-        }
-        let mut mapped = HashMap::new();
-        let mut plans = Vec::new();
-        for r in ordered
-            .iter()
-            .filter(|r| matches!(r.verb, Verb::Post | Verb::Put))
-        {
-            let (id, done) = self
-                .assign(conn, r)
-                .map_err(|e| name_entry(e, &r.label()))?;
-            claim(&mut identities, r, &id)?;
-            if let Some(u) = &r.full_url {
-                mapped.insert(u.clone(), format!("{}/{id}", r.target.rtype()));
-            }
-            plans.push((*r, id, done));
-        }
-        let mut prepared = Vec::new();
-        for (r, id, done) in plans {
-            match done {
-                Some(a) => answers.push((r.index, a)),
-                None => {
-                    let map = self
-                        .prepare(conn, r, &id, &mapped)
-                        .map_err(|e| name_entry(e, &r.label()))?;
-                    prepared.push((r, id, map));
-                }
-            }
-        }
-        for (r, id, map) in prepared {
-            answers.push((
-                r.index,
-                self.write(conn, r, id, map)
-                    .map_err(|e| name_entry(e, &r.label()))?,
-            ));
-        }
-        for r in ordered.iter().filter(|r| r.verb == Verb::Get) {
-            answers.push((
-                r.index,
-                self.get(conn, r).map_err(|e| name_entry(e, &r.label()))?,
-            ));
-        }
-        Ok(answers)
-    }
-
-    /// One batch entry, in its own database transaction.
-    pub fn one(&self, conn: &mut PgConnection, r: &Request) -> Result<Answer, FhirError> {
-        conn.transaction(|conn| match r.verb {
-            Verb::Delete => {
-                let id = self.delete_target(conn, r)?;
-                self.delete(conn, r, id)
-            }
-            Verb::Get => self.get(conn, r),
-            Verb::Post | Verb::Put => {
-                let (id, done) = self.assign(conn, r)?;
-                if let Some(a) = done {
-                    return Ok(a);
-                }
-                let map = self.prepare(conn, r, &id, &HashMap::new())?;
-                self.write(conn, r, id, map)
-            }
-        })
     }
 }

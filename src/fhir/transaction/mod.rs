@@ -5,6 +5,7 @@
 //! naming the entry. A batch answers every entry on its own.
 
 mod exec;
+mod order;
 mod refs;
 mod request;
 
