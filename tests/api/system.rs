@@ -121,8 +121,9 @@ async fn unknown_paths_types_and_methods() {
     assert_outcome(app.get("/nowhere").await, 404).await;
     // An unsupported resource type is 404 (http.html#2.21.0.17).
     assert_outcome(app.get("Encounter/1").await, 404).await;
+    // POST on an instance is no interaction (http.html#summary): 405.
     assert_outcome(
-        app.client.patch(app.url("Patient/1")).send().await.unwrap(),
+        app.client.post(app.url("Patient/1")).send().await.unwrap(),
         405,
     )
     .await;
