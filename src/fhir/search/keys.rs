@@ -47,9 +47,8 @@ impl Query<'_> {
         let rtype = self.rtype.as_str();
         let mut keys = Vec::with_capacity(l.values.len());
         match (l.param_type, l.modifier.as_deref()) {
-            (ParamType::Token, None)
-                if !l.param.starts_with('_') || l.param == "_tag" || l.param == "_security" =>
-            {
+            // `_id` is a column of `resources`, not an index value.
+            (ParamType::Token, None) if l.param != "_id" => {
                 let phi = is_phi(rtype, &l.param);
                 for v in &l.values {
                     let Ok((system, code)) = token_parts(v) else {
