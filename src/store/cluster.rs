@@ -157,9 +157,31 @@ impl PrivateCluster {
             socket_dir,
             child: Mutex::new(None),
         };
+        let owner_file = dir.join("owner.pid");
         if cluster.answers() {
-            // Already running (another process of ours started it): share it.
-            return Ok(cluster);
+            // Already running. Share it while the gateway that started it lives;
+            // if that one died, its watchdog is about to stop the server (within a
+            // second), so wait for that and start our own rather than share a
+            // server that is going away (a supervisor restarting a killed gateway
+            // at once hits exactly this).
+            let owner_alive = std::fs::read_to_string(&owner_file)
+                .ok()
+                .and_then(|s| s.trim().parse::<u32>().ok())
+                .is_some_and(|pid| {
+                    pid != std::process::id() && Path::new(&format!("/proc/{pid}")).exists()
+                });
+            if owner_alive {
+                return Ok(cluster);
+            }
+            let deadline = Instant::now() + Duration::from_secs(15);
+            while cluster.pgdata.join("postmaster.pid").exists() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            // No watchdog stopped it (it was killed too): a running server is
+            // still better shared than refused.
+            if cluster.answers() {
+                return Ok(cluster);
+            }
         }
         // A postmaster.pid left by a killed server is not removed here: PostgreSQL
         // checks whether its PID still lives and refuses to start on a live cluster,
@@ -193,6 +215,7 @@ impl PrivateCluster {
         if let Ok(mut slot) = cluster.child.lock() {
             *slot = Some(child);
         }
+        std::fs::write(&owner_file, std::process::id().to_string())?;
         let deadline = Instant::now() + Duration::from_secs(60);
         while !cluster.answers() {
             if Instant::now() > deadline {
