@@ -4,6 +4,7 @@
 //! subject, Appointment actor, Patient link) and the Practitioners they reference.
 
 use crate::helpers::*;
+use crate::search_common::all_pages;
 use serde_json::{json, Value};
 
 fn ids_of(b: &Value) -> Vec<String> {
@@ -101,26 +102,11 @@ async fn everything_for_one_patient_and_for_all() {
         .unwrap();
     assert_eq!(ids_of(&later), Vec::<String>::new());
     // Paging with _count: every resource once.
-    let mut page: Value = app
-        .get(&format!("Patient/{a}/$everything?_count=2"))
+    let all: Vec<String> = all_pages(&app, &format!("Patient/{a}/$everything?_count=2"))
         .await
-        .json()
-        .await
-        .unwrap();
-    let mut all = Vec::new();
-    loop {
-        all.extend(ids_of(&page));
-        let next = page["link"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|l| l["relation"] == "next")
-            .map(|l| l["url"].as_str().unwrap().to_owned());
-        match next {
-            Some(u) => page = app.follow(&u).await,
-            None => break,
-        }
-    }
+        .iter()
+        .flat_map(ids_of)
+        .collect();
     assert_eq!(sorted(&all), want_a);
     // Type level: every patient with its compartment; the unrelated Practitioner is absent.
     let every: Value = app.get("Patient/$everything").await.json().await.unwrap();

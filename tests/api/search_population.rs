@@ -191,28 +191,11 @@ async fn searches_over_a_generated_population() {
         .collect();
     order.sort();
     let want: Vec<String> = order.into_iter().map(|(_, id)| id).collect();
-    let mut got = Vec::new();
-    let mut page: Value = app
-        .get("Observation?_sort=-value-quantity,_id&_count=13")
+    let got: Vec<String> = all_pages(&app, "Observation?_sort=-value-quantity,_id&_count=13")
         .await
-        .json()
-        .await
-        .unwrap();
-    loop {
-        for e in page["entry"].as_array().into_iter().flatten() {
-            got.push(e["resource"]["id"].as_str().unwrap().to_owned());
-        }
-        let next = page["link"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|l| l["relation"] == "next")
-            .map(|l| l["url"].as_str().unwrap().to_owned());
-        match next {
-            Some(url) => page = app.follow(&url).await,
-            None => break,
-        }
-    }
+        .iter()
+        .flat_map(match_ids)
+        .collect();
     assert_eq!(got, want);
     // _total=accurate counts all 180 while returning one page.
     let b: Value = app
