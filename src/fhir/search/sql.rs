@@ -34,7 +34,11 @@ pub struct Query<'a> {
     pub(super) ix: &'a BlindIndexer,
     pub(super) rtype: ResourceType,
     pub(super) from: &'static str,
-    pub(super) where_sql: String,
+    /// The tenant (and type) filter of `from`, needed only when the search starts
+    /// from `from` itself.
+    base_where: String,
+    /// The criteria's conditions, each starting with " AND ".
+    conds: String,
     /// The first positive index condition's sub-select of ids, when there is one:
     /// the search then starts from it instead of the `resources` table. Index rows
     /// exist only for current, non-deleted resources (they are replaced with each
@@ -46,7 +50,6 @@ pub struct Query<'a> {
     /// Conditions on `idx_keys.keys` (equality on tokens and local references):
     /// when there are any, the search starts from one GIN scan of `idx_keys`.
     key_conds: Vec<String>,
-    base_where_len: usize,
     binds: Vec<Bind>,
     /// This server's FHIR base: an absolute reference under it is a local one.
     pub(super) base: Option<String>,
@@ -105,8 +108,8 @@ impl<'a> Query<'a> {
             ix,
             rtype,
             from,
-            base_where_len: where_sql.len(),
-            where_sql,
+            base_where: where_sql,
+            conds: String::new(),
             driver: None,
             key_conds: Vec::new(),
             binds: vec![Bind::Text(tenant.as_str().to_owned())],
@@ -155,8 +158,8 @@ impl<'a> Query<'a> {
             }
             cond
         };
-        self.where_sql.push_str(" AND ");
-        self.where_sql.push_str(&cond);
+        self.conds.push_str(" AND ");
+        self.conds.push_str(&cond);
         Ok(())
     }
 
@@ -296,22 +299,19 @@ impl<'a> Query<'a> {
                     self.rtype.as_str(),
                     self.key_conds.join(" AND ")
                 ),
-                format!("TRUE{driver}{}", self.conditions()),
+                format!("TRUE{driver}{}", self.conds),
             );
         }
         match &self.driver {
             Some(ids) => (
                 format!("(SELECT DISTINCT s.x AS id FROM {ids} AS s(x)) r"),
-                format!("TRUE{}", self.conditions()),
+                format!("TRUE{}", self.conds),
             ),
-            None => (self.from.to_owned(), self.where_sql.clone()),
+            None => (
+                self.from.to_owned(),
+                format!("{}{}", self.base_where, self.conds),
+            ),
         }
-    }
-
-    /// The conditions added by criteria (after the base tenant/type filter).
-    fn conditions(&self) -> &str {
-        let base_len = self.base_where_len;
-        self.where_sql.get(base_len..).unwrap_or("")
     }
 
     /// A column of the `resources` row of `r` (`last_updated`), whichever FROM is used.
