@@ -1,0 +1,12 @@
+//! HL7 v2 for fhirgate, with no I/O beyond the MLLP codec: framing, parsing into
+//! a decoded [`Message`] model, batches and acknowledgements.
+//!
+//! Everything here takes untrusted bytes from the network, so it is panic-free
+//! by lint (no unwrap/expect/indexing) and fuzzed (`fuzz/`).
+#![forbid(unsafe_code)]
+
+pub mod message;
+pub mod parse;
+
+pub use message::{Component, Field, Message, Repetition, Segment, Separators};
+pub use parse::{parse, ParseError};
