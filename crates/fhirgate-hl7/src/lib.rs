@@ -5,8 +5,12 @@
 //! by lint (no unwrap/expect/indexing) and fuzzed (`fuzz/`).
 #![forbid(unsafe_code)]
 
+pub mod charset;
+pub mod escape;
+mod header;
 pub mod message;
 pub mod parse;
 
+pub use charset::Charset;
 pub use message::{Component, Field, Message, Repetition, Segment, Separators};
 pub use parse::{parse, ParseError};

@@ -1,14 +1,25 @@
-//! Raw bytes -> [`Message`].
+//! Raw bytes -> [`Message`]: the checked parser.
 //!
-//! SCAFFOLD: this first version only splits the structure of a UTF-8 message
-//! with `\r` segment endings. The checked parser (hl7-parser for structure,
-//! our own escape decoding, MSH-18 charsets, `\n`/`\r\n` endings, the v2.7
-//! truncation character, header and segment-count checks, batches) replaces
-//! the body of [`parse`] without changing its signature.
+//! hl7-parser 0.3 does the structural split, wrapped so that its defects
+//! cannot reach callers (see the crate README):
+//! 1. the UTF-8 BOM is stripped and the text transcoded from MSH-18 first
+//!    ([`crate::charset`]): hl7-parser only takes UTF-8;
+//! 2. segment endings are normalised to CR ourselves and the segments counted,
+//!    then compared with hl7-parser's count: it silently stops at the first
+//!    line it cannot read (a segment without fields, a bad segment id) and
+//!    returns what it had;
+//! 3. the v2.7 truncation character is removed from MSH-2 before handing the
+//!    text over (hl7-parser reads exactly four encoding characters, so the
+//!    fifth shifts every MSH field by one) and kept in `Separators::truncation`;
+//! 4. escapes are decoded by [`crate::escape`], never by hl7-parser.
 
+use crate::charset::Charset;
+use crate::escape;
+use crate::header;
 use crate::message::{Component, Field, Message, Repetition, Segment, Separators};
 
-/// Why a message could not be parsed; each maps to an AR acknowledgement.
+/// Why a message could not be parsed; each maps to an AR acknowledgement
+/// (see [`crate::ack::error_for`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ParseError {
     /// Not an HL7 v2 message: no MSH header where one must be.
@@ -16,8 +27,10 @@ pub enum ParseError {
     /// The header (MSH) is malformed: separators, required fields.
     BadHeader(String),
     /// The body is malformed (bad segment id, wrong segment count ...).
+    /// `segment` is the 1-based segment (line) number, MSH being 1.
     BadSegment { segment: usize, reason: String },
-    /// Bytes that are not valid in the declared character set.
+    /// Bytes that are not valid in the declared character set, or a
+    /// character set (MSH-18) we do not support.
     Encoding(String),
 }
 
@@ -34,47 +47,215 @@ impl std::fmt::Display for ParseError {
 
 impl std::error::Error for ParseError {}
 
-/// Parse one message (not a batch).
+/// Segment ids that open or close a message, batch or file (2.10.3): inside
+/// one message they mean several messages were glued together.
+const ENVELOPE: [&str; 5] = ["MSH", "FHS", "BHS", "BTS", "FTS"];
+
+/// Parse one message (not a batch: see [`crate::batch::split_batch`]).
 pub fn parse(raw: &[u8]) -> Result<Message, ParseError> {
-    let text = std::str::from_utf8(raw).map_err(|e| ParseError::Encoding(e.to_string()))?;
-    let text = text.trim_start_matches('\u{feff}');
-    let mut chars = text.chars();
-    if !text.starts_with("MSH") {
-        return Err(ParseError::NotHl7("does not start with MSH".into()));
-    }
-    let enc: Vec<char> = chars.by_ref().skip(3).take(5).collect();
-    let (Some(&field), Some(&component), Some(&repetition), Some(&escape), Some(&subcomponent)) =
-        (enc.first(), enc.get(1), enc.get(2), enc.get(3), enc.get(4))
-    else {
-        return Err(ParseError::BadHeader("MSH-1/MSH-2 too short".into()));
-    };
-    let seps = Separators {
-        field,
-        component,
-        repetition,
-        escape,
-        subcomponent,
-        truncation: None,
-    };
-    let mut segments = Vec::new();
-    for line in text.split('\r').filter(|l| !l.is_empty()) {
-        let mut parts = line.split(seps.field);
-        let name = parts.next().unwrap_or_default().to_string();
-        let mut fields = Vec::new();
-        if name == "MSH" {
-            fields.push(primitive(seps.field.to_string()));
-            let mut rest = parts;
-            fields.push(primitive(rest.next().unwrap_or_default().to_string()));
-            fields.extend(rest.map(|f| split_field(f, &seps)));
+    let raw = header::trim_start(raw);
+    let line = header::first_line(raw);
+    if !line.starts_with(b"MSH") {
+        let what = if line.starts_with(b"FHS") || line.starts_with(b"BHS") {
+            "a batch or file (FHS/BHS, 2.10.3): split it with split_batch first"
         } else {
-            fields.extend(parts.map(|f| split_field(f, &seps)));
-        }
-        segments.push(Segment { name, fields });
+            "the first segment must be MSH (2.5.2)"
+        };
+        return Err(ParseError::NotHl7(what.into()));
     }
-    Ok(Message {
+    let seps = header::separators(line)?;
+    let msh18 = header::raw_field(line, line.get(3).copied().unwrap_or(b'|'), 18);
+    let charset = Charset::from_code(&header::first_value(msh18, &seps))?;
+    let text = charset.decode(raw)?;
+    let (norm, count) = normalise(&text, &seps)?;
+
+    let parsed = hl7_parser::Message::parse_with_lenient_newlines(&norm, true).map_err(|e| {
+        let at = match &e {
+            hl7_parser::parser::ParseError::FailedToParse { position, .. } => *position,
+            hl7_parser::parser::ParseError::IncompleteInput(_) => norm.len(),
+        };
+        let segment = 1 + norm.get(..at).map_or(0, |s| s.matches('\r').count());
+        ParseError::BadSegment {
+            segment,
+            reason: format!("structure not parsable: {e}"),
+        }
+    })?;
+    if parsed.segments.len() != count {
+        return Err(ParseError::BadSegment {
+            segment: parsed.segments.len() + 1,
+            reason: format!(
+                "{count} segments in the message but only {} could be read",
+                parsed.segments.len()
+            ),
+        });
+    }
+
+    let mut segments = Vec::with_capacity(count);
+    for (i, s) in parsed.segments.iter().enumerate() {
+        let mut fields = Vec::with_capacity(s.fields.len());
+        let body = if i == 0 {
+            // MSH-1 and MSH-2 are the delimiters, not data (2.14.9.1/2): no
+            // splitting, no unescaping, and MSH-2 as the sender wrote it.
+            let mut enc: String = [
+                seps.component,
+                seps.repetition,
+                seps.escape,
+                seps.subcomponent,
+            ]
+            .into_iter()
+            .collect();
+            enc.extend(seps.truncation);
+            fields.push(primitive(seps.field.to_string()));
+            fields.push(primitive(enc));
+            s.fields.get(2..).unwrap_or_default()
+        } else {
+            &s.fields[..]
+        };
+        fields.extend(body.iter().map(|f| convert(f, &seps, charset)));
+        segments.push(Segment {
+            name: s.name.to_string(),
+            fields,
+        });
+    }
+    let message = Message {
         separators: seps,
         segments,
-    })
+    };
+    check_required(&message)?;
+    Ok(message)
+}
+
+/// MSH-9, MSH-10 and MSH-12 are required in every version (MSH field
+/// definitions, 2.14.9.9/10/12 in v2.7 numbering): without them a message
+/// cannot be routed, acknowledged (MSA-2 echoes MSH-10) or interpreted.
+fn check_required(m: &Message) -> Result<(), ParseError> {
+    let Some(msh) = m.msh() else {
+        return Err(ParseError::NotHl7("no MSH segment".into()));
+    };
+    for (n, what) in [
+        (9, "message type"),
+        (10, "message control id"),
+        (12, "version id"),
+    ] {
+        if msh.get(n, 1).trim().is_empty() {
+            return Err(ParseError::BadHeader(format!(
+                "MSH-{n} ({what}) is required but empty"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Split into segments, check each id, and join them with CR for hl7-parser.
+/// Returns the text and our own segment count.
+///
+/// The segment terminator is CR (2.5.1); we also take CRLF and LF, which
+/// files and some senders use. A lone LF that is not followed by something
+/// that looks like a segment start is data (a line break inside a text
+/// value), and is handed over as `\X0A\` so that hl7-parser's lenient mode
+/// does not cut the segment there; our decoder turns it back into LF.
+fn normalise(text: &str, seps: &Separators) -> Result<(String, usize), ParseError> {
+    let mut out = String::with_capacity(text.len() + 16);
+    let mut n = 0;
+    let lf_escape = format!("{0}X0A{0}", seps.escape);
+    for line in split_lines(text, seps.field) {
+        if line.trim_matches([' ', '\t']).is_empty() {
+            continue;
+        }
+        n += 1;
+        let id = segment_id(line, seps.field).ok_or_else(|| ParseError::BadSegment {
+            segment: n,
+            reason:
+                "a segment id is 3 upper-case letters or digits, then the field separator (2.5.2)"
+                    .into(),
+        })?;
+        if n > 1 {
+            out.push('\r');
+            if ENVELOPE.contains(&id) {
+                return Err(ParseError::BadSegment {
+                    segment: n,
+                    reason: format!("{id} inside a message: several messages or a batch (2.10.3)"),
+                });
+            }
+        }
+        let line = match (n, seps.truncation) {
+            // "MSH" + MSH-1 + 4 encoding characters, then the truncation
+            // character (all ASCII, checked by header::separators) to drop.
+            (1, Some(_)) => {
+                out.push_str(line.get(..8).unwrap_or_default());
+                line.get(9..).unwrap_or_default()
+            }
+            _ => line,
+        };
+        push_replacing_lf(&mut out, line, &lf_escape);
+        if line.len() == 3 {
+            // A segment whose fields are all empty may be just its id (2.5.3:
+            // trailing empty fields can be left out); hl7-parser wants at
+            // least one field separator.
+            out.push(seps.field);
+        }
+    }
+    if n == 0 {
+        return Err(ParseError::NotHl7("no segments".into()));
+    }
+    Ok((out, n))
+}
+
+fn push_replacing_lf(out: &mut String, line: &str, lf_escape: &str) {
+    let mut parts = line.split('\n');
+    out.push_str(parts.next().unwrap_or_default());
+    for p in parts {
+        out.push_str(lf_escape);
+        out.push_str(p);
+    }
+}
+
+/// The segment id of a line, if it is 3 upper-case ASCII letters or digits
+/// followed by the field separator or the end of the line.
+fn segment_id(line: &str, field: char) -> Option<&str> {
+    let id = line.get(..3)?;
+    let ok_id = id
+        .bytes()
+        .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+    let ok_next = line.get(3..)?.chars().next().is_none_or(|c| c == field);
+    (ok_id && ok_next).then_some(id)
+}
+
+/// Lines ended by CR, CRLF, or an LF that starts a new segment (see
+/// [`normalise`]). Only ASCII bytes are cut at, so slicing stays on char
+/// boundaries.
+pub(crate) fn split_lines(text: &str, field: char) -> Vec<&str> {
+    let b = text.as_bytes();
+    let mut lines = Vec::new();
+    let (mut start, mut i) = (0, 0);
+    while let Some(&c) = b.get(i) {
+        let cut = match c {
+            b'\r' => Some(if b.get(i + 1) == Some(&b'\n') { 2 } else { 1 }),
+            b'\n' if lf_ends_segment(text.get(i + 1..).unwrap_or_default(), field) => Some(1),
+            _ => None,
+        };
+        match cut {
+            Some(len) => {
+                lines.push(text.get(start..i).unwrap_or_default());
+                i += len;
+                start = i;
+            }
+            None => i += 1,
+        }
+    }
+    lines.push(text.get(start..).unwrap_or_default());
+    lines
+}
+
+fn lf_ends_segment(next: &str, field: char) -> bool {
+    match next.as_bytes().first() {
+        None | Some(b'\r') | Some(b'\n') => true,
+        Some(_) => {
+            let line_end = next.find(['\r', '\n']).unwrap_or(next.len());
+            let line = next.get(..line_end).unwrap_or_default();
+            segment_id(line, field).is_some() || line.trim_matches([' ', '\t']).is_empty()
+        }
+    }
 }
 
 fn primitive(v: String) -> Field {
@@ -87,15 +268,21 @@ fn primitive(v: String) -> Field {
     }
 }
 
-fn split_field(f: &str, s: &Separators) -> Field {
+fn convert(f: &hl7_parser::message::Field<'_>, seps: &Separators, cs: Charset) -> Field {
     Field {
         repetitions: f
-            .split(s.repetition)
+            .repeats
+            .iter()
             .map(|r| Repetition {
                 components: r
-                    .split(s.component)
+                    .components
+                    .iter()
                     .map(|c| Component {
-                        subcomponents: c.split(s.subcomponent).map(String::from).collect(),
+                        subcomponents: c
+                            .subcomponents
+                            .iter()
+                            .map(|s| escape::decode(s.value, seps, cs).into_owned())
+                            .collect(),
                     })
                     .collect(),
             })
