@@ -5,12 +5,15 @@
 //! by lint (no unwrap/expect/indexing) and fuzzed (`fuzz/`).
 #![forbid(unsafe_code)]
 
+pub mod batch;
 pub mod charset;
 pub mod escape;
 mod header;
 pub mod message;
+pub mod mllp;
 pub mod parse;
 
+pub use batch::{split_batch, Batch, SubBatch};
 pub use charset::Charset;
 pub use message::{Component, Field, Message, Repetition, Segment, Separators};
 pub use parse::{parse, ParseError};
