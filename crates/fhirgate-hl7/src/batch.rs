@@ -65,9 +65,9 @@ impl Batch {
 }
 
 /// A line: where it starts and where its content (before the terminator) ends.
-struct Line {
-    start: usize,
-    end: usize,
+pub(crate) struct Line {
+    pub(crate) start: usize,
+    pub(crate) end: usize,
 }
 
 /// Split into batches and messages. A plain message (or several MSH-started
@@ -212,7 +212,7 @@ fn check_count(line: &[u8], fs: u8, have: usize, what: &str, n: usize) -> Result
 
 /// Non-blank lines, ended by CR, CRLF, or an LF before something that looks
 /// like a segment (the same rule as the parser's, on bytes).
-fn lines(raw: &[u8]) -> Vec<Line> {
+pub(crate) fn lines(raw: &[u8]) -> Vec<Line> {
     let mut out = Vec::new();
     let (mut start, mut i) = (0, 0);
     let mut push = |start: usize, end: usize| {

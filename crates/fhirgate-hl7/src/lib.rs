@@ -5,6 +5,7 @@
 //! by lint (no unwrap/expect/indexing) and fuzzed (`fuzz/`).
 #![forbid(unsafe_code)]
 
+pub mod ack;
 pub mod batch;
 pub mod charset;
 pub mod escape;
