@@ -17,8 +17,11 @@
 //! ([`MllpError::FrameTooLarge`]) and the listener closes the connection:
 //! there is no way to skip it without reading it.
 
-use bytes::{Buf, BufMut, Bytes, BytesMut};
-use tokio_util::codec::{Decoder, Encoder};
+use bytes::{Buf, BufMut};
+// Re-exported so that users (the listener, the fuzz targets) need no direct
+// dependency to drive the codec.
+pub use bytes::{Bytes, BytesMut};
+pub use tokio_util::codec::{Decoder, Encoder};
 
 pub const START_BLOCK: u8 = 0x0B;
 pub const END_BLOCK: u8 = 0x1C;

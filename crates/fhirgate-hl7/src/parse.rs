@@ -64,7 +64,12 @@ pub fn parse(raw: &[u8]) -> Result<Message, ParseError> {
         return Err(ParseError::NotHl7(what.into()));
     }
     let seps = header::separators(line)?;
-    let msh18 = header::raw_field(line, line.get(3).copied().unwrap_or(b'|'), 18);
+    let fs = line.get(3).copied().unwrap_or(b'|');
+    // The MSH line as normalise() will cut it: an LF followed by data is not
+    // its end, so MSH-18 may come after one.
+    let (start, end) = line_ranges(raw, fs).first().copied().unwrap_or_default();
+    let msh_line = raw.get(start..end).unwrap_or_default();
+    let msh18 = header::raw_field(msh_line, fs, 18);
     let charset = Charset::from_code(&header::first_value(msh18, &seps))?;
     let text = charset.decode(raw)?;
     let (norm, count) = normalise(&text, &seps)?;
@@ -224,38 +229,59 @@ fn segment_id(line: &str, field: char) -> Option<&str> {
 /// Lines ended by CR, CRLF, or an LF that starts a new segment (see
 /// [`normalise`]). Only ASCII bytes are cut at, so slicing stays on char
 /// boundaries.
-pub(crate) fn split_lines(text: &str, field: char) -> Vec<&str> {
-    let b = text.as_bytes();
+fn split_lines(text: &str, field: char) -> Vec<&str> {
+    let mut fs = [0; 4];
+    let fs = field
+        .encode_utf8(&mut fs)
+        .as_bytes()
+        .first()
+        .copied()
+        .unwrap_or(b'|');
+    line_ranges(text.as_bytes(), fs)
+        .into_iter()
+        .map(|(a, b)| text.get(a..b).unwrap_or_default())
+        .collect()
+}
+
+/// The same split on raw bytes (before transcoding: every accepted charset
+/// is ASCII-compatible), as `(start, end)` ranges without the terminators.
+/// Reading MSH-18 must see the same MSH line as the parser will.
+pub(crate) fn line_ranges(b: &[u8], fs: u8) -> Vec<(usize, usize)> {
     let mut lines = Vec::new();
     let (mut start, mut i) = (0, 0);
     while let Some(&c) = b.get(i) {
         let cut = match c {
             b'\r' => Some(if b.get(i + 1) == Some(&b'\n') { 2 } else { 1 }),
-            b'\n' if lf_ends_segment(text.get(i + 1..).unwrap_or_default(), field) => Some(1),
+            b'\n' if lf_ends_segment(b.get(i + 1..).unwrap_or_default(), fs) => Some(1),
             _ => None,
         };
         match cut {
             Some(len) => {
-                lines.push(text.get(start..i).unwrap_or_default());
+                lines.push((start, i));
                 i += len;
                 start = i;
             }
             None => i += 1,
         }
     }
-    lines.push(text.get(start..).unwrap_or_default());
+    lines.push((start, b.len()));
     lines
 }
 
-fn lf_ends_segment(next: &str, field: char) -> bool {
-    match next.as_bytes().first() {
-        None | Some(b'\r') | Some(b'\n') => true,
-        Some(_) => {
-            let line_end = next.find(['\r', '\n']).unwrap_or(next.len());
-            let line = next.get(..line_end).unwrap_or_default();
-            segment_id(line, field).is_some() || line.trim_matches([' ', '\t']).is_empty()
-        }
-    }
+/// An LF ends a segment when what follows is the end, another line end, a
+/// blank line, or a segment id (3 upper-case ASCII letters or digits, then
+/// the field separator or the end of the line).
+fn lf_ends_segment(next: &[u8], fs: u8) -> bool {
+    let line_end = next
+        .iter()
+        .position(|&c| c == b'\r' || c == b'\n')
+        .unwrap_or(next.len());
+    let line = next.get(..line_end).unwrap_or_default();
+    let id = line.get(..3).is_some_and(|id| {
+        id.iter()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+    }) && line.get(3).is_none_or(|&c| c == fs);
+    id || line.iter().all(|c| matches!(c, b' ' | b'\t'))
 }
 
 fn primitive(v: String) -> Field {

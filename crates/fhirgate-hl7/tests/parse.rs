@@ -269,3 +269,20 @@ fn hostile_bytes_never_panic() {
         let _ = parse(&raw);
     }
 }
+
+#[test]
+fn msh18_after_a_data_lf_is_the_one_used() {
+    // Found by fuzzing: the LF is data (no segment follows), so MSH-18 is
+    // "Orion" for the parser; reading the charset must see the same line.
+    let raw = b"MSH|^~\\&|A|B|C|D|2024||ADT^A01|C1|P|2.5\nx||||||Orion\rPID|1";
+    assert!(matches!(parse(raw), Err(ParseError::Encoding(_))));
+    let raw = b"MSH|^~\\&|A|B|C|D|2024||ADT^A01|C1|P|2.5\nx||||||8859/1\rPID|1||M\xfcller";
+    let m = parse(raw).map_err(|e| e.to_string());
+    assert_eq!(
+        m.as_ref()
+            .ok()
+            .and_then(|m| m.segment("PID"))
+            .map(|p| p.value(3)),
+        Some("Müller")
+    );
+}
