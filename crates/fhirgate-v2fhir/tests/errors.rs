@@ -1,0 +1,177 @@
+//! MapError: location, table 0357 code, no patient data in the text; and the
+//! facility offset option.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+mod common;
+
+use fhirgate_v2fhir::{to_bundle, ErrorCode, MapError, MapOptions, Mapped};
+
+fn edited(name: &str, from: &str, to: &str, opts: &MapOptions) -> Result<Mapped, MapError> {
+    let text = String::from_utf8(common::raw(name)).unwrap();
+    assert!(text.contains(from), "{from} not in {name}");
+    let msg = fhirgate_hl7::parse(text.replacen(from, to, 1).as_bytes()).unwrap();
+    to_bundle(&msg, opts)
+}
+
+fn err(name: &str, from: &str, to: &str) -> MapError {
+    edited(name, from, to, &MapOptions::default()).expect_err("should fail")
+}
+
+fn at(e: &MapError) -> (&str, usize, Option<usize>) {
+    (
+        e.location.segment.as_str(),
+        e.location.sequence,
+        e.location.field,
+    )
+}
+
+#[test]
+fn invalid_birth_date_is_a_data_type_error_without_the_value() {
+    let e = err("ADT-A01-01", "|198808181126+0215|M|", "|19880230|M|");
+    assert_eq!(e.code, ErrorCode::DataTypeError);
+    assert_eq!(e.code.code(), "102");
+    assert_eq!(at(&e), ("PID", 1, Some(7)));
+    assert!(!e.message.contains("19880230"));
+    assert!(!e.to_string().contains("EVERYMAN"));
+    assert!(!e.code.is_reject(), "a content error is AE");
+}
+
+#[test]
+fn hours_without_minutes_is_not_an_error() {
+    let m = edited(
+        "ORU-R01-RMGEAD",
+        "20020215073000+0600",
+        "2002021507",
+        &MapOptions::default(),
+    )
+    .unwrap();
+    let obs = common::of_type(&m, "Observation");
+    assert_eq!(
+        obs[0]["resource"]["effectiveDateTime"],
+        "2002-02-15T07:00:00+00:00"
+    );
+}
+
+#[test]
+fn missing_patient_identifier() {
+    let e = err("ADT-A40-01", "PID|1||12345^^^BCBS^MR||", "PID|1||||");
+    assert_eq!(e.code, ErrorCode::RequiredFieldMissing);
+    assert_eq!(at(&e), ("PID", 1, Some(3)));
+}
+
+#[test]
+fn unknown_gender_is_a_table_error() {
+    let e = err("ADT-A40-01", "||20180205|F|", "||20180205|Z|");
+    assert_eq!(e.code, ErrorCode::TableValueNotFound);
+    assert_eq!(at(&e), ("PID", 1, Some(8)));
+}
+
+#[test]
+fn unknown_result_status_and_bad_number() {
+    let e = err("LAB-ORU-2", "||0|%||N|||F|", "||0|%||N|||Q|");
+    assert_eq!(e.code, ErrorCode::TableValueNotFound);
+    assert_eq!(at(&e), ("OBX", 1, Some(11)));
+    let e = err("LAB-ORU-2", "||72|%|", "||seventy-two|%|");
+    assert_eq!(e.code, ErrorCode::DataTypeError);
+    assert_eq!(at(&e), ("OBX", 2, Some(5)));
+    assert!(!e.message.contains("seventy"));
+}
+
+#[test]
+fn appointment_without_end() {
+    let e = err(
+        "SIU-S13-02",
+        "|202108201130+0215|202108201230+0215|",
+        "|202108201130+0215||",
+    );
+    assert_eq!(e.code, ErrorCode::RequiredFieldMissing);
+    assert_eq!(at(&e), ("TQ1", 1, Some(8)));
+}
+
+#[test]
+fn empty_message_type() {
+    let e = err("ADT-A40-01", "|ADT^A40^ADT_A40|", "||");
+    assert_eq!(e.code, ErrorCode::RequiredFieldMissing);
+    assert_eq!(at(&e), ("MSH", 1, Some(9)));
+}
+
+#[test]
+fn times_without_offset_take_the_facility_offset() {
+    // MSH-4 ELAB-3; OBR-7 without its +0600.
+    let mut opts = MapOptions::default();
+    let m = edited(
+        "ORU-R01-RMGEAD",
+        "20020215073000+0600",
+        "20020215073000",
+        &opts,
+    )
+    .unwrap();
+    let obs = common::of_type(&m, "Observation");
+    assert_eq!(
+        obs[0]["resource"]["effectiveDateTime"],
+        "2002-02-15T07:30:00+00:00"
+    );
+    opts.facility_offsets.insert("ELAB-3".into(), -300);
+    let m = edited(
+        "ORU-R01-RMGEAD",
+        "20020215073000+0600",
+        "20020215073000",
+        &opts,
+    )
+    .unwrap();
+    let obs = common::of_type(&m, "Observation");
+    assert_eq!(
+        obs[0]["resource"]["effectiveDateTime"],
+        "2002-02-15T07:30:00-05:00"
+    );
+    opts.default_offset = 60;
+    opts.facility_offsets.clear();
+    let m = edited(
+        "ORU-R01-RMGEAD",
+        "20020215073000+0600",
+        "20020215073000",
+        &opts,
+    )
+    .unwrap();
+    let obs = common::of_type(&m, "Observation");
+    assert_eq!(
+        obs[0]["resource"]["effectiveDateTime"],
+        "2002-02-15T07:30:00+01:00"
+    );
+    // An offset in the message is kept whatever is configured.
+    let m = common::map_with("ORU-R01-RMGEAD", &opts).unwrap();
+    let obs = common::of_type(&m, "Observation");
+    assert_eq!(
+        obs[0]["resource"]["effectiveDateTime"],
+        "2002-02-15T07:30:00+06:00"
+    );
+}
+
+#[test]
+fn a_bad_configured_offset_is_our_error() {
+    let opts = MapOptions {
+        default_offset: 15 * 60,
+        ..MapOptions::default()
+    };
+    let e = common::map_with("LAB-ORU-2", &opts).expect_err("bad option");
+    assert_eq!(e.code, ErrorCode::ApplicationInternalError);
+    assert!(e.code.is_reject());
+}
+
+#[test]
+fn configured_authorities_win() {
+    let mut opts = MapOptions::default();
+    opts.authorities
+        .insert("BCBS".into(), "https://bcbs.example/member".into());
+    let m = common::map_with("ADT-A40-01", &opts).unwrap();
+    let urls: Vec<&str> = common::of_type(&m, "Patient")
+        .iter()
+        .map(|e| e["request"]["url"].as_str().unwrap())
+        .collect();
+    assert!(urls.contains(&"Patient?identifier=https%3A%2F%2Fbcbs.example%2Fmember%7C12345"));
+}

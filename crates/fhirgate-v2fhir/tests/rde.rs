@@ -1,0 +1,71 @@
+//! RDE^O11 expectations written by hand from the message text.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+mod common;
+
+use common::{check, map, of_type};
+use serde_json::json;
+
+#[test]
+fn rde_o11_medication_request() {
+    let m = map("RDE-O11-01");
+    check("RDE-O11-01", &m);
+    let mrs = of_type(&m, "MedicationRequest");
+    assert_eq!(mrs.len(), 1);
+    // ORC|NW|1163422591^EPC: placer number (no filler) is the key.
+    assert_eq!(
+        mrs[0]["request"]["url"],
+        "MedicationRequest?identifier=urn%3Afhirgate%3Av2%3Aaa%3AEPC%7C1163422591"
+    );
+    let r = &mrs[0]["resource"];
+    assert_eq!(r["status"], "active");
+    assert_eq!(r["intent"], "order");
+    // ORC-9 20191104062726+0215
+    assert_eq!(r["authoredOn"], "2019-11-04T06:27:26+02:15");
+    // RXE-2 0143963401^200 ML BAG : NICARDIPINE ...^NDC^^^^^^niCARdipine (CARDENE) ...
+    let med = &r["medicationCodeableConcept"];
+    assert_eq!(med["coding"][0]["system"], "http://hl7.org/fhir/sid/ndc");
+    assert_eq!(med["coding"][0]["code"], "0143963401");
+    assert_eq!(
+        med["text"],
+        "niCARdipine (CARDENE) in NaCl IV infusion 40 mg/200 mL (0.2 mg/mL)"
+    );
+    let d = &r["dosageInstruction"][0];
+    // RXE-3 5, RXE-5 43^mg/hr: "43" is not a UCUM code, so the unit is text only.
+    assert_eq!(
+        d["doseAndRate"][0]["doseQuantity"],
+        json!({"value": 5, "unit": "mg/hr"})
+    );
+    // The RXR after the RXE: IV^Intravenous|HAND^HAND.
+    assert_eq!(
+        d["route"]["coding"][0],
+        json!({"system": "http://terminology.hl7.org/CodeSystem/v2-0162", "code": "IV", "display": "Intravenous"})
+    );
+    assert_eq!(d["site"]["coding"][0]["code"], "HAND");
+    // The TQ1 after the RXE: 20191104103000+0215 to 20191104113000+0215, priority S.
+    assert_eq!(
+        d["timing"]["repeat"]["boundsPeriod"],
+        json!({"start": "2019-11-04T10:30:00+02:15", "end": "2019-11-04T11:30:00+02:15"})
+    );
+    assert_eq!(r["priority"], "stat");
+    assert!(d["text"]
+        .as_str()
+        .unwrap()
+        .starts_with("Titrate to BP less than 180\n"));
+    // RXE-10 3, RXE-11 BG^Bag, RXE-12 12.
+    assert_eq!(
+        r["dispenseRequest"],
+        json!({"numberOfRepeatsAllowed": 12, "quantity": {"value": 3, "unit": "Bag"}})
+    );
+    let p = &of_type(&m, "Patient")[0];
+    assert_eq!(
+        p["request"]["ifNoneExist"],
+        "identifier=urn%3Aoid%3A2.16.1%7CPATID1234"
+    );
+    assert_eq!(r["subject"]["reference"], p["fullUrl"]);
+}
