@@ -76,12 +76,14 @@ fn when(
             continue;
         };
         let end = match (seg.value(fd).parse::<i64>(), unit_seconds(seg.get(fu, 1))) {
-            (Ok(n), Some(unit)) if n > 0 => {
-                Some(start.plus_seconds(n * unit, ctx.offset).map_err(|e| {
-                    seg.at(fd, 1)
-                        .err(ErrorCode::DataTypeError, None, e.describe())
-                })?)
-            }
+            (Ok(n), Some(unit)) if n > 0 => Some(
+                start
+                    .plus_seconds(n.saturating_mul(unit), ctx.offset)
+                    .map_err(|e| {
+                        seg.at(fd, 1)
+                            .err(ErrorCode::DataTypeError, None, e.describe())
+                    })?,
+            ),
             _ => None,
         };
         return Ok((Some(start), end, format!("{}-{fd}", seg.name())));
