@@ -124,3 +124,31 @@ fn dose_falls_back_to_rxo_then_tq1() {
         json!({"value": 2, "unit": "cp"})
     );
 }
+
+#[test]
+fn omp_o09_maps_like_the_rxo_part_of_rde() {
+    // No OMP^O09 sample exists: the RDE sample as an OMP (no RXE; RXO carries the order).
+    let text = String::from_utf8(common::raw("RDE-O11-01")).unwrap();
+    let omp: Vec<&str> = text.split('\r').filter(|s| !s.starts_with("RXE")).collect();
+    let omp = omp
+        .join("\r")
+        .replacen("|RDE^O11^RDE_O11|", "|OMP^O09^OMP_O09|", 1);
+    let msg = fhirgate_hl7::parse(omp.as_bytes()).unwrap();
+    let m = fhirgate_v2fhir::to_bundle(&msg, &Default::default()).unwrap();
+    check("OMP^O09", &m);
+    assert_eq!(m.message_type, "OMP");
+    let r = &of_type(&m, "MedicationRequest")[0]["resource"];
+    assert_eq!(
+        r["medicationCodeableConcept"]["coding"][0]["display"],
+        "Ampicillin 250 mg caps"
+    );
+    assert_eq!(
+        r["dosageInstruction"][0]["text"],
+        "1 tablet by oral route 2 times daily."
+    );
+    // OMP^O11 is not an event of OMP.
+    let bad = omp.replacen("|OMP^O09^OMP_O09|", "|OMP^O11^OMP_O09|", 1);
+    let msg = fhirgate_hl7::parse(bad.as_bytes()).unwrap();
+    let e = fhirgate_v2fhir::to_bundle(&msg, &Default::default()).expect_err("201");
+    assert_eq!(e.code.code(), "201");
+}
