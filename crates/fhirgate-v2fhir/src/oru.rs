@@ -23,8 +23,8 @@ use std::collections::HashSet;
 use fhirgate_hl7::Repetition;
 use serde_json::{json, Map, Value};
 
-use crate::adt::missing_segment;
 use crate::bundle::{Contained, Method};
+use crate::ctx::missing_segment;
 use crate::ctx::{reference, Ctx, Seg};
 use crate::datatypes::cx::{self, Ident};
 use crate::datatypes::{comp, cwe, sub};
@@ -86,7 +86,7 @@ pub fn map(ctx: &mut Ctx, segs: &[Seg]) -> Result<(), MapError> {
     while let Some(seg) = segs.get(i) {
         match seg.name() {
             "PID" => {
-                let pd1 = crate::adt::following(segs, i, "PD1", &["PID", "OBR", "ORC"]);
+                let pd1 = crate::ctx::following(segs, i, "PD1", &["PID", "OBR", "ORC"]);
                 let url = patient::add(ctx, seg, pd1.as_ref(), Method::PostIfNoneExist)?;
                 subject = Some(reference(&url));
             }

@@ -14,8 +14,8 @@
 use fhirgate_hl7::Repetition;
 use serde_json::{json, Map, Value};
 
-use crate::adt::{following, missing_segment};
 use crate::bundle::{Contained, Method};
+use crate::ctx::{following, missing_segment};
 use crate::ctx::{reference, Ctx, Seg};
 use crate::datatypes::{comp, cwe, period, sub};
 use crate::error::{ErrorCode, MapError};

@@ -17,8 +17,8 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::adt::{following, missing_segment};
 use crate::bundle::{Contained, Method};
+use crate::ctx::{following, missing_segment};
 use crate::ctx::{reference, Ctx, Seg};
 use crate::datatypes::{comp, cwe, sub};
 use crate::dtm::Dtm;
