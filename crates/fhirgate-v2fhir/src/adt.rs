@@ -12,33 +12,11 @@
 use serde_json::{json, Value};
 
 use crate::bundle::Method;
-use crate::ctx::{reference, Ctx, Seg};
+use crate::ctx::{following, missing_segment, reference, Ctx, Seg};
 use crate::datatypes::cx;
 use crate::datatypes::xpn;
-use crate::error::{ErrorCode, Location, MapError};
+use crate::error::{ErrorCode, MapError};
 use crate::{patient, practitioner};
-
-pub fn missing_segment(name: &str) -> MapError {
-    MapError::new(
-        ErrorCode::RequiredFieldMissing,
-        Location {
-            segment: name.into(),
-            sequence: 1,
-            ..Location::default()
-        },
-        format!("the message has no {name} segment"),
-    )
-}
-
-/// The segment named `name` that follows `after` (index into `segs`) before
-/// the next segment named in `stop`.
-pub fn following<'a>(segs: &[Seg<'a>], after: usize, name: &str, stop: &[&str]) -> Option<Seg<'a>> {
-    segs.iter()
-        .skip(after + 1)
-        .take_while(|s| !stop.contains(&s.name()))
-        .find(|s| s.name() == name)
-        .copied()
-}
 
 pub fn map(ctx: &mut Ctx, segs: &[Seg], event: &str) -> Result<(), MapError> {
     if event == "A40" {

@@ -137,7 +137,13 @@ impl Contained {
     /// Adds a resource (which must have `resourceType`), returns its `#id` reference.
     pub fn add(&mut self, mut resource: Map<String, Value>) -> Value {
         let id = format!("c{}", self.items.len() + 1);
-        resource.shift_insert(0, "id".into(), Value::String(id.clone()));
+        // After resourceType, as FHIR JSON writers put it.
+        let mut at = 0;
+        if let Some(t) = resource.shift_remove("resourceType") {
+            resource.shift_insert(0, "resourceType".into(), t);
+            at = 1;
+        }
+        resource.shift_insert(at, "id".into(), Value::String(id.clone()));
         self.items.push(Value::Object(resource));
         json!({ "reference": format!("#{id}") })
     }

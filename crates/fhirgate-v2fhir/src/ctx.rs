@@ -100,6 +100,29 @@ impl<'a> Seg<'a> {
     }
 }
 
+/// A required segment is absent: the location names the segment, no field.
+pub fn missing_segment(name: &str) -> MapError {
+    MapError::new(
+        ErrorCode::RequiredFieldMissing,
+        Location {
+            segment: name.into(),
+            sequence: 1,
+            ..Location::default()
+        },
+        format!("the message has no {name} segment"),
+    )
+}
+
+/// The segment named `name` that follows `after` (index into `segs`) before
+/// the next segment named in `stop`.
+pub fn following<'a>(segs: &[Seg<'a>], after: usize, name: &str, stop: &[&str]) -> Option<Seg<'a>> {
+    segs.iter()
+        .skip(after + 1)
+        .take_while(|s| !stop.contains(&s.name()))
+        .find(|s| s.name() == name)
+        .copied()
+}
+
 /// Every segment of the message with its occurrence number.
 pub fn segments(msg: &Message) -> Vec<Seg<'_>> {
     let mut counts: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();

@@ -276,9 +276,10 @@ impl Dtm {
         let (Some(m), Some(d), Some(t)) = (self.month, self.day, &self.time) else {
             return Err(DtmError::NoTime);
         };
-        let local = days_from_civil(self.year, m, d) * 86_400
-            + i64::from(t.hour * 3600 + t.minute * 60 + t.second)
-            + seconds;
+        let local = (days_from_civil(self.year, m, d) * 86_400
+            + i64::from(t.hour * 3600 + t.minute * 60 + t.second))
+        .checked_add(seconds)
+        .ok_or(DtmError::Calendar)?;
         let (y, mo, da) = civil_from_days(local.div_euclid(86_400));
         let secs = local.rem_euclid(86_400);
         if !(1..=9999).contains(&y) {

@@ -151,3 +151,13 @@ fn offsets_format() {
     assert_eq!(format_offset(-330), "-05:30");
     assert!(valid_offset(-840) && valid_offset(840) && !valid_offset(841));
 }
+
+#[test]
+fn huge_durations_are_errors_not_overflows() {
+    let d = parse("20210924093000").unwrap_or_else(|_| unreachable!());
+    assert_eq!(d.plus_seconds(i64::MAX, 0), Err(DtmError::Calendar));
+    assert_eq!(
+        d.plus_seconds(400 * 366 * 86_400 * 30, 0),
+        Err(DtmError::Calendar)
+    );
+}

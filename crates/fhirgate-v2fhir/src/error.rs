@@ -10,6 +10,8 @@ use std::fmt;
 /// HL7 table 0357 "Message error condition codes" (the ones this crate emits).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ErrorCode {
+    /// 100: a segment where the message structure does not allow it.
+    SegmentSequenceError,
     /// 101: a field the mapping needs is empty.
     RequiredFieldMissing,
     /// 102: a value does not have the form of its data type (e.g. a bad DTM).
@@ -28,6 +30,7 @@ impl ErrorCode {
     /// The table 0357 code, for ERR-3.1.
     pub fn code(&self) -> &'static str {
         match self {
+            ErrorCode::SegmentSequenceError => "100",
             ErrorCode::RequiredFieldMissing => "101",
             ErrorCode::DataTypeError => "102",
             ErrorCode::TableValueNotFound => "103",
@@ -40,6 +43,7 @@ impl ErrorCode {
     /// The table 0357 display text, for ERR-3.2.
     pub fn display(&self) -> &'static str {
         match self {
+            ErrorCode::SegmentSequenceError => "Segment sequence error",
             ErrorCode::RequiredFieldMissing => "Required field missing",
             ErrorCode::DataTypeError => "Data type error",
             ErrorCode::TableValueNotFound => "Table value not found",

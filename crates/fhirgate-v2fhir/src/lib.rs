@@ -121,7 +121,7 @@ fn family(kind: &str, event: &str) -> Result<&'static str, MapError> {
 
 /// Translates one message into a transaction Bundle.
 pub fn to_bundle(msg: &Message, opts: &MapOptions) -> Result<Mapped, MapError> {
-    let msh = msg.msh().ok_or_else(|| adt::missing_segment("MSH"))?;
+    let msh = msg.msh().ok_or_else(|| ctx::missing_segment("MSH"))?;
     let (kind, event) = msg.message_type();
     let (kind, event) = (kind.trim(), event.trim());
     let family = family(kind, event)?;

@@ -23,8 +23,8 @@ use std::collections::HashSet;
 use fhirgate_hl7::Repetition;
 use serde_json::{json, Map, Value};
 
-use crate::adt::missing_segment;
 use crate::bundle::{Contained, Method};
+use crate::ctx::missing_segment;
 use crate::ctx::{reference, Ctx, Seg};
 use crate::datatypes::cx::{self, Ident};
 use crate::datatypes::{comp, cwe, sub};
@@ -79,47 +79,58 @@ fn cnn_as_xcn(rep: &Repetition) -> Repetition {
 }
 
 pub fn map(ctx: &mut Ctx, segs: &[Seg]) -> Result<(), MapError> {
-    let (pi, pid) = segs
-        .iter()
-        .enumerate()
-        .find(|(_, s)| s.name() == "PID")
-        .ok_or_else(|| missing_segment("PID"))?;
-    let pd1 = crate::adt::following(segs, pi, "PD1", &["PID", "OBR", "ORC"]);
-    let subject = reference(&patient::add(
-        ctx,
-        pid,
-        pd1.as_ref(),
-        Method::PostIfNoneExist,
-    )?);
+    // ORU_R01 repeats PATIENT_RESULT: each PID is the subject of the orders after it.
+    let mut subject: Option<Value> = None;
     let mut orc: Option<Seg> = None;
     let mut i = 0;
     while let Some(seg) = segs.get(i) {
         match seg.name() {
+            "PID" => {
+                let pd1 = crate::ctx::following(segs, i, "PD1", &["PID", "OBR", "ORC"]);
+                let url = patient::add(ctx, seg, pd1.as_ref(), Method::PostIfNoneExist)?;
+                subject = Some(reference(&url));
+            }
             "ORC" => orc = Some(*seg),
             "OBR" => {
+                let subject = subject.as_ref().ok_or_else(|| missing_segment("PID"))?;
                 let end = segs
                     .iter()
                     .enumerate()
                     .skip(i + 1)
                     .find(|(_, s)| matches!(s.name(), "OBR" | "ORC" | "PID"))
                     .map_or(segs.len(), |(j, _)| j);
-                order(ctx, segs, i, end, orc.as_ref(), &subject)?;
+                order(ctx, segs, i, end, orc.as_ref(), subject)?;
                 orc = None;
                 i = end;
                 continue;
+            }
+            // An OBX outside an order would be dropped silently: refuse it.
+            "OBX" => {
+                return Err(MapError::new(
+                    ErrorCode::SegmentSequenceError,
+                    crate::Location {
+                        segment: "OBX".into(),
+                        sequence: seg.seq,
+                        ..crate::Location::default()
+                    },
+                    "an OBX must follow an OBR in ORU^R01",
+                ))
             }
             _ => {}
         }
         i += 1;
     }
+    if subject.is_none() {
+        return Err(missing_segment("PID"));
+    }
     Ok(())
 }
 
-/// One OBR (segment `i`) and the OBX up to `end`.
 fn field<'a>(s: &Seg<'a>, f: usize) -> Option<&'a Repetition> {
     s.first(f).map(|(_, r)| r)
 }
 
+/// One OBR (segment `i`) and the OBX up to `end`.
 fn order(
     ctx: &mut Ctx,
     segs: &[Seg],
@@ -168,6 +179,10 @@ fn order(
     let mut members = Vec::new();
     let mut used = HashSet::new();
     for j in i + 1..end {
+        // OBX after an SPM describe the specimen (Specimen is not served): not results.
+        if segs.get(j).is_some_and(|s| s.name() == "SPM") {
+            break;
+        }
         let Some(obx) = segs.get(j).filter(|s| s.name() == "OBX") else {
             continue;
         };

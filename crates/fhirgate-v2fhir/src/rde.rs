@@ -14,8 +14,8 @@
 use fhirgate_hl7::Repetition;
 use serde_json::{json, Map, Value};
 
-use crate::adt::{following, missing_segment};
 use crate::bundle::{Contained, Method};
+use crate::ctx::{following, missing_segment};
 use crate::ctx::{reference, Ctx, Seg};
 use crate::datatypes::{comp, cwe, period, sub};
 use crate::error::{ErrorCode, MapError};
@@ -97,6 +97,30 @@ fn dose(
     }
     let hi = Value::Object(quantity(num(max)?, u));
     Ok(Some(("doseRange".into(), json!({ "low": lo, "high": hi }))))
+}
+
+/// TQ1-2 (CQ: quantity ^ units, the units a CWE in subcomponents) as a dose.
+fn tq1_dose(tq1: &Seg) -> Result<Option<(String, Value)>, MapError> {
+    let Some((at, r)) = tq1.first(2) else {
+        return Ok(None);
+    };
+    let n = decimal(comp(r, 1))
+        .ok_or_else(|| at.err(ErrorCode::DataTypeError, Some(1), "is not a number (NM)"))?;
+    let units = Repetition {
+        components: r
+            .component(2)
+            .map(|c| {
+                c.subcomponents
+                    .iter()
+                    .map(|s| fhirgate_hl7::Component {
+                        subcomponents: vec![s.clone()],
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+    };
+    let q = quantity(n, (!units.is_empty()).then_some(&units));
+    Ok(Some(("doseQuantity".into(), Value::Object(q))))
 }
 
 /// TQ1 -> Timing and the priority (TQ1-9).
@@ -278,6 +302,11 @@ fn order(ctx: &mut Ctx, o: &Order, subject: &Value) -> Result<(), MapError> {
     let d = match (d, o.rxo) {
         (Some(d), _) => Some(d),
         (None, Some(rxo)) => dose(&rxo, 2, 3, 4)?,
+        (None, None) => None,
+    };
+    let d = match (d, o.find("TQ1")) {
+        (Some(d), _) => Some(d),
+        (None, Some(tq1)) => tq1_dose(&tq1)?,
         (None, None) => None,
     };
     if let Some((k, v)) = d {

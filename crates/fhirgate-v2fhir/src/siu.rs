@@ -17,8 +17,8 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::adt::{following, missing_segment};
 use crate::bundle::{Contained, Method};
+use crate::ctx::{following, missing_segment};
 use crate::ctx::{reference, Ctx, Seg};
 use crate::datatypes::{comp, cwe, sub};
 use crate::dtm::Dtm;
@@ -76,12 +76,14 @@ fn when(
             continue;
         };
         let end = match (seg.value(fd).parse::<i64>(), unit_seconds(seg.get(fu, 1))) {
-            (Ok(n), Some(unit)) if n > 0 => {
-                Some(start.plus_seconds(n * unit, ctx.offset).map_err(|e| {
-                    seg.at(fd, 1)
-                        .err(ErrorCode::DataTypeError, None, e.describe())
-                })?)
-            }
+            (Ok(n), Some(unit)) if n > 0 => Some(
+                start
+                    .plus_seconds(n.saturating_mul(unit), ctx.offset)
+                    .map_err(|e| {
+                        seg.at(fd, 1)
+                            .err(ErrorCode::DataTypeError, None, e.describe())
+                    })?,
+            ),
             _ => None,
         };
         return Ok((Some(start), end, format!("{}-{fd}", seg.name())));
@@ -193,14 +195,13 @@ pub fn map(ctx: &mut Ctx, segs: &[Seg], event: &str) -> Result<(), MapError> {
         "pending" | "proposed" | "waitlist" => "tentative",
         _ => "accepted",
     };
-    let (pi, pid) = segs
-        .iter()
-        .enumerate()
-        .find(|(_, s)| s.name() == "PID")
-        .ok_or_else(|| missing_segment("PID"))?;
-    let pd1 = following(segs, pi, "PD1", &["PID", "RGS"]);
-    let patient = patient::add(ctx, pid, pd1.as_ref(), Method::PostIfNoneExist)?;
-    let mut participants = vec![json!({ "actor": reference(&patient), "status": derived })];
+    // The PATIENT group of SIU is optional: an appointment of practitioners alone is valid.
+    let mut participants = Vec::new();
+    if let Some((pi, pid)) = segs.iter().enumerate().find(|(_, s)| s.name() == "PID") {
+        let pd1 = following(segs, pi, "PD1", &["PID", "RGS"]);
+        let patient = patient::add(ctx, pid, pd1.as_ref(), Method::PostIfNoneExist)?;
+        participants.push(json!({ "actor": reference(&patient), "status": derived }));
+    }
     let mut contained = Contained::default();
     for seg in segs
         .iter()
@@ -241,6 +242,10 @@ pub fn map(ctx: &mut Ctx, segs: &[Seg], event: &str) -> Result<(), MapError> {
         } else if let Some(d) = display.filter(|d| !d.is_empty()) {
             participants.push(json!({ "actor": { "display": d }, "status": pstatus }));
         }
+    }
+    if participants.is_empty() {
+        // Appointment.participant is 1..*.
+        return Err(missing_segment("AIP"));
     }
     a.insert("participant".into(), Value::Array(participants));
     contained.attach(&mut a);

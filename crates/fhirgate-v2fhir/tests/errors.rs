@@ -175,3 +175,66 @@ fn configured_authorities_win() {
         .collect();
     assert!(urls.contains(&"Patient?identifier=https%3A%2F%2Fbcbs.example%2Fmember%7C12345"));
 }
+
+#[test]
+fn an_obx_outside_an_order_is_a_sequence_error() {
+    let e = err("ORU-R01-RMGEAD", "\rOBR|1|", "\rOBX|1|NM|1^X^LN||1\rOBR|1|");
+    assert_eq!(e.code, ErrorCode::SegmentSequenceError);
+    assert_eq!(e.code.code(), "100");
+    assert_eq!(at(&e), ("OBX", 1, None));
+}
+
+#[test]
+fn each_pid_of_an_oru_is_the_subject_of_its_orders() {
+    let m = edited(
+        "LAB-ORU-2",
+        "\rOBR|2|",
+        "\rPID|1||999^^^1^MR||OTHER^ONE||19700101|F\rOBR|2|",
+        &MapOptions::default(),
+    )
+    .unwrap();
+    common::check("LAB-ORU-2 two patients", &m);
+    let pts = common::of_type(&m, "Patient");
+    assert_eq!(pts.len(), 2);
+    let obs = common::of_type(&m, "Observation");
+    // OBR|2|88502218|82503246|24317-0^Hemogram... and its OBX 20509-6 belong to the second PID.
+    for code in ["24317-0", "20509-6"] {
+        let o = obs
+            .iter()
+            .find(|e| e["resource"]["code"]["coding"][0]["code"] == code)
+            .unwrap();
+        assert_eq!(
+            o["resource"]["subject"]["reference"], pts[1]["fullUrl"],
+            "{code}"
+        );
+    }
+    let first = obs
+        .iter()
+        .find(|e| e["resource"]["code"]["coding"][0]["code"] == "26464-8")
+        .unwrap();
+    assert_eq!(first["resource"]["subject"]["reference"], pts[0]["fullUrl"]);
+}
+
+#[test]
+fn an_siu_without_patient_keeps_its_practitioners() {
+    let text = String::from_utf8(common::raw("SIU-S14-02")).unwrap();
+    let no_pid: Vec<&str> = text
+        .split('\r')
+        .filter(|s| !s.starts_with("PID") && !s.starts_with("PV1"))
+        .collect();
+    let msg = fhirgate_hl7::parse(no_pid.join("\r").as_bytes()).unwrap();
+    let m = to_bundle(&msg, &MapOptions::default()).unwrap();
+    common::check("SIU-S14-02 without PID", &m);
+    assert!(common::of_type(&m, "Patient").is_empty());
+    let a = &common::of_type(&m, "Appointment")[0]["resource"];
+    assert_eq!(common::of_type(&m, "Practitioner").len(), 3);
+    assert!(a["participant"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|p| p["actor"].get("reference").is_none()
+            || p["actor"]["reference"]
+                .as_str()
+                .unwrap()
+                .starts_with("urn:uuid:")));
+}

@@ -69,3 +69,86 @@ fn rde_o11_medication_request() {
     );
     assert_eq!(r["subject"]["reference"], p["fullUrl"]);
 }
+
+#[test]
+fn dose_falls_back_to_rxo_then_tq1() {
+    let text = String::from_utf8(common::raw("RDE-O11-01")).unwrap();
+    // Without the RXE: RXO-2 2, RXO-4 caps^capsule; RXO-1 00047040230^Ampicillin 250 mg caps^NDC.
+    let no_rxe: Vec<&str> = text.split('\r').filter(|s| !s.starts_with("RXE")).collect();
+    let msg = fhirgate_hl7::parse(no_rxe.join("\r").as_bytes()).unwrap();
+    let m = fhirgate_v2fhir::to_bundle(&msg, &Default::default()).unwrap();
+    check("RDE without RXE", &m);
+    let r = &of_type(&m, "MedicationRequest")[0]["resource"];
+    assert_eq!(
+        r["medicationCodeableConcept"]["coding"][0]["code"],
+        "00047040230"
+    );
+    let d = &r["dosageInstruction"][0];
+    assert_eq!(
+        d["doseAndRate"][0]["doseQuantity"],
+        json!({"value": 2, "unit": "capsule"})
+    );
+    // RXO-11 10, RXO-12 caps^capsule, RXO-13 12.
+    assert_eq!(
+        r["dispenseRequest"],
+        json!({"numberOfRepeatsAllowed": 12, "quantity": {"value": 10, "unit": "capsule"}})
+    );
+    // First TQ1 (before the RXE group): TQ1-3 TID, TQ1-6 3^D&day&ISO+, TQ1-9 R.
+    assert_eq!(d["timing"]["code"]["coding"][0]["code"], "TID");
+    assert_eq!(
+        d["timing"]["repeat"]["boundsDuration"],
+        json!({"value": 3, "unit": "d", "system": "http://unitsofmeasure.org", "code": "d"})
+    );
+    assert_eq!(r["priority"], "routine");
+    // RXR before the RXE group: IV^IV Infusion.
+    assert_eq!(d["route"]["coding"][0]["display"], "IV Infusion");
+
+    // Without RXE, RXO-2 and the first TQ1: the dose is TQ1-2 2^&cp of the second TQ1.
+    let no_dose: Vec<String> = no_rxe
+        .iter()
+        .filter(|s| !s.starts_with("TQ1|1||TID"))
+        .map(|s| {
+            if s.starts_with("RXO") {
+                s.replacen("|2||caps^capsule|", "||||", 1)
+            } else {
+                (*s).to_owned()
+            }
+        })
+        .collect();
+    let msg = fhirgate_hl7::parse(no_dose.join("\r").as_bytes()).unwrap();
+    let m = fhirgate_v2fhir::to_bundle(&msg, &Default::default()).unwrap();
+    check("RDE dose from TQ1", &m);
+    let r = &of_type(&m, "MedicationRequest")[0]["resource"];
+    assert_eq!(
+        r["dosageInstruction"][0]["doseAndRate"][0]["doseQuantity"],
+        json!({"value": 2, "unit": "cp"})
+    );
+}
+
+#[test]
+fn omp_o09_maps_like_the_rxo_part_of_rde() {
+    // No OMP^O09 sample exists: the RDE sample as an OMP (no RXE; RXO carries the order).
+    let text = String::from_utf8(common::raw("RDE-O11-01")).unwrap();
+    let omp: Vec<&str> = text.split('\r').filter(|s| !s.starts_with("RXE")).collect();
+    let omp = omp
+        .join("\r")
+        .replacen("|RDE^O11^RDE_O11|", "|OMP^O09^OMP_O09|", 1);
+    let msg = fhirgate_hl7::parse(omp.as_bytes()).unwrap();
+    let m = fhirgate_v2fhir::to_bundle(&msg, &Default::default()).unwrap();
+    check("OMP^O09", &m);
+    assert_eq!(m.message_type, "OMP");
+    let r = &of_type(&m, "MedicationRequest")[0]["resource"];
+    assert_eq!(
+        r["medicationCodeableConcept"]["coding"][0]["display"],
+        "Ampicillin 250 mg caps"
+    );
+    assert_eq!(
+        r["dosageInstruction"][0]["text"],
+        "1 tablet by oral route 2 times daily."
+    );
+    // OMP^O11 is not an event of OMP.
+    let bad = omp.replacen("|OMP^O09^OMP_O09|", "|OMP^O11^OMP_O09|", 1);
+    let msg = fhirgate_hl7::parse(bad.as_bytes()).unwrap();
+    let e = fhirgate_v2fhir::to_bundle(&msg, &Default::default()).expect_err("201");
+    assert_eq!(e.code.code(), "201");
+}

@@ -140,3 +140,43 @@ fn the_lifecycle_updates_one_appointment() {
         );
     }
 }
+
+#[test]
+fn times_fall_back_to_sch_11_then_ais() {
+    let text = String::from_utf8(common::raw("SIU-S12-01")).unwrap();
+    let no_tq1: Vec<&str> = text.split('\r').filter(|s| !s.starts_with("TQ1")).collect();
+    // SCH-11 2^^2 hours^202010011126+0215^202010091126+0215^R
+    let msg = fhirgate_hl7::parse(no_tq1.join("\r").as_bytes()).unwrap();
+    let m = fhirgate_v2fhir::to_bundle(&msg, &Default::default()).unwrap();
+    check("SIU-S12-01 without TQ1", &m);
+    let a = &appointment(&m)["resource"];
+    assert_eq!(a["start"], "2020-10-01T11:26:00+02:15");
+    assert_eq!(a["end"], "2020-10-09T11:26:00+02:15");
+    // Without SCH-11 either: AIS|001|A|76164006^...|20210924093000+0215|||50|min^Minutes^ISO
+    let joined = no_tq1.join("\r").replacen(
+        "|2^^2 hours^202010011126+0215^202010091126+0215^R|",
+        "||",
+        1,
+    );
+    let msg = fhirgate_hl7::parse(joined.as_bytes()).unwrap();
+    let m = fhirgate_v2fhir::to_bundle(&msg, &Default::default()).unwrap();
+    check("SIU-S12-01 without TQ1 and SCH-11", &m);
+    let a = &appointment(&m)["resource"];
+    assert_eq!(a["start"], "2021-09-24T09:30:00+02:15");
+    assert_eq!(a["end"], "2021-09-24T10:20:00+02:15");
+    assert_eq!(a["minutesDuration"], 50);
+    // An absurd AIS-7 duration is a data type error, not an overflow.
+    let absurd = joined.replacen(
+        "|||50|min^Minutes^ISO||Booked|5001",
+        "|||999999999999999|d||Booked|5001",
+        1,
+    );
+    assert_ne!(absurd, joined);
+    let msg = fhirgate_hl7::parse(absurd.as_bytes()).unwrap();
+    let e = fhirgate_v2fhir::to_bundle(&msg, &Default::default()).expect_err("overflow");
+    assert_eq!(e.code, fhirgate_v2fhir::ErrorCode::DataTypeError);
+    assert_eq!(
+        (e.location.segment.as_str(), e.location.field),
+        ("AIS", Some(7))
+    );
+}

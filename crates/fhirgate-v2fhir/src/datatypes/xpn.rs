@@ -10,13 +10,15 @@ use super::{comp, period, put_str, put_strs, sub};
 use crate::ctx::{At, Ctx};
 use crate::error::MapError;
 
-/// Table 0200 (name type) -> http://hl7.org/fhir/name-use (IG ConceptMap
-/// table-hl70200-to-name-use); codes it leaves unmapped give no `use`.
+/// Table 0200 (name type) -> http://hl7.org/fhir/name-use (the inverse of
+/// R4's ConceptMap cm-name-use-v2: D usual, L official, TEMP temp, N nickname,
+/// S anonymous, M maiden; local: A alias -> usual, R registered / C adopted ->
+/// official, NB newborn -> temp, BAD -> old); other codes give no `use`.
 pub fn name_use(code: &str) -> Option<&'static str> {
     Some(match code.trim() {
         "A" | "D" => "usual",
         "L" | "R" | "C" => "official",
-        "M" | "B" => "maiden",
+        "M" => "maiden",
         "N" => "nickname",
         "S" => "anonymous",
         "TEMP" | "NB" => "temp",
