@@ -16,7 +16,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve the FHIR R4 HTTP API (default 127.0.0.1:8080, base /fhir).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Apply the embedded database migrations and exit.
     Migrate,
     /// Data-key management.
@@ -24,6 +24,20 @@ pub enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// HL7 v2: send messages over MLLP, or re-apply stored ones.
+    Hl7 {
+        #[command(subcommand)]
+        command: Hl7Command,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Hl7Command {
+    /// Send HL7 v2 files (one or many messages, or batches) over MLLP and print each ACK.
+    Send(crate::hl7::send::SendArgs),
+    /// Re-apply the stored raw messages, in the order received (idempotent: every
+    /// resource is keyed by identifier and conditionally updated).
+    Replay(crate::hl7::replay::ReplayArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -41,7 +55,7 @@ pub enum KeysCommand {
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     let serve_args = match &cli.command {
-        Command::Serve(args) => args.clone(),
+        Command::Serve(args) => (**args).clone(),
         _ => ServeArgs::default(),
     };
     let settings = Settings::resolve(&cli.common, &serve_args)?;
@@ -59,5 +73,11 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }),
         Command::Keys { command } => runtime.block_on(crate::keys_cmd::run(settings, command)),
+        Command::Hl7 {
+            command: Hl7Command::Send(args),
+        } => runtime.block_on(crate::hl7::send::run(args)),
+        Command::Hl7 {
+            command: Hl7Command::Replay(args),
+        } => runtime.block_on(crate::hl7::replay::command(settings, args)),
     }
 }

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use serde::Deserialize;
 
+use crate::hl7::config::{Hl7Args, Hl7File, Hl7Settings};
 use crate::telemetry::LogFormat;
 
 /// Flags shared by every command that touches the database.
@@ -65,6 +66,8 @@ pub struct ServeArgs {
     /// PEM private key for HTTPS.
     #[arg(long, env = "FHIRGATE_TLS_KEY")]
     pub tls_key: Option<PathBuf>,
+    #[command(flatten)]
+    pub hl7: Hl7Args,
 }
 
 /// The optional TOML file; every field optional.
@@ -84,6 +87,7 @@ struct FileSettings {
     http_workers: Option<usize>,
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
+    hl7: Option<Hl7File>,
 }
 
 /// Settings resolved from all sources.
@@ -101,6 +105,7 @@ pub struct Settings {
     pub db_pool_size: u32,
     pub http_workers: usize,
     pub tls: Option<(PathBuf, PathBuf)>,
+    pub hl7: Hl7Settings,
 }
 
 /// Default limit of entries in one transaction or batch (issue #4).
@@ -130,6 +135,7 @@ impl Settings {
             (None, None) => None,
             _ => anyhow::bail!("--tls-cert and --tls-key go together"),
         };
+        let hl7 = Hl7Settings::resolve(&serve.hl7, file.hl7.unwrap_or_default(), tls.as_ref())?;
         let default_addr = SocketAddr::from(([127, 0, 0, 1], 8080));
         Ok(Self {
             database_url,
@@ -160,6 +166,7 @@ impl Settings {
                 .or(file.http_workers)
                 .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
             tls,
+            hl7,
         })
     }
 }

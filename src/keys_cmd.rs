@@ -2,7 +2,8 @@
 //!
 //! Rotation: a new data key becomes active (running gateways pick it up within
 //! the keyring's refresh interval), then every resource version sealed under an
-//! older key is re-encrypted in small transactions. Reads work throughout: a row
+//! older key is re-encrypted in small transactions, and so is every stored HL7
+//! v2 message. Reads work throughout: a row
 //! is readable under its old key until the moment its new ciphertext commits.
 //! AuditEvents are append-only and keep their original key; that key stays in
 //! `data_keys` (wrapped), so they remain readable.
@@ -90,7 +91,12 @@ fn rotate(
     let started = std::time::Instant::now();
     let mut total = 0u64;
     loop {
-        let n = db.run_sync(|conn| reencrypt_batch(conn, keyring, tenant, new_key, batch))?;
+        let n = db.run_sync(|conn| reencrypt_batch(conn, keyring, tenant, new_key, batch))?
+            + db.run_sync(|conn| {
+                conn.transaction(|conn| {
+                    crate::store::hl7::reencrypt_batch(conn, keyring, tenant, new_key, batch)
+                })
+            })?;
         total += n as u64;
         if n == 0 {
             if started.elapsed() > ACTIVE_TTL * 2 {
@@ -99,7 +105,7 @@ fn rotate(
             std::thread::sleep(ACTIVE_TTL);
         }
     }
-    println!("re-encrypted {total} versions under key {new_key}");
+    println!("re-encrypted {total} versions and HL7 messages under key {new_key}");
     Ok(())
 }
 

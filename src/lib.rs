@@ -4,6 +4,8 @@
 //! Layers, outermost first (docs/architecture.md has the picture):
 //! - [`fhir`]: the HTTP API (actix-web): routing, content negotiation, the
 //!   FHIR interactions, OperationOutcome errors.
+//! - [`hl7`]: HL7 v2 over MLLP: listeners, ingest of each message as one FHIR
+//!   transaction, the stored raw messages, ACKs.
 //! - [`audit`]: an AuditEvent for every interaction.
 //! - [`store`]: the diesel schema, repositories and the database bootstrap.
 //! - [`crypto`]: envelope encryption and blind indexes.
@@ -14,7 +16,9 @@ pub mod cli;
 pub mod config;
 pub mod crypto;
 pub mod fhir;
+pub mod hl7;
 pub mod keys_cmd;
+pub mod metrics;
 pub mod model;
 pub mod startup;
 pub mod store;

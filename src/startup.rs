@@ -5,20 +5,34 @@ use std::net::TcpListener;
 use std::sync::Arc;
 
 use actix_web::dev::Server;
+use actix_web::dev::Service;
 use actix_web::{web, App, HttpServer};
 use anyhow::Context;
 
 use crate::audit::{AuditSink, AuditWriter};
 use crate::config::Settings;
 use crate::crypto::{Keyring, MasterKey};
+use crate::fhir::service::Services;
 use crate::fhir::{AppState, FhirModel};
+use crate::hl7::ingest::Ingestor;
+use crate::metrics::Metrics;
 use crate::store::Db;
 use crate::tenant::TenantId;
 
 pub struct Application {
     port: u16,
+    mllp: Hl7Ports,
+    ingest: Arc<Ingestor>,
     server: Server,
     audit_writer: AuditWriter,
+    listeners: Vec<tokio::task::JoinHandle<()>>,
+}
+
+/// The bound MLLP ports (None: that listener is off).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Hl7Ports {
+    pub plain: Option<u16>,
+    pub tls: Option<u16>,
 }
 
 impl Application {
@@ -38,6 +52,31 @@ impl Application {
                 .context("creating the data keys (is the master key the one this database was created with?)")?;
         }
         let (audit, audit_writer) = AuditSink::start(db.clone(), keyring.clone(), tenant.clone());
+        let metrics = Arc::new(Metrics::default());
+        let listener = TcpListener::bind(settings.http_addr)
+            .with_context(|| format!("binding {}", settings.http_addr))?;
+        let port = listener.local_addr()?.port();
+        let ingest = Arc::new(Ingestor {
+            db: db.clone(),
+            svc: Services {
+                keyring: keyring.clone(),
+                model: model.clone(),
+                tenant: tenant.clone(),
+            },
+            audit: audit.clone(),
+            metrics: metrics.clone(),
+            map: crate::hl7::ingest::map_options(&settings.hl7),
+            base: settings.base_url.clone().unwrap_or_else(|| {
+                let scheme = if settings.tls.is_some() {
+                    "https"
+                } else {
+                    "http"
+                };
+                format!("{scheme}://{}:{port}/fhir", settings.http_addr.ip())
+            }),
+            max_entries: settings.max_bundle_entries,
+        });
+        let (mllp, listeners) = crate::hl7::listener::start(&settings.hl7, ingest.clone()).await?;
         let state = web::Data::new(AppState {
             db,
             keyring,
@@ -47,12 +86,20 @@ impl Application {
             base_url: settings.base_url.clone(),
             max_body: settings.max_body_bytes,
             max_bundle_entries: settings.max_bundle_entries,
+            metrics: metrics.clone(),
         });
-        let listener = TcpListener::bind(settings.http_addr)
-            .with_context(|| format!("binding {}", settings.http_addr))?;
-        let port = listener.local_addr()?.port();
         let server = HttpServer::new(move || {
+            let metrics = metrics.clone();
             App::new()
+                .wrap_fn(move |req, srv| {
+                    let metrics = metrics.clone();
+                    let response = srv.call(req);
+                    async move {
+                        let response = response.await?;
+                        metrics.http_response(response.status().as_u16());
+                        Ok(response)
+                    }
+                })
                 .app_data(state.clone())
                 .configure(crate::fhir::configure)
                 .default_service(web::to(crate::fhir::handlers::not_found))
@@ -66,13 +113,25 @@ impl Application {
         };
         Ok(Self {
             port,
+            mllp,
+            ingest,
             server: server.run(),
             audit_writer,
+            listeners,
         })
     }
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    pub fn mllp_ports(&self) -> Hl7Ports {
+        self.mllp
+    }
+
+    /// The HL7 ingest behind the MLLP listeners (tests replay through it).
+    pub fn ingestor(&self) -> Arc<Ingestor> {
+        self.ingest.clone()
     }
 
     /// A handle to stop the server from elsewhere (tests).
@@ -83,6 +142,12 @@ impl Application {
     /// Serves until the server stops (SIGINT/SIGTERM), then drains the audit queue.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         self.server.await?;
+        // MLLP connections in the middle of a message are cut here: their
+        // messages are either committed (and stored as accepted) or not, and the
+        // sender resends what it got no ACK for.
+        for l in self.listeners {
+            l.abort();
+        }
         let writer = self.audit_writer;
         tokio::task::spawn_blocking(move || writer.join()).await?;
         Ok(())
@@ -98,6 +163,16 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let model = Arc::new(tokio::task::spawn_blocking(FhirModel::load).await??);
     let app = Application::build(&settings, db.clone(), model, master).await?;
     tracing::info!(addr = %settings.http_addr, port = app.port(), "fhirgate is serving FHIR R4 at /fhir");
+    let mllp = app.mllp_ports();
+    if let Some(p) = mllp.plain {
+        tracing::info!(port = p, "fhirgate is listening for HL7 v2 over MLLP");
+    }
+    if let Some(p) = mllp.tls {
+        tracing::info!(
+            port = p,
+            "fhirgate is listening for HL7 v2 over MLLP with TLS"
+        );
+    }
     let result = app.run_until_stopped().await;
     db.shutdown().await;
     tracing::info!("fhirgate stopped");

@@ -25,7 +25,7 @@ fn free_port() -> u16 {
 async fn serve_on_private_cluster_logs_no_phi() {
     let dir = std::env::temp_dir().join(format!("cli-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).unwrap();
-    let port = free_port();
+    let (port, mllp) = (free_port(), free_port());
     let log_path = dir.join("gateway.log");
     let log = std::fs::File::create(&log_path).unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_fhirgate"))
@@ -36,6 +36,7 @@ async fn serve_on_private_cluster_logs_no_phi() {
         .env("FHIRGATE_EMBEDDED_POSTGRES", "true")
         .env("FHIRGATE_DATA_DIR", &dir)
         .env("FHIRGATE_HTTP_ADDR", format!("127.0.0.1:{port}"))
+        .env("FHIRGATE_MLLP_ADDR", format!("127.0.0.1:{mllp}"))
         .env("FHIRGATE_LOG", "trace")
         .env("FHIRGATE_LOG_FORMAT", "json")
         .stdout(log.try_clone().unwrap())
@@ -128,6 +129,40 @@ async fn serve_on_private_cluster_logs_no_phi() {
     assert!(
         !r.text().await.unwrap().contains(phi[0]),
         "the OperationOutcome echoes PHI"
+    );
+
+    // The same PHI over HL7 v2, sent with `fhirgate hl7 send`: accepted, and in no
+    // log line at trace level either (one good message, one the mapping refuses).
+    let hl7 = dir.join("adt.hl7");
+    std::fs::write(
+        &hl7,
+        format!(
+            "MSH|^~\\&|REG|CLINIC|FHIRGATE|HOSP|20261201101500||ADT^A04^ADT_A01|CLI-1|P|2.5.1\r\
+             EVN|A04|20261201101500\r\
+             PID|1||{id}^^^CLINIC^MR||{fam}^{giv}||19330307|F|||{street}^^London||^PRN^PH^^44^20^79460321\r\
+             MSH|^~\\&|REG|CLINIC|FHIRGATE|HOSP|20261201101600||ADT^A04^ADT_A01|CLI-2|P|2.5.1\r\
+             PID|1||{id}^^^CLINIC^MR||{fam}^{giv}||19330230|F\r",
+            id = phi[2],
+            fam = phi[0],
+            giv = phi[1],
+            street = phi[5]
+        ),
+    )
+    .unwrap();
+    let sent = Command::new(env!("CARGO_BIN_EXE_fhirgate"))
+        .args(["hl7", "send", "--addr", &format!("127.0.0.1:{mllp}")])
+        .arg(&hl7)
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&sent.stdout);
+    assert!(out.contains("MSA|AA|CLI-1"), "{out}");
+    assert!(
+        out.contains("MSA|AE|CLI-2") || out.contains("MSA|AR|CLI-2"),
+        "{out}"
+    );
+    assert!(
+        !sent.status.success(),
+        "a refused message must fail the command"
     );
 
     // Graceful stop: SIGTERM, the private cluster is stopped with the gateway.

@@ -36,6 +36,7 @@ pub struct AppState {
     pub base_url: Option<String>,
     pub max_body: usize,
     pub max_bundle_entries: usize,
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// The compiled FHIR knowledge: validators and search parameters. Built once per

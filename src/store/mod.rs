@@ -9,6 +9,7 @@ pub mod bookings;
 pub mod bootstrap;
 pub mod cluster;
 pub mod error;
+pub mod hl7;
 pub mod index;
 pub mod keys;
 pub mod pool;

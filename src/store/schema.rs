@@ -65,3 +65,22 @@ diesel::table! {
 }
 
 diesel::allow_tables_to_appear_in_same_query!(resources, resource_versions);
+
+diesel::table! {
+    hl7_messages (tenant_id, id) {
+        tenant_id -> Text,
+        id -> Text,
+        received_at -> Timestamptz,
+        sender -> Text,
+        control_id -> Text,
+        message_type -> Text,
+        peer -> Nullable<Text>,
+        key_id -> Int4,
+        raw -> Bytea,
+        ack_code -> Text,
+        ack -> Bytea,
+        error -> Nullable<Text>,
+        replayed_at -> Nullable<Timestamptz>,
+        replay_code -> Nullable<Text>,
+    }
+}

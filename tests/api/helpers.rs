@@ -20,6 +20,8 @@ pub struct TestApp {
     server_url: String,
     db_name: String,
     handle: actix_web::dev::ServerHandle,
+    mllp: fhirgate::startup::Hl7Ports,
+    ingest: std::sync::Arc<fhirgate::hl7::ingest::Ingestor>,
 }
 
 struct Server {
@@ -136,6 +138,10 @@ pub fn test_settings(db_url: &str) -> Settings {
         db_pool_size: 8,
         http_workers: 2,
         tls: None,
+        hl7: fhirgate::hl7::config::Hl7Settings {
+            mllp_addr: Some("127.0.0.1:0".parse().unwrap()),
+            ..Default::default()
+        },
     }
 }
 
@@ -187,6 +193,8 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
         .await
         .unwrap();
     let port = app.port();
+    let mllp = app.mllp_ports();
+    let ingest = app.ingestor();
     let handle = app.handle();
     tokio::spawn(app.run_until_stopped());
     let server_url = format!("http://127.0.0.1:{port}");
@@ -201,6 +209,8 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
         server_url,
         db_name,
         handle,
+        mllp,
+        ingest,
     }
 }
 
@@ -223,6 +233,20 @@ impl Drop for TestApp {
 pub const FHIR_JSON: &str = "application/fhir+json";
 
 impl TestApp {
+    /// The plain MLLP listener's port.
+    pub fn mllp_port(&self) -> u16 {
+        self.mllp.plain.expect("the MLLP listener is on")
+    }
+
+    /// The HL7 ingest the listeners feed (for replay).
+    pub fn ingestor(&self) -> std::sync::Arc<fhirgate::hl7::ingest::Ingestor> {
+        self.ingest.clone()
+    }
+
+    pub fn mllp_tls_port(&self) -> u16 {
+        self.mllp.tls.expect("the MLLP TLS listener is on")
+    }
+
     pub fn url(&self, path: &str) -> String {
         if path.starts_with('/') && !path.starts_with("/fhir") {
             format!("{}{path}", self.server_url)

@@ -14,6 +14,11 @@ pub(crate) const SEARCH_PARAMETERS: &str = include_str!(concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../../schemas/search-parameters.json"
 ));
+/// SearchParameters the gateway defines beyond R4 (each documented in the file).
+pub(crate) const GATEWAY_PARAMETERS: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../schemas/search-parameters-fhirgate.json"
+));
 pub(crate) const FHIR_SCHEMA: &str = include_str!(concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../../schemas/fhir.schema.json"
@@ -151,17 +156,23 @@ fn members_for(expr: &str, rt: &str, model: &TypeModel) -> String {
 
 impl Registry {
     /// Builds the registry for `resource_types` from the embedded R4
-    /// definitions. Fails on unknown resource types or unreadable inputs;
+    /// definitions, plus the few the gateway defines itself
+    /// (schemas/search-parameters-fhirgate.json). Fails on unknown resource types or unreadable inputs;
     /// expressions outside the FHIRPath subset are listed by [`Self::issues`].
     pub fn r4(resource_types: &[&str]) -> Result<Self, String> {
         let model = TypeModel::from_schema_json(FHIR_SCHEMA)?;
-        let bundle: RawBundle = serde_json::from_str(SEARCH_PARAMETERS)
-            .map_err(|e| format!("search-parameters.json: {e}"))?;
         let mut raws = Vec::new();
-        for entry in bundle.entry {
-            let raw: RawParam = serde_json::from_value(entry.resource)
-                .map_err(|e| format!("search-parameters.json entry: {e}"))?;
-            raws.push(raw);
+        for (name, text) in [
+            ("search-parameters.json", SEARCH_PARAMETERS),
+            ("search-parameters-fhirgate.json", GATEWAY_PARAMETERS),
+        ] {
+            let bundle: RawBundle =
+                serde_json::from_str(text).map_err(|e| format!("{name}: {e}"))?;
+            for entry in bundle.entry {
+                let raw: RawParam = serde_json::from_value(entry.resource)
+                    .map_err(|e| format!("{name} entry: {e}"))?;
+                raws.push(raw);
+            }
         }
         let mut reg = Registry {
             model,

@@ -16,6 +16,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     use common::method_not_allowed as mna;
     cfg.route("/healthz", web::get().to(system::healthz))
         .route("/readyz", web::get().to(system::readyz))
+        .route("/metrics", web::get().to(system::metrics))
         .service(
             web::scope("/fhir")
                 // transaction and batch (http://hl7.org/fhir/R4/http.html#transaction)

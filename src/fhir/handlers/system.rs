@@ -34,6 +34,13 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     }
 }
 
+/// Counters in the Prometheus text format (src/metrics.rs).
+pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(state.metrics.render())
+}
+
 /// `GET [base]/_history` (http://hl7.org/fhir/R4/http.html#history): every
 /// version of every served resource, newest first.
 pub async fn history(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {

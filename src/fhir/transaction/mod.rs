@@ -137,3 +137,31 @@ pub async fn post(
     .await;
     ctx.finish(result).await
 }
+
+/// Carries out a transaction Bundle on `conn`, inside the caller's database
+/// transaction, exactly as `POST [base]` does (same parsing, order, reference
+/// rewriting, Services and AuditEvents). For writers that are not HTTP
+/// clients: HL7 v2 ingest commits the message row in the same transaction.
+/// Returns the number of entries carried out.
+pub(crate) fn apply_in_tx(
+    conn: &mut diesel::PgConnection,
+    svc: &super::service::Services,
+    base: &str,
+    template: &crate::audit::AuditRecord,
+    bundle: &serde_json::Value,
+    max_entries: usize,
+) -> Result<usize, FhirError> {
+    let (kind, reqs) = parse_bundle(bundle, base, max_entries)?;
+    if kind != Kind::Transaction {
+        return Err(FhirError::Internal(
+            "apply_in_tx takes a transaction Bundle".into(),
+        ));
+    }
+    let reqs = reqs.into_iter().collect::<Result<Vec<_>, _>>()?;
+    let env = Env {
+        svc,
+        base,
+        template,
+    };
+    Ok(env.transaction(conn, &reqs)?.len())
+}

@@ -1,0 +1,363 @@
+//! One MLLP frame in, its acknowledgement(s) out (issue #5).
+//!
+//! Durability (HL7 v2.5.1 section 2.9.2, original mode: the receiver
+//! acknowledges after it has safely stored the message): a message and every
+//! resource made from it commit in ONE database transaction together with its
+//! `hl7_messages` row, and only then is AA sent. A message refused (AR) or not
+//! applied (AE) is stored raw with its outcome, in its own transaction, before
+//! its ACK goes out. A message already accepted from the same sender with the
+//! same MSH-10 is not applied again: it gets the ACK it got the first time.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use chrono::Utc;
+use diesel::Connection;
+use fhirgate_hl7::Message;
+
+use fhirgate_hl7::ack::{AckError, ErrorCode, Outcome};
+
+use super::ack;
+use super::Hl7Error;
+use crate::audit::{AuditRecord, AuditSink, Interaction};
+use crate::fhir::error::FhirError;
+use crate::fhir::service::Services;
+use crate::metrics::Metrics;
+use crate::model::ResourceId;
+use crate::store::hl7::{self as messages, NewMessage, Sender};
+use crate::store::{Db, StoreError};
+
+/// Shared by every MLLP connection.
+pub struct Ingestor {
+    pub db: Db,
+    pub svc: Services,
+    pub audit: AuditSink,
+    pub metrics: Arc<Metrics>,
+    pub map: fhirgate_v2fhir::MapOptions,
+    /// FHIR base for the transaction's fullUrls and Locations.
+    pub base: String,
+    pub max_entries: usize,
+}
+
+/// The mapping's site configuration from the settings.
+pub fn map_options(s: &super::config::Hl7Settings) -> fhirgate_v2fhir::MapOptions {
+    fhirgate_v2fhir::MapOptions {
+        facility_offsets: s.facility_offsets.clone().into_iter().collect(),
+        default_offset: s.default_offset,
+        ..Default::default()
+    }
+}
+
+/// What became of one message that mapped.
+enum Applied {
+    New,
+    /// Another delivery was accepted first: its stored ACK frames.
+    Duplicate(Vec<u8>),
+}
+
+/// Decrements the queue depth when a message is answered (or dropped).
+struct InFlight<'a>(&'a std::sync::atomic::AtomicI64);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// MSH-3 and MSH-4, whole (every component), as the namespace of MSH-10.
+fn sender_of(msg: &Message) -> Sender {
+    let whole = |n: usize| {
+        msg.msh()
+            .and_then(|m| m.field(n))
+            .and_then(|f| f.repetition(1))
+            .map(|r| {
+                r.components
+                    .iter()
+                    .map(|c| c.sub(1))
+                    .collect::<Vec<_>>()
+                    .join("^")
+                    .trim_end_matches('^')
+                    .to_owned()
+            })
+            .unwrap_or_default()
+    };
+    Sender(format!("{}|{}", whole(3), whole(4)))
+}
+
+fn type_of(msg: &Message) -> String {
+    let (t, e) = msg.message_type();
+    format!("{t}^{e}")
+}
+
+/// A FHIR transaction failure, as an AE (the message was understood). ERR-8
+/// carries the OperationOutcome's diagnostics back to the sender; the summary
+/// kept and logged has only the status.
+fn from_fhir(e: &FhirError) -> Hl7Error {
+    let status = e.status().as_u16();
+    let diagnostics = e
+        .to_operation_outcome()
+        .get("issue")
+        .and_then(|i| i.as_array())
+        .map(|issues| {
+            issues
+                .iter()
+                .filter_map(|i| i.get("diagnostics").and_then(|d| d.as_str()))
+                .collect::<Vec<_>>()
+                .join("; ")
+        })
+        .unwrap_or_default();
+    let (code, kind) = match status {
+        409 => (
+            ErrorCode::ApplicationRecordLocked,
+            "conflict with stored data (e.g. a double booking)",
+        ),
+        412 => (
+            ErrorCode::UnknownKeyIdentifier,
+            "a referenced patient or practitioner is ambiguous",
+        ),
+        500..=599 => (ErrorCode::ApplicationError, "internal error"),
+        _ => (
+            ErrorCode::ApplicationError,
+            "resources made from the message are not valid R4",
+        ),
+    };
+    let text = if status >= 500 || diagnostics.is_empty() {
+        format!("the message could not be applied: {kind}")
+    } else {
+        format!("the message could not be applied: {diagnostics}")
+    };
+    Hl7Error {
+        outcome: Outcome::Error,
+        errors: vec![AckError::new(code, None, text)],
+        summary: format!("FHIR transaction refused with {status}: {kind}"),
+    }
+}
+
+impl Ingestor {
+    /// Answers one MLLP frame: a message, or a batch of them (2.10.3), whose
+    /// acknowledgements go back as one batch. `Err` means nothing could be stored:
+    /// the caller must close the connection without an ACK.
+    pub async fn frame(
+        &self,
+        raw: Vec<u8>,
+        peer: Option<String>,
+    ) -> Result<Vec<Vec<u8>>, StoreError> {
+        match fhirgate_hl7::split_batch(&raw) {
+            Err(e) => {
+                // A batch whose structure or counts are wrong is refused whole:
+                // a missing trailer is what a truncated transfer looks like.
+                let _in_flight = self.arrived(raw.len());
+                let (err, frames) = ack::for_parse_error(&raw, &e);
+                self.refused(&raw, None, &err, frames, peer).await
+            }
+            Ok(batch) if batch.is_envelope() => {
+                let mut acks = Vec::new();
+                for m in batch.messages() {
+                    acks.extend(self.message(m.to_vec(), peer.clone()).await?);
+                }
+                Ok(vec![ack::batch_reply(&batch, &acks)])
+            }
+            Ok(batch) if batch.message_count() > 1 => {
+                let mut acks = Vec::new();
+                for m in batch.messages() {
+                    acks.extend(self.message(m.to_vec(), peer.clone()).await?);
+                }
+                Ok(acks)
+            }
+            Ok(_) => self.message(raw, peer).await,
+        }
+    }
+
+    /// Counts a message in; the guard counts it out of the queue when answered.
+    fn arrived(&self, bytes: usize) -> InFlight<'_> {
+        let m = &self.metrics.hl7;
+        m.received.fetch_add(1, Ordering::Relaxed);
+        m.bytes.fetch_add(bytes as u64, Ordering::Relaxed);
+        m.queue_depth.fetch_add(1, Ordering::Relaxed);
+        InFlight(&m.queue_depth)
+    }
+
+    /// Answers one message with the frames its MSH-15/MSH-16 ask for.
+    #[tracing::instrument(skip_all, fields(bytes = raw.len()))]
+    pub async fn message(
+        &self,
+        raw: Vec<u8>,
+        peer: Option<String>,
+    ) -> Result<Vec<Vec<u8>>, StoreError> {
+        let m = &self.metrics.hl7;
+        let _in_flight = self.arrived(raw.len());
+        let msg = match fhirgate_hl7::parse(&raw) {
+            Ok(msg) => msg,
+            Err(pe) => {
+                let (err, frames) = ack::for_parse_error(&raw, &pe);
+                return self.refused(&raw, None, &err, frames, peer).await;
+            }
+        };
+        if let Err(err) = ack::check_header(&msg) {
+            let frames = ack::for_error(&msg, &err);
+            return self.refused(&raw, Some(&msg), &err, frames, peer).await;
+        }
+        let sender = sender_of(&msg);
+        let control = msg.control_id().to_owned();
+        {
+            let (svc, s, c) = (self.svc.clone(), sender.clone(), control.clone());
+            let seen = self
+                .db
+                .run(move |conn| messages::accepted_ack(conn, &svc.keyring, &svc.tenant, &s, &c))
+                .await?;
+            if let Some(ack) = seen {
+                m.duplicates.fetch_add(1, Ordering::Relaxed);
+                tracing::info!(control_id = %control, "duplicate HL7 message; answered with its original ACK");
+                return Ok(ack::split(&ack.0));
+            }
+        }
+        let bundle = match fhirgate_v2fhir::to_bundle(&msg, &self.map) {
+            Ok(m) => m.bundle,
+            Err(me) => {
+                let err = ack::map_error(&me);
+                let frames = ack::for_error(&msg, &err);
+                return self.refused(&raw, Some(&msg), &err, frames, peer).await;
+            }
+        };
+        let accepted = ack::accepted(&msg);
+        let stored = ack::join(&accepted);
+        match self
+            .apply(&raw, &msg, &sender, bundle, &stored, peer.clone())
+            .await
+        {
+            Ok(Applied::New) => {
+                m.accepted.fetch_add(1, Ordering::Relaxed);
+                Ok(accepted)
+            }
+            Ok(Applied::Duplicate(first)) => {
+                m.duplicates.fetch_add(1, Ordering::Relaxed);
+                Ok(ack::split(&first))
+            }
+            Err(ApplyError::Store(e)) => Err(e),
+            Err(ApplyError::Fhir(fe)) => {
+                let err = from_fhir(&fe);
+                let frames = ack::for_error(&msg, &err);
+                self.refused(&raw, Some(&msg), &err, frames, peer).await
+            }
+        }
+    }
+
+    /// Applies the message's Bundle and stores it as accepted, in one transaction.
+    async fn apply(
+        &self,
+        raw: &[u8],
+        msg: &Message,
+        sender: &Sender,
+        bundle: serde_json::Value,
+        ack: &[u8],
+        peer: Option<String>,
+    ) -> Result<Applied, ApplyError> {
+        let (svc, base, max) = (self.svc.clone(), self.base.clone(), self.max_entries);
+        let (raw, ack, sender) = (raw.to_vec(), ack.to_vec(), sender.clone());
+        let (control, mtype) = (msg.control_id().to_owned(), type_of(msg));
+        let mut template = AuditRecord::new(Interaction::Transaction);
+        template.client_addr = peer.clone();
+        self.db
+            .run(move |conn| {
+                conn.transaction(|conn| {
+                    messages::lock_control_id(conn, &svc.tenant, &sender, &control)?;
+                    // Under the lock: a delivery racing on another connection has
+                    // either committed (then this is a duplicate) or not started.
+                    if let Some(first) =
+                        messages::accepted_ack(conn, &svc.keyring, &svc.tenant, &sender, &control)?
+                    {
+                        return Ok(Applied::Duplicate(first.0));
+                    }
+                    crate::fhir::transaction::apply_in_tx(
+                        conn, &svc, &base, &template, &bundle, max,
+                    )
+                    .map_err(ApplyError::Fhir)?;
+                    let row = NewMessage {
+                        id: ResourceId::generate(),
+                        received_at: Utc::now(),
+                        sender: &sender,
+                        control_id: &control,
+                        message_type: &mtype,
+                        peer: peer.as_deref(),
+                        raw: &raw,
+                        ack_code: "AA",
+                        ack: &ack,
+                        error: None,
+                    };
+                    messages::insert(conn, &svc.keyring, &svc.tenant, &row)?;
+                    Ok(Applied::New)
+                })
+            })
+            .await
+    }
+
+    /// Stores a message that was not applied (AR or AE), audits it, and returns its ACK.
+    async fn refused(
+        &self,
+        raw: &[u8],
+        msg: Option<&Message>,
+        err: &Hl7Error,
+        frames: Vec<Vec<u8>>,
+        peer: Option<String>,
+    ) -> Result<Vec<Vec<u8>>, StoreError> {
+        let m = &self.metrics.hl7;
+        match err.outcome {
+            Outcome::Rejected => m.rejected.fetch_add(1, Ordering::Relaxed),
+            _ => m.errored.fetch_add(1, Ordering::Relaxed),
+        };
+        tracing::info!(ack = err.ack_code(), code = err.code(), reason = %err.summary, "HL7 message not applied");
+        let svc = self.svc.clone();
+        let sender = msg.map_or_else(|| Sender("|".into()), sender_of);
+        let control = msg.map(|m| m.control_id().to_owned()).unwrap_or_default();
+        let mtype = msg.map(type_of).unwrap_or_default();
+        let (raw, stored, code, summary) = (
+            raw.to_vec(),
+            ack::join(&frames),
+            err.ack_code(),
+            err.summary.clone(),
+        );
+        let peer2 = peer.clone();
+        self.db
+            .run(move |conn| {
+                let row = NewMessage {
+                    id: ResourceId::generate(),
+                    received_at: Utc::now(),
+                    sender: &sender,
+                    control_id: &control,
+                    message_type: &mtype,
+                    peer: peer2.as_deref(),
+                    raw: &raw,
+                    ack_code: code,
+                    ack: &stored,
+                    error: Some(&summary),
+                };
+                messages::insert(conn, &svc.keyring, &svc.tenant, &row)
+            })
+            .await?;
+        let mut record = AuditRecord::new(Interaction::Transaction);
+        record.client_addr = peer;
+        record.status = match err.outcome {
+            Outcome::Rejected => 400,
+            _ => 422,
+        };
+        self.audit.record(record).await;
+        Ok(frames)
+    }
+}
+
+enum ApplyError {
+    Store(StoreError),
+    Fhir(FhirError),
+}
+
+impl From<StoreError> for ApplyError {
+    fn from(e: StoreError) -> Self {
+        ApplyError::Store(e)
+    }
+}
+
+impl From<diesel::result::Error> for ApplyError {
+    fn from(e: diesel::result::Error) -> Self {
+        ApplyError::Store(StoreError::Db(e))
+    }
+}

@@ -1,0 +1,175 @@
+//! The MLLP listeners (plain TCP and TLS): accept, cap connections, frame, and
+//! answer each frame with its acknowledgement(s).
+//!
+//! MLLP (HL7 Version 3 Standard: Transport Specification - MLLP, Release 2, and
+//! HL7 v2.5.1 Appendix C) is a request/response protocol per connection: the
+//! sender waits for the ACK of a message before sending the next one, so one
+//! connection is served in order, while connections run independently: a slow
+//! or stuck sender holds only its own task (and nothing while it is idle).
+
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tokio_util::codec::Framed;
+
+use super::config::Hl7Settings;
+use super::ingest::Ingestor;
+use fhirgate_hl7::mllp::{Frame, MllpCodec};
+
+/// Serves one bound listener until the process stops. `tls` wraps each
+/// accepted stream when set.
+pub async fn run(
+    listener: TcpListener,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    ingest: Arc<Ingestor>,
+    settings: Arc<Hl7Settings>,
+    slots: Arc<Semaphore>,
+) {
+    loop {
+        let (stream, peer) = match listener.accept().await {
+            Ok(s) => s,
+            Err(e) => {
+                // EMFILE and friends pass; back off a little rather than spin.
+                tracing::warn!(error = %e, "MLLP accept failed");
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let Ok(permit) = slots.clone().try_acquire_owned() else {
+            ingest
+                .metrics
+                .hl7
+                .connections_refused
+                .fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(%peer, cap = settings.max_connections, "MLLP connection refused: connection cap reached");
+            drop(stream);
+            continue;
+        };
+        let (ingest, settings, tls) = (ingest.clone(), settings.clone(), tls.clone());
+        tokio::spawn(async move {
+            let _permit = permit;
+            let _ = stream.set_nodelay(true);
+            match tls {
+                None => serve_connection(stream, peer, &ingest, &settings).await,
+                Some(acceptor) => {
+                    let handshake =
+                        tokio::time::timeout(settings.idle_timeout, acceptor.accept(stream)).await;
+                    match handshake {
+                        Ok(Ok(s)) => serve_connection(s, peer, &ingest, &settings).await,
+                        Ok(Err(e)) => {
+                            tracing::info!(%peer, error = %e, "MLLP TLS handshake failed")
+                        }
+                        Err(_) => tracing::info!(%peer, "MLLP TLS handshake timed out"),
+                    }
+                }
+            }
+        });
+    }
+}
+
+/// Counts an open connection for as long as it lives.
+struct Open<'a>(&'a std::sync::atomic::AtomicI64);
+
+impl Drop for Open<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+async fn serve_connection<S>(stream: S, peer: SocketAddr, ingest: &Ingestor, settings: &Hl7Settings)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let metrics = &ingest.metrics.hl7;
+    metrics.connections.fetch_add(1, Ordering::Relaxed);
+    let _open = Open(&metrics.connections);
+    tracing::debug!(%peer, "MLLP connection opened");
+    let mut framed = Framed::new(stream, MllpCodec::new(settings.max_frame_bytes));
+    let peer_ip = peer.ip().to_string();
+    loop {
+        let next = tokio::time::timeout(settings.idle_timeout, framed.next()).await;
+        let frame = match next {
+            Err(_) => {
+                tracing::info!(%peer, secs = settings.idle_timeout.as_secs(), "MLLP connection idle past its timeout; closing");
+                break;
+            }
+            Ok(None) => break,
+            Ok(Some(Err(e))) => {
+                tracing::warn!(%peer, error = %e, "MLLP framing error; closing the connection");
+                break;
+            }
+            Ok(Some(Ok(Frame::Discarded(n)))) => {
+                metrics
+                    .discarded_bytes
+                    .fetch_add(n as u64, Ordering::Relaxed);
+                tracing::warn!(%peer, bytes = n, "discarded bytes outside an MLLP frame");
+                continue;
+            }
+            Ok(Some(Ok(Frame::Message(frame)))) => frame,
+        };
+        match ingest.frame(frame.to_vec(), Some(peer_ip.clone())).await {
+            Ok(replies) => {
+                for reply in replies {
+                    if let Err(e) = framed.send(reply).await {
+                        tracing::info!(%peer, error = %e, "could not send an ACK; closing");
+                        return;
+                    }
+                }
+            }
+            Err(e) => {
+                // Not stored, so not acknowledged: closing makes the sender resend
+                // (the message is not lost, and it was not applied).
+                tracing::error!(%peer, error = %e, "could not store an HL7 message; closing without ACK");
+                break;
+            }
+        }
+    }
+    tracing::debug!(%peer, "MLLP connection closed");
+}
+
+/// Binds the configured listeners and serves them in the background. The
+/// connection cap is shared by both.
+pub async fn start(
+    settings: &Hl7Settings,
+    ingest: Arc<Ingestor>,
+) -> anyhow::Result<(crate::startup::Hl7Ports, Vec<tokio::task::JoinHandle<()>>)> {
+    use anyhow::Context;
+    let settings = Arc::new(settings.clone());
+    let slots = Arc::new(Semaphore::new(settings.max_connections));
+    let mut ports = crate::startup::Hl7Ports::default();
+    let mut tasks = Vec::new();
+    if let Some(addr) = settings.mllp_addr {
+        let l = TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("binding the MLLP listener on {addr}"))?;
+        ports.plain = Some(l.local_addr()?.port());
+        tasks.push(tokio::spawn(run(
+            l,
+            None,
+            ingest.clone(),
+            settings.clone(),
+            slots.clone(),
+        )));
+    }
+    if let Some((addr, cert, key)) = &settings.mllp_tls {
+        let config = crate::tls::server_config(cert, key)?;
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        let l = TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("binding the MLLP TLS listener on {addr}"))?;
+        ports.tls = Some(l.local_addr()?.port());
+        tasks.push(tokio::spawn(run(
+            l,
+            Some(acceptor),
+            ingest,
+            settings.clone(),
+            slots,
+        )));
+    }
+    Ok((ports, tasks))
+}

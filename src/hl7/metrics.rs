@@ -1,0 +1,84 @@
+//! HL7 listener counters, exposed with the gateway's other metrics at
+//! `GET /metrics` in the Prometheus text format
+//! (https://prometheus.io/docs/instrumenting/exposition_formats/).
+
+use std::fmt::Write;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+
+#[derive(Debug, Default)]
+pub struct Hl7Metrics {
+    pub received: AtomicU64,
+    pub accepted: AtomicU64,
+    pub errored: AtomicU64,
+    pub rejected: AtomicU64,
+    pub duplicates: AtomicU64,
+    pub bytes: AtomicU64,
+    /// Messages received and not yet acknowledged.
+    pub queue_depth: AtomicI64,
+    pub connections: AtomicI64,
+    pub connections_refused: AtomicU64,
+    /// Bytes thrown away before a start block (MLLP framing noise).
+    pub discarded_bytes: AtomicU64,
+}
+
+impl Hl7Metrics {
+    pub fn add(counter: &AtomicU64, n: u64) {
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// The Prometheus text exposition of every counter.
+    pub fn render(&self, out: &mut String) {
+        let counters: [(&str, &str, &AtomicU64); 8] = [
+            ("received", "HL7 v2 messages received", &self.received),
+            ("accepted", "messages answered AA (applied)", &self.accepted),
+            (
+                "errored",
+                "messages answered AE (understood, not applied)",
+                &self.errored,
+            ),
+            (
+                "rejected",
+                "messages answered AR (unacceptable)",
+                &self.rejected,
+            ),
+            (
+                "duplicates",
+                "messages already accepted, answered with the original ACK",
+                &self.duplicates,
+            ),
+            ("bytes", "bytes of HL7 v2 messages received", &self.bytes),
+            (
+                "connections_refused",
+                "MLLP connections refused over the connection cap",
+                &self.connections_refused,
+            ),
+            (
+                "discarded_bytes",
+                "bytes discarded outside MLLP frames",
+                &self.discarded_bytes,
+            ),
+        ];
+        for (name, help, v) in counters {
+            let _ = writeln!(out, "# HELP fhirgate_hl7_{name}_total {help}");
+            let _ = writeln!(out, "# TYPE fhirgate_hl7_{name}_total counter");
+            let _ = writeln!(
+                out,
+                "fhirgate_hl7_{name}_total {}",
+                v.load(Ordering::Relaxed)
+            );
+        }
+        let gauges: [(&str, &str, &AtomicI64); 2] = [
+            (
+                "queue_depth",
+                "messages received and not yet acknowledged",
+                &self.queue_depth,
+            ),
+            ("connections", "open MLLP connections", &self.connections),
+        ];
+        for (name, help, v) in gauges {
+            let _ = writeln!(out, "# HELP fhirgate_hl7_{name} {help}");
+            let _ = writeln!(out, "# TYPE fhirgate_hl7_{name} gauge");
+            let _ = writeln!(out, "fhirgate_hl7_{name} {}", v.load(Ordering::Relaxed));
+        }
+    }
+}

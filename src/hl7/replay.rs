@@ -1,0 +1,158 @@
+//! `fhirgate hl7 replay`: re-applies stored raw messages (after a mapping fix).
+//!
+//! Idempotent because the mapping keys every resource by identifier and writes
+//! it with a conditional update (crates/fhirgate-v2fhir/README.md): a replay
+//! updates what the first application made instead of adding to it. The
+//! message rows keep their original outcome; the replay's is recorded beside it.
+
+use std::sync::Arc;
+
+use diesel::Connection;
+
+use super::ingest::Ingestor;
+use crate::audit::{AuditRecord, Interaction};
+use crate::store::hl7 as messages;
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct ReplayArgs {
+    /// Also re-apply messages that were answered AE (AR ones are never applied).
+    #[arg(long)]
+    pub include_errors: bool,
+    /// Messages read per page.
+    #[arg(long, default_value_t = 200)]
+    pub batch: i64,
+}
+
+#[derive(Debug, Default)]
+pub struct ReplaySummary {
+    pub applied: usize,
+    pub failed: usize,
+    pub skipped: usize,
+}
+
+/// Replays every stored message in the order received.
+pub fn run(ingest: &Arc<Ingestor>, args: &ReplayArgs) -> anyhow::Result<ReplaySummary> {
+    let mut summary = ReplaySummary::default();
+    let mut after = String::new();
+    let svc = &ingest.svc;
+    loop {
+        let page = ingest.db.run_sync(|conn| {
+            messages::page(
+                conn,
+                &svc.keyring,
+                &svc.tenant,
+                &after,
+                args.include_errors,
+                args.batch,
+            )
+        })?;
+        let Some(last) = page.last() else { break };
+        after = last.id.clone();
+        for stored in page {
+            if stored.ack_code == "AR" {
+                summary.skipped += 1;
+                continue;
+            }
+            let outcome = fhirgate_hl7::parse(&stored.raw.0)
+                .map_err(|e| format!("parse: {e}"))
+                .and_then(|msg| {
+                    fhirgate_v2fhir::to_bundle(&msg, &ingest.map)
+                        .map(|m| m.bundle)
+                        .map_err(|e| format!("map: {e}"))
+                });
+            let code = match outcome {
+                Err(reason) => {
+                    tracing::warn!(id = %stored.id, %reason, "stored message no longer maps; not replayed");
+                    "AE"
+                }
+                Ok(bundle) => {
+                    let mut template = AuditRecord::new(Interaction::Transaction);
+                    template.client_addr = Some("replay".into());
+                    let applied = ingest.db.run_sync(|conn| {
+                        conn.transaction(|conn| {
+                            crate::fhir::transaction::apply_in_tx(
+                                conn,
+                                svc,
+                                &ingest.base,
+                                &template,
+                                &bundle,
+                                ingest.max_entries,
+                            )
+                        })
+                    });
+                    match applied {
+                        Ok(_) => "AA",
+                        Err(e) => {
+                            tracing::warn!(id = %stored.id, status = %e.status(), "replay refused by the FHIR transaction");
+                            "AE"
+                        }
+                    }
+                }
+            };
+            if code == "AA" {
+                summary.applied += 1;
+            } else {
+                summary.failed += 1;
+            }
+            ingest
+                .db
+                .run_sync(|conn| messages::mark_replayed(conn, &svc.tenant, &stored.id, code))?;
+        }
+    }
+    Ok(summary)
+}
+
+/// `fhirgate hl7 replay`, with the same database and key configuration as serve.
+pub async fn command(settings: crate::config::Settings, args: ReplayArgs) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let master = crate::crypto::MasterKey::load_or_generate(
+        settings.master_key_file.as_deref(),
+        &settings.data_dir,
+    )?;
+    let db = crate::store::bootstrap::open(&settings).await?;
+    db.migrate().await.context("applying migrations")?;
+    let model = Arc::new(tokio::task::spawn_blocking(crate::fhir::FhirModel::load).await??);
+    let tenant = crate::tenant::TenantId::default_tenant();
+    let keyring = Arc::new(crate::crypto::Keyring::new(master));
+    {
+        let (k, t) = (keyring.clone(), tenant.clone());
+        db.run(move |conn| k.ensure_tenant(conn, t.as_str()))
+            .await
+            .context("opening the data keys (is this the database's master key?)")?;
+    }
+    let (audit, writer) =
+        crate::audit::AuditSink::start(db.clone(), keyring.clone(), tenant.clone());
+    let ingest = Arc::new(Ingestor {
+        db: db.clone(),
+        svc: crate::fhir::service::Services {
+            keyring,
+            model,
+            tenant,
+        },
+        audit,
+        metrics: Arc::new(crate::metrics::Metrics::default()),
+        map: super::ingest::map_options(&settings.hl7),
+        base: settings
+            .base_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}/fhir", settings.http_addr)),
+        max_entries: settings.max_bundle_entries,
+    });
+    let summary = {
+        let ingest = ingest.clone();
+        tokio::task::spawn_blocking(move || run(&ingest, &args)).await??
+    };
+    println!(
+        "replayed: {} applied, {} failed, {} skipped (AR)",
+        summary.applied, summary.failed, summary.skipped
+    );
+    drop(ingest);
+    tokio::task::spawn_blocking(move || writer.join()).await?;
+    db.shutdown().await;
+    anyhow::ensure!(
+        summary.failed == 0,
+        "{} message(s) could not be replayed",
+        summary.failed
+    );
+    Ok(())
+}
