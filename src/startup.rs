@@ -25,7 +25,7 @@ pub struct Application {
     ingest: Arc<Ingestor>,
     server: Server,
     audit_writer: AuditWriter,
-    listeners: Vec<tokio::task::JoinHandle<()>>,
+    listeners: crate::hl7::listener::Listeners,
 }
 
 /// The bound MLLP ports (None: that listener is off).
@@ -76,7 +76,8 @@ impl Application {
             }),
             max_entries: settings.max_bundle_entries,
         });
-        let (mllp, listeners) = crate::hl7::listener::start(&settings.hl7, ingest.clone()).await?;
+        let listeners = crate::hl7::listener::start(&settings.hl7, ingest.clone()).await?;
+        let mllp = listeners.ports;
         let state = web::Data::new(AppState {
             db,
             keyring,
@@ -142,12 +143,14 @@ impl Application {
     /// Serves until the server stops (SIGINT/SIGTERM), then drains the audit queue.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         self.server.await?;
-        // MLLP connections in the middle of a message are cut here: their
-        // messages are either committed (and stored as accepted) or not, and the
-        // sender resends what it got no ACK for.
-        for l in self.listeners {
-            l.abort();
-        }
+        // Then MLLP: no new messages; those being applied are finished and
+        // acknowledged. Past the grace period a connection is cut, and its message
+        // is either committed (stored as accepted) or not (the sender resends).
+        self.listeners
+            .stop(std::time::Duration::from_secs(10))
+            .await;
+        // The audit writer drains once every sender is gone, the ingest's included.
+        drop(self.ingest);
         let writer = self.audit_writer;
         tokio::task::spawn_blocking(move || writer.join()).await?;
         Ok(())

@@ -14,24 +14,33 @@ use std::sync::Arc;
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
+use tokio::sync::{watch, Semaphore};
 use tokio_util::codec::Framed;
 
 use super::config::Hl7Settings;
 use super::ingest::Ingestor;
 use fhirgate_hl7::mllp::{Frame, MllpCodec};
 
-/// Serves one bound listener until the process stops. `tls` wraps each
+/// Serves one bound listener until `shutdown` turns true, then waits for its
+/// connections to finish the message each has in hand. `tls` wraps each
 /// accepted stream when set.
-pub async fn run(
+async fn run(
     listener: TcpListener,
     tls: Option<tokio_rustls::TlsAcceptor>,
     ingest: Arc<Ingestor>,
     settings: Arc<Hl7Settings>,
     slots: Arc<Semaphore>,
+    mut shutdown: watch::Receiver<bool>,
 ) {
+    let mut connections = tokio::task::JoinSet::new();
     loop {
-        let (stream, peer) = match listener.accept().await {
+        // Reap finished connections as we go, so the set does not grow.
+        while connections.try_join_next().is_some() {}
+        let accepted = tokio::select! {
+            a = listener.accept() => a,
+            _ = shutdown.wait_for(|stop| *stop) => break,
+        };
+        let (stream, peer) = match accepted {
             Ok(s) => s,
             Err(e) => {
                 // EMFILE and friends pass; back off a little rather than spin.
@@ -51,16 +60,17 @@ pub async fn run(
             continue;
         };
         let (ingest, settings, tls) = (ingest.clone(), settings.clone(), tls.clone());
-        tokio::spawn(async move {
+        let stop = shutdown.clone();
+        connections.spawn(async move {
             let _permit = permit;
             let _ = stream.set_nodelay(true);
             match tls {
-                None => serve_connection(stream, peer, &ingest, &settings).await,
+                None => serve_connection(stream, peer, &ingest, &settings, stop).await,
                 Some(acceptor) => {
                     let handshake =
                         tokio::time::timeout(settings.idle_timeout, acceptor.accept(stream)).await;
                     match handshake {
-                        Ok(Ok(s)) => serve_connection(s, peer, &ingest, &settings).await,
+                        Ok(Ok(s)) => serve_connection(s, peer, &ingest, &settings, stop).await,
                         Ok(Err(e)) => {
                             tracing::info!(%peer, error = %e, "MLLP TLS handshake failed")
                         }
@@ -70,6 +80,8 @@ pub async fn run(
             }
         });
     }
+    drop(listener);
+    while connections.join_next().await.is_some() {}
 }
 
 /// Counts an open connection for as long as it lives.
@@ -81,8 +93,13 @@ impl Drop for Open<'_> {
     }
 }
 
-async fn serve_connection<S>(stream: S, peer: SocketAddr, ingest: &Ingestor, settings: &Hl7Settings)
-where
+async fn serve_connection<S>(
+    stream: S,
+    peer: SocketAddr,
+    ingest: &Ingestor,
+    settings: &Hl7Settings,
+    mut shutdown: watch::Receiver<bool>,
+) where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let metrics = &ingest.metrics.hl7;
@@ -92,7 +109,16 @@ where
     let mut framed = Framed::new(stream, MllpCodec::new(settings.max_frame_bytes));
     let peer_ip = peer.ip().to_string();
     loop {
-        let next = tokio::time::timeout(settings.idle_timeout, framed.next()).await;
+        // Shutdown only interrupts the wait for the next frame: a message being
+        // applied is finished and answered first (or, if the process dies, it
+        // was not acknowledged and the sender resends it).
+        let next = tokio::select! {
+            n = tokio::time::timeout(settings.idle_timeout, framed.next()) => n,
+            _ = shutdown.wait_for(|stop| *stop) => {
+                tracing::debug!(%peer, "MLLP connection closed for shutdown");
+                break;
+            }
+        };
         let frame = match next {
             Err(_) => {
                 tracing::info!(%peer, secs = settings.idle_timeout.as_secs(), "MLLP connection idle past its timeout; closing");
@@ -132,15 +158,34 @@ where
     tracing::debug!(%peer, "MLLP connection closed");
 }
 
+/// The running listeners, stopped together by [`Listeners::stop`].
+pub struct Listeners {
+    pub ports: crate::startup::Hl7Ports,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    shutdown: watch::Sender<bool>,
+}
+
+impl Listeners {
+    /// Stops accepting, lets every connection finish the message in hand, and
+    /// waits for them (at most `grace`; what is left then is aborted).
+    pub async fn stop(self, grace: std::time::Duration) {
+        let _ = self.shutdown.send(true);
+        for t in self.tasks {
+            let abort = t.abort_handle();
+            if tokio::time::timeout(grace, t).await.is_err() {
+                abort.abort();
+            }
+        }
+    }
+}
+
 /// Binds the configured listeners and serves them in the background. The
 /// connection cap is shared by both.
-pub async fn start(
-    settings: &Hl7Settings,
-    ingest: Arc<Ingestor>,
-) -> anyhow::Result<(crate::startup::Hl7Ports, Vec<tokio::task::JoinHandle<()>>)> {
+pub async fn start(settings: &Hl7Settings, ingest: Arc<Ingestor>) -> anyhow::Result<Listeners> {
     use anyhow::Context;
     let settings = Arc::new(settings.clone());
     let slots = Arc::new(Semaphore::new(settings.max_connections));
+    let (shutdown, stop) = watch::channel(false);
     let mut ports = crate::startup::Hl7Ports::default();
     let mut tasks = Vec::new();
     if let Some(addr) = settings.mllp_addr {
@@ -154,6 +199,7 @@ pub async fn start(
             ingest.clone(),
             settings.clone(),
             slots.clone(),
+            stop.clone(),
         )));
     }
     if let Some((addr, cert, key)) = &settings.mllp_tls {
@@ -169,7 +215,12 @@ pub async fn start(
             ingest,
             settings.clone(),
             slots,
+            stop,
         )));
     }
-    Ok((ports, tasks))
+    Ok(Listeners {
+        ports,
+        tasks,
+        shutdown,
+    })
 }
