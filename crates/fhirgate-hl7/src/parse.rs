@@ -63,12 +63,12 @@ pub fn parse(raw: &[u8]) -> Result<Message, ParseError> {
         };
         return Err(ParseError::NotHl7(what.into()));
     }
-    let seps = header::separators(line)?;
-    let fs = line.get(3).copied().unwrap_or(b'|');
     // The MSH line as normalise() will cut it: an LF followed by data is not
-    // its end, so MSH-18 may come after one.
+    // its end, so MSH-2 and MSH-18 must be read from the same line.
+    let fs = line.get(3).copied().unwrap_or(b'|');
     let (start, end) = line_ranges(raw, fs).first().copied().unwrap_or_default();
     let msh_line = raw.get(start..end).unwrap_or_default();
+    let seps = header::separators(msh_line)?;
     let msh18 = header::raw_field(msh_line, fs, 18);
     let charset = Charset::from_code(&header::first_value(msh18, &seps))?;
     let text = charset.decode(raw)?;
