@@ -96,9 +96,8 @@ pub(crate) fn first_value(raw: &[u8], seps: &Separators) -> String {
         c == seps.repetition || c == seps.component
     };
     let end = raw.iter().position(stop).unwrap_or(raw.len());
-    String::from_utf8_lossy(raw.get(..end).unwrap_or_default())
-        .trim()
-        .to_string()
+    let value = String::from_utf8_lossy(raw.get(..end).unwrap_or_default());
+    crate::charset::trim_code(&value).to_string()
 }
 
 #[cfg(test)]
