@@ -294,7 +294,14 @@ fn primitive(v: String) -> Field {
     }
 }
 
+/// hl7-parser's field -> ours, every leaf unescaped. An empty field becomes
+/// a field without repetitions and an empty component one without
+/// subcomponents: the same to every accessor (absent and empty are both "not
+/// valued", 2.5.3), and no allocation for the many empty fields of a message.
 fn convert(f: &hl7_parser::message::Field<'_>, seps: &Separators, cs: Charset) -> Field {
+    if f.raw_value().is_empty() {
+        return Field::default();
+    }
     Field {
         repetitions: f
             .repeats
@@ -303,12 +310,17 @@ fn convert(f: &hl7_parser::message::Field<'_>, seps: &Separators, cs: Charset) -
                 components: r
                     .components
                     .iter()
-                    .map(|c| Component {
-                        subcomponents: c
-                            .subcomponents
-                            .iter()
-                            .map(|s| escape::decode(s.value, seps, cs).into_owned())
-                            .collect(),
+                    .map(|c| {
+                        if c.raw_value().is_empty() {
+                            return Component::default();
+                        }
+                        Component {
+                            subcomponents: c
+                                .subcomponents
+                                .iter()
+                                .map(|s| escape::decode(s.value, seps, cs).into_owned())
+                                .collect(),
+                        }
                     })
                     .collect(),
             })
