@@ -89,15 +89,20 @@ pub(crate) fn raw_field(line: &[u8], field_sep: u8, n: usize) -> &[u8] {
     }
 }
 
-/// The first repetition's first component of a raw field (enough for the
-/// coded values MSH-18, BTS-1, FTS-1 that are read before decoding).
+/// The value of a coded raw field (MSH-18) as the parsed model will hold
+/// it: first repetition, first component, first subcomponent, unescaped,
+/// trimmed. It is read before the text is decoded, so it must come out the
+/// same as the model's `value(18)` or the charset chosen and the charset
+/// echoed in the ACK would differ.
 pub(crate) fn first_value(raw: &[u8], seps: &Separators) -> String {
     let stop = |b: &u8| {
         let c = char::from(*b);
-        c == seps.repetition || c == seps.component
+        c == seps.repetition || c == seps.component || c == seps.subcomponent
     };
     let end = raw.iter().position(stop).unwrap_or(raw.len());
     let value = String::from_utf8_lossy(raw.get(..end).unwrap_or_default());
+    // Table 0211 codes are ASCII: decoding escapes as ASCII is enough.
+    let value = crate::escape::decode(&value, seps, crate::charset::Charset::Ascii);
     crate::charset::trim_code(&value).to_string()
 }
 

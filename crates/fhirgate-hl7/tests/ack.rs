@@ -250,3 +250,19 @@ fn charset_code_padded_with_control_characters() {
         "MSH|^~\\&|C|D|A|B|2024||ACK^A01^ACK|A|P|2.5||||||8859/1\rMSA|AA|C1\r"
     );
 }
+
+#[test]
+fn charset_code_read_like_the_model_reads_it() {
+    // Found by fuzzing: with '/' as the subcomponent separator, MSH-18
+    // "8859/1" is "8859" for the model; the charset must be chosen from that
+    // same value (and refused), not from the raw text. Escaped, it works.
+    let raw = b"MSH|^~\\/|A|B|C|D|2024||ADT^A01|1|P|2.5||||||8859/1\rPID|1";
+    assert!(parse(raw).is_err());
+    let raw = b"MSH|^~\\/|A|B|C|D|2024||ADT^A01|1|P|2.5||||||8859\\T\\1\rPID|1||M\xfcller";
+    let Ok(m) = parse(raw) else {
+        return assert!(parse(raw).is_ok());
+    };
+    assert_eq!(m.segment("PID").map(|p| p.value(3)), Some("Müller"));
+    let ack = build_ack(&m, AckCode::AA, &[], "A", "2024");
+    assert!(parse(&ack).is_ok());
+}
