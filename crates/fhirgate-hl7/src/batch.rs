@@ -64,31 +64,24 @@ impl Batch {
     }
 }
 
-/// A line: where it starts and where its content (before the terminator) ends.
-pub(crate) struct Line {
-    pub(crate) start: usize,
-    pub(crate) end: usize,
-}
-
 /// Split into batches and messages. A plain message (or several MSH-started
 /// messages with no envelope) comes back as one [`SubBatch`] without header.
 pub fn split_batch(raw: &[u8]) -> Result<Batch, ParseError> {
     let raw = header::trim_start(raw);
-    let lines = lines(raw);
+    // MSH, BHS and FHS all have their field separator at byte 3.
+    let fs = raw.get(3).copied().unwrap_or(b'|');
+    let lines = header::segment_lines(raw, fs);
     let first = lines
         .first()
-        .and_then(|l| raw.get(l.start..l.end))
+        .and_then(|l| raw.get(l.clone()))
         .unwrap_or_default();
-    let fs = if first.starts_with(b"FHS") || first.starts_with(b"BHS") {
+    if first.starts_with(b"FHS") || first.starts_with(b"BHS") {
         header::separators(first)?;
-        first.get(3).copied().unwrap_or(b'|')
-    } else if first.starts_with(b"MSH") {
-        b'|'
-    } else {
+    } else if !first.starts_with(b"MSH") {
         return Err(ParseError::NotHl7(
             "a message starts with MSH, a batch with BHS, a file with FHS (2.10.3)".into(),
         ));
-    };
+    }
     let bad = |n: usize, reason: String| Err(ParseError::BadSegment { segment: n, reason });
 
     let mut out = Batch::default();
@@ -96,7 +89,7 @@ pub fn split_batch(raw: &[u8]) -> Result<Batch, ParseError> {
     let mut bhs_count = 0usize;
     for (i, l) in lines.iter().enumerate() {
         let n = i + 1;
-        let text = raw.get(l.start..l.end).unwrap_or_default();
+        let text = raw.get(l.clone()).unwrap_or_default();
         let id = text.get(..3).unwrap_or_default();
         if out.file_trailer.is_some() {
             return bad(n, "segment after FTS, the end of the file".into());
@@ -207,49 +200,5 @@ fn check_count(line: &[u8], fs: u8, have: usize, what: &str, n: usize) -> Result
             segment: n,
             reason: format!("{what} is not a number: {value:?}"),
         }),
-    }
-}
-
-/// Non-blank lines, ended by CR, CRLF, or an LF before something that looks
-/// like a segment (the same rule as the parser's, on bytes).
-pub(crate) fn lines(raw: &[u8]) -> Vec<Line> {
-    let mut out = Vec::new();
-    let (mut start, mut i) = (0, 0);
-    let mut push = |start: usize, end: usize| {
-        let text = raw.get(start..end).unwrap_or_default();
-        if !text.iter().all(|b| matches!(b, b' ' | b'\t')) {
-            out.push(Line { start, end });
-        }
-    };
-    while let Some(&c) = raw.get(i) {
-        let cut = match c {
-            b'\r' => Some(if raw.get(i + 1) == Some(&b'\n') { 2 } else { 1 }),
-            b'\n' if lf_ends_segment(raw.get(i + 1..).unwrap_or_default()) => Some(1),
-            _ => None,
-        };
-        if let Some(len) = cut {
-            push(start, i);
-            i += len;
-            start = i;
-        } else {
-            i += 1;
-        }
-    }
-    push(start, raw.len());
-    out
-}
-
-fn lf_ends_segment(next: &[u8]) -> bool {
-    match next {
-        [] | [b'\r' | b'\n', ..] => true,
-        [a, b, c, rest @ ..] => {
-            [a, b, c]
-                .iter()
-                .all(|x| x.is_ascii_uppercase() || x.is_ascii_digit())
-                && rest
-                    .first()
-                    .is_none_or(|d| d.is_ascii_punctuation() || matches!(d, b'\r' | b'\n'))
-        }
-        _ => false,
     }
 }

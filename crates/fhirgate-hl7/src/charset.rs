@@ -34,8 +34,7 @@ impl Charset {
     /// blanks and case-insensitively; `ISO IR100` also in the DICOM-like
     /// spellings `ISO IR 100` / `ISO_IR 100` that senders use.
     pub fn from_code(code: &str) -> Result<Charset, ParseError> {
-        let norm: String = code
-            .trim()
+        let norm: String = trim_code(code)
             .chars()
             .map(|c| {
                 if c == '_' {
@@ -52,8 +51,18 @@ impl Charset {
             "UNICODE UTF-8" | "UNICODE" | "UTF-8" => Ok(Charset::Utf8),
             _ => Err(ParseError::Encoding(format!(
                 "character set {:?} (MSH-18) is not supported",
-                code.trim()
+                trim_code(code)
             ))),
+        }
+    }
+
+    /// The table 0211 code this charset is declared with, as we echo it.
+    pub fn code(self) -> &'static str {
+        match self {
+            Charset::Unspecified => "",
+            Charset::Ascii => "ASCII",
+            Charset::Latin1 => "8859/1",
+            Charset::Utf8 => "UNICODE UTF-8",
         }
     }
 
@@ -99,6 +108,13 @@ impl Charset {
                 .collect(),
         }
     }
+}
+
+/// An MSH-18 value without surrounding blanks and ASCII control characters.
+/// Only ASCII ones: the raw value is looked at before the text is decoded, so
+/// what is trimmed must be the same whatever the charset turns out to be.
+pub fn trim_code(code: &str) -> &str {
+    code.trim_matches(|c: char| c == ' ' || c.is_ascii_control())
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 
 use crate::message::Separators;
 use crate::parse::ParseError;
+use std::ops::Range;
 
 pub(crate) const BOM: &[u8] = b"\xEF\xBB\xBF";
 
@@ -88,17 +89,79 @@ pub(crate) fn raw_field(line: &[u8], field_sep: u8, n: usize) -> &[u8] {
     }
 }
 
-/// The first repetition's first component of a raw field (enough for the
-/// coded values MSH-18, BTS-1, FTS-1 that are read before decoding).
+/// The value of a coded raw field (MSH-18) as the parsed model will hold
+/// it: first repetition, first component, first subcomponent, unescaped,
+/// trimmed. It is read before the text is decoded, so it must come out the
+/// same as the model's `value(18)` or the charset chosen and the charset
+/// echoed in the ACK would differ.
 pub(crate) fn first_value(raw: &[u8], seps: &Separators) -> String {
     let stop = |b: &u8| {
         let c = char::from(*b);
-        c == seps.repetition || c == seps.component
+        c == seps.repetition || c == seps.component || c == seps.subcomponent
     };
     let end = raw.iter().position(stop).unwrap_or(raw.len());
-    String::from_utf8_lossy(raw.get(..end).unwrap_or_default())
-        .trim()
-        .to_string()
+    let value = String::from_utf8_lossy(raw.get(..end).unwrap_or_default());
+    // Table 0211 codes are ASCII: decoding escapes as ASCII is enough.
+    let value = crate::escape::decode(&value, seps, crate::charset::Charset::Ascii);
+    crate::charset::trim_code(&value).to_string()
+}
+
+/// The non-blank segment lines of a message, batch or file, as byte ranges
+/// without their terminators. One splitter for the parser, the batch split
+/// and the AR's error location, so that they all count segments alike.
+///
+/// The segment terminator is CR (2.5.1); CRLF and LF are taken too, which
+/// files and some senders use. A lone LF that is not followed by something
+/// that looks like a segment start (or a blank line, or the end) is data: a
+/// line break inside a text value. Works on raw bytes, before transcoding:
+/// every accepted charset is ASCII-compatible, and only ASCII bytes are cut
+/// at, so ranges over decoded text stay on char boundaries.
+pub(crate) fn segment_lines(raw: &[u8], fs: u8) -> Vec<Range<usize>> {
+    let mut lines = Vec::new();
+    let mut push = |r: Range<usize>| {
+        let text = raw.get(r.clone()).unwrap_or_default();
+        if !text.iter().all(|b| matches!(b, b' ' | b'\t')) {
+            lines.push(r);
+        }
+    };
+    let (mut start, mut i) = (0, 0);
+    while let Some(&c) = raw.get(i) {
+        let cut = match c {
+            b'\r' => Some(if raw.get(i + 1) == Some(&b'\n') { 2 } else { 1 }),
+            b'\n' if lf_ends_segment(raw.get(i + 1..).unwrap_or_default(), fs) => Some(1),
+            _ => None,
+        };
+        if let Some(len) = cut {
+            push(start..i);
+            i += len;
+            start = i;
+        } else {
+            i += 1;
+        }
+    }
+    push(start..raw.len());
+    lines
+}
+
+/// What follows an LF: the end, another line end, a blank line or a segment.
+fn lf_ends_segment(next: &[u8], fs: u8) -> bool {
+    let line_end = next
+        .iter()
+        .position(|&c| c == b'\r' || c == b'\n')
+        .unwrap_or(next.len());
+    let line = next.get(..line_end).unwrap_or_default();
+    segment_id(line, fs).is_some() || line.iter().all(|c| matches!(c, b' ' | b'\t'))
+}
+
+/// The segment id of a line: 3 upper-case ASCII letters or digits followed
+/// by the field separator or the end of the line (2.5.2).
+pub(crate) fn segment_id(line: &[u8], fs: u8) -> Option<&[u8]> {
+    let id = line.get(..3)?;
+    let ok_id = id
+        .iter()
+        .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+    let ok_next = line.get(3).is_none_or(|&c| c == fs);
+    (ok_id && ok_next).then_some(id)
 }
 
 #[cfg(test)]

@@ -17,4 +17,5 @@ pub mod parse;
 pub use batch::{split_batch, Batch, SubBatch};
 pub use charset::Charset;
 pub use message::{Component, Field, Message, Repetition, Segment, Separators};
+pub use mllp::{Frame, MllpCodec, MllpError};
 pub use parse::{parse, ParseError};

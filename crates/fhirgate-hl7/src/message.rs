@@ -11,7 +11,10 @@
 //! MSH is special (2.14.9): MSH-1 is the field separator itself and MSH-2 the
 //! encoding characters, so `MSH-3` is the first field after them. Accessors
 //! return `""` for anything absent, which HL7 treats the same as empty
-//! (2.5.3: a component not present is not valued).
+//! (2.5.3: a component not present is not valued). The parser builds an
+//! empty field with no repetitions and an empty component with no
+//! subcomponents, so use the accessors (or `is_empty`/`values`), not lengths,
+//! to ask whether something is valued.
 
 /// The delimiters of one message, read from MSH-1 and MSH-2 (2.5.4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -63,16 +63,16 @@ pub fn parse(raw: &[u8]) -> Result<Message, ParseError> {
         };
         return Err(ParseError::NotHl7(what.into()));
     }
-    let seps = header::separators(line)?;
-    let fs = line.get(3).copied().unwrap_or(b'|');
     // The MSH line as normalise() will cut it: an LF followed by data is not
-    // its end, so MSH-18 may come after one.
-    let (start, end) = line_ranges(raw, fs).first().copied().unwrap_or_default();
-    let msh_line = raw.get(start..end).unwrap_or_default();
+    // its end, so MSH-2 and MSH-18 must be read from the same line.
+    let fs = line.get(3).copied().unwrap_or(b'|');
+    let first = header::segment_lines(raw, fs).into_iter().next();
+    let msh_line = first.and_then(|r| raw.get(r)).unwrap_or_default();
+    let seps = header::separators(msh_line)?;
     let msh18 = header::raw_field(msh_line, fs, 18);
     let charset = Charset::from_code(&header::first_value(msh18, &seps))?;
     let text = charset.decode(raw)?;
-    let (norm, count) = normalise(&text, &seps)?;
+    let (norm, count) = normalise(&text, &seps, fs)?;
 
     let parsed = hl7_parser::Message::parse_with_lenient_newlines(&norm, true).map_err(|e| {
         let at = match &e {
@@ -151,24 +151,20 @@ fn check_required(m: &Message) -> Result<(), ParseError> {
     Ok(())
 }
 
-/// Split into segments, check each id, and join them with CR for hl7-parser.
-/// Returns the text and our own segment count.
-///
-/// The segment terminator is CR (2.5.1); we also take CRLF and LF, which
-/// files and some senders use. A lone LF that is not followed by something
-/// that looks like a segment start is data (a line break inside a text
-/// value), and is handed over as `\X0A\` so that hl7-parser's lenient mode
-/// does not cut the segment there; our decoder turns it back into LF.
-fn normalise(text: &str, seps: &Separators) -> Result<(String, usize), ParseError> {
+/// Split into segments ([`header::segment_lines`]), check each id, and join
+/// them with CR for hl7-parser. Returns the text and our own segment count.
+/// An LF that is data is handed over as `\X0A\`, so that hl7-parser's
+/// lenient mode does not cut the segment there; our decoder turns it back.
+fn normalise(text: &str, seps: &Separators, fs: u8) -> Result<(String, usize), ParseError> {
     let mut out = String::with_capacity(text.len() + 16);
     let mut n = 0;
     let lf_escape = format!("{0}X0A{0}", seps.escape);
-    for line in split_lines(text, seps.field) {
-        if line.trim_matches([' ', '\t']).is_empty() {
-            continue;
-        }
+    for range in header::segment_lines(text.as_bytes(), fs) {
+        let line = text.get(range).unwrap_or_default();
         n += 1;
-        let id = segment_id(line, seps.field).ok_or_else(|| ParseError::BadSegment {
+        let id =
+            header::segment_id(line.as_bytes(), fs).and_then(|id| std::str::from_utf8(id).ok());
+        let id = id.ok_or_else(|| ParseError::BadSegment {
             segment: n,
             reason:
                 "a segment id is 3 upper-case letters or digits, then the field separator (2.5.2)"
@@ -215,75 +211,6 @@ fn push_replacing_lf(out: &mut String, line: &str, lf_escape: &str) {
     }
 }
 
-/// The segment id of a line, if it is 3 upper-case ASCII letters or digits
-/// followed by the field separator or the end of the line.
-fn segment_id(line: &str, field: char) -> Option<&str> {
-    let id = line.get(..3)?;
-    let ok_id = id
-        .bytes()
-        .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
-    let ok_next = line.get(3..)?.chars().next().is_none_or(|c| c == field);
-    (ok_id && ok_next).then_some(id)
-}
-
-/// Lines ended by CR, CRLF, or an LF that starts a new segment (see
-/// [`normalise`]). Only ASCII bytes are cut at, so slicing stays on char
-/// boundaries.
-fn split_lines(text: &str, field: char) -> Vec<&str> {
-    let mut fs = [0; 4];
-    let fs = field
-        .encode_utf8(&mut fs)
-        .as_bytes()
-        .first()
-        .copied()
-        .unwrap_or(b'|');
-    line_ranges(text.as_bytes(), fs)
-        .into_iter()
-        .map(|(a, b)| text.get(a..b).unwrap_or_default())
-        .collect()
-}
-
-/// The same split on raw bytes (before transcoding: every accepted charset
-/// is ASCII-compatible), as `(start, end)` ranges without the terminators.
-/// Reading MSH-18 must see the same MSH line as the parser will.
-pub(crate) fn line_ranges(b: &[u8], fs: u8) -> Vec<(usize, usize)> {
-    let mut lines = Vec::new();
-    let (mut start, mut i) = (0, 0);
-    while let Some(&c) = b.get(i) {
-        let cut = match c {
-            b'\r' => Some(if b.get(i + 1) == Some(&b'\n') { 2 } else { 1 }),
-            b'\n' if lf_ends_segment(b.get(i + 1..).unwrap_or_default(), fs) => Some(1),
-            _ => None,
-        };
-        match cut {
-            Some(len) => {
-                lines.push((start, i));
-                i += len;
-                start = i;
-            }
-            None => i += 1,
-        }
-    }
-    lines.push((start, b.len()));
-    lines
-}
-
-/// An LF ends a segment when what follows is the end, another line end, a
-/// blank line, or a segment id (3 upper-case ASCII letters or digits, then
-/// the field separator or the end of the line).
-fn lf_ends_segment(next: &[u8], fs: u8) -> bool {
-    let line_end = next
-        .iter()
-        .position(|&c| c == b'\r' || c == b'\n')
-        .unwrap_or(next.len());
-    let line = next.get(..line_end).unwrap_or_default();
-    let id = line.get(..3).is_some_and(|id| {
-        id.iter()
-            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
-    }) && line.get(3).is_none_or(|&c| c == fs);
-    id || line.iter().all(|c| matches!(c, b' ' | b'\t'))
-}
-
 fn primitive(v: String) -> Field {
     Field {
         repetitions: vec![Repetition {
@@ -294,7 +221,14 @@ fn primitive(v: String) -> Field {
     }
 }
 
+/// hl7-parser's field -> ours, every leaf unescaped. An empty field becomes
+/// a field without repetitions and an empty component one without
+/// subcomponents: the same to every accessor (absent and empty are both "not
+/// valued", 2.5.3), and no allocation for the many empty fields of a message.
 fn convert(f: &hl7_parser::message::Field<'_>, seps: &Separators, cs: Charset) -> Field {
+    if f.raw_value().is_empty() {
+        return Field::default();
+    }
     Field {
         repetitions: f
             .repeats
@@ -303,12 +237,17 @@ fn convert(f: &hl7_parser::message::Field<'_>, seps: &Separators, cs: Charset) -
                 components: r
                     .components
                     .iter()
-                    .map(|c| Component {
-                        subcomponents: c
-                            .subcomponents
-                            .iter()
-                            .map(|s| escape::decode(s.value, seps, cs).into_owned())
-                            .collect(),
+                    .map(|c| {
+                        if c.raw_value().is_empty() {
+                            return Component::default();
+                        }
+                        Component {
+                            subcomponents: c
+                                .subcomponents
+                                .iter()
+                                .map(|s| escape::decode(s.value, seps, cs).into_owned())
+                                .collect(),
+                        }
                     })
                     .collect(),
             })

@@ -235,3 +235,34 @@ fn reject_unparsable_messages_with_what_can_be_recovered() {
     );
     assert_eq!(l.get(1).map(String::as_str), Some("MSA|AR|"));
 }
+
+#[test]
+fn charset_code_padded_with_control_characters() {
+    // Found by fuzzing: MSH-18 "8859/1" followed by VT bytes was accepted as
+    // 8859/1 but echoed with the padding, which no parser accepts.
+    let raw = b"MSH|^~\\&|A|B|C|D|2024||ADT^A01|C1|P|2.5||||||8859/1\x0b\x0b\rPID|1";
+    let Ok(m) = parse(raw) else {
+        return assert!(parse(raw).is_ok());
+    };
+    let ack = build_ack(&m, AckCode::AA, &[], "A", "2024");
+    assert_eq!(
+        text(ack),
+        "MSH|^~\\&|C|D|A|B|2024||ACK^A01^ACK|A|P|2.5||||||8859/1\rMSA|AA|C1\r"
+    );
+}
+
+#[test]
+fn charset_code_read_like_the_model_reads_it() {
+    // Found by fuzzing: with '/' as the subcomponent separator, MSH-18
+    // "8859/1" is "8859" for the model; the charset must be chosen from that
+    // same value (and refused), not from the raw text. Escaped, it works.
+    let raw = b"MSH|^~\\/|A|B|C|D|2024||ADT^A01|1|P|2.5||||||8859/1\rPID|1";
+    assert!(parse(raw).is_err());
+    let raw = b"MSH|^~\\/|A|B|C|D|2024||ADT^A01|1|P|2.5||||||8859\\T\\1\rPID|1||M\xfcller";
+    let Ok(m) = parse(raw) else {
+        return assert!(parse(raw).is_ok());
+    };
+    assert_eq!(m.segment("PID").map(|p| p.value(3)), Some("Müller"));
+    let ack = build_ack(&m, AckCode::AA, &[], "A", "2024");
+    assert!(parse(&ack).is_ok());
+}

@@ -286,3 +286,10 @@ fn msh18_after_a_data_lf_is_the_one_used() {
         Some("Müller")
     );
 }
+
+#[test]
+fn data_lf_right_after_msh2_is_refused() {
+    // MSH-2 would be "^~\&<LF>foo": not 4 or 5 delimiters.
+    let raw = b"MSH|^~\\&\nfoo|A|B|C|2024||ADT^A01|C1|P|2.5";
+    assert!(matches!(parse(raw), Err(ParseError::BadHeader(_))));
+}

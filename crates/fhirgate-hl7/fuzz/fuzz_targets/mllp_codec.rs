@@ -15,7 +15,11 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     // Small limits so the fuzzer reaches the size check; 0 = the default.
-    let max = if cfg == 0 { fhirgate_hl7::mllp::DEFAULT_MAX_FRAME } else { usize::from(cfg) * 4 };
+    let max = if cfg == 0 {
+        fhirgate_hl7::mllp::DEFAULT_MAX_FRAME
+    } else {
+        usize::from(cfg) * 4
+    };
     let mut codec = MllpCodec::new(max);
     let mut buf = BytesMut::new();
     let mut frames = Vec::new();

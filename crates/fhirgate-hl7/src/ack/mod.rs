@@ -128,7 +128,8 @@ pub fn build_ack(
         msh.and_then(|m| m.field(n))
             .map_or(String::new(), |f| encode_field(f, &s))
     };
-    let charset_code = msh.map_or("", |m| m.value(18));
+    // Trimmed as the parser trimmed it when it chose the charset.
+    let charset_code = crate::charset::trim_code(msh.map_or("", |m| m.value(18)));
     let charset = Charset::from_code(charset_code).unwrap_or(Charset::Utf8);
     let header = AckHeader {
         sending: [f(5), f(6)],

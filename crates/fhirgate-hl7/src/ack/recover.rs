@@ -91,11 +91,11 @@ fn split_field(raw: &str, s: &Separators) -> Field {
 /// [`crate::ParseError::BadSegment`]) and its sequence among same-id lines.
 pub fn segment_at(raw: &[u8], n: usize) -> Option<(String, usize)> {
     let raw = header::trim_start(raw);
-    let lines = crate::batch::lines(raw);
+    let lines = header::segment_lines(raw, raw.get(3).copied().unwrap_or(b'|'));
     let id_of = |i: usize| {
         lines
             .get(i)
-            .and_then(|l| raw.get(l.start..l.end))
+            .and_then(|l| raw.get(l.clone()))
             .map(|t| String::from_utf8_lossy(t.get(..3).unwrap_or(t)).into_owned())
     };
     let id = id_of(n.checked_sub(1)?)?;
