@@ -106,13 +106,11 @@ pub fn segments<'a>(text: &'a str, seg: &'a str) -> Vec<&'a str> {
     text.split('\r').filter(|l| l.starts_with(seg)).collect()
 }
 
-/// A shared sample message (../shared/examples/hl7v2), as text with CR endings.
+/// A shared sample message (../shared/examples/hl7v2) exactly as shipped: most
+/// end segments with LF, some start with a UTF-8 BOM; the gateway takes both.
 pub fn sample(name: &str) -> String {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../shared/examples/hl7v2")
         .join(name);
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    text.trim_start_matches('\u{feff}')
-        .replace("\r\n", "\r")
-        .replace('\n', "\r")
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }

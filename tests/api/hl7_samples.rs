@@ -50,7 +50,12 @@ fn stored_code(app: &TestApp, control: &str) -> Option<String> {
 /// message whose MSH-15/MSH-16 ask for no acknowledgement at all (NE, 2.9.3),
 /// the outcome it was stored with.
 async fn deliver(app: &TestApp, text: &str) -> String {
-    let msh: Vec<&str> = text.split('\r').next().unwrap().split('|').collect();
+    let first = text
+        .trim_start_matches('\u{feff}')
+        .split(['\r', '\n'])
+        .next()
+        .unwrap();
+    let msh: Vec<&str> = first.split('|').collect();
     let control = msh.get(9).copied().unwrap_or("");
     let quiet = msh.get(14) == Some(&"NE") && msh.get(15) == Some(&"NE");
     let mut c = Mllp::connect(app.mllp_port()).await;

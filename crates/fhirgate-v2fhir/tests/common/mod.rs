@@ -26,8 +26,9 @@ pub fn validator() -> &'static Validator {
     V.get_or_init(|| Validator::new(SERVED).expect("R4 schema compiles"))
 }
 
-/// The raw sample: the shared files end segments with `\n`; HL7 (2.5.3) and
-/// the scaffold parser want `\r`, which the full parser will accept either way.
+/// The raw sample with HL7's `\r` segment ends (2.5.3); the shared files use
+/// `\n`, which the checked parser also accepts, but the error tests edit
+/// messages segment by segment on `\r`.
 pub fn raw(name: &str) -> Vec<u8> {
     let path = format!("{}/tests/data/{name}.hl7", env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(&path).expect("sample exists");
