@@ -26,6 +26,8 @@ pub struct Application {
     server: Server,
     audit_writer: AuditWriter,
     listeners: crate::hl7::listener::Listeners,
+    /// Stops the statistics task (store/statistics.rs).
+    maintenance_stop: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// The bound MLLP ports (None: that listener is off).
@@ -52,6 +54,8 @@ impl Application {
                 .context("creating the data keys (is the master key the one this database was created with?)")?;
         }
         let (audit, audit_writer) = AuditSink::start(db.clone(), keyring.clone(), tenant.clone());
+        let maintenance_stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        crate::store::statistics::start(db.clone(), maintenance_stop.clone()).await;
         let metrics = Arc::new(Metrics::default());
         let listener = TcpListener::bind(settings.http_addr)
             .with_context(|| format!("binding {}", settings.http_addr))?;
@@ -119,6 +123,7 @@ impl Application {
             server: server.run(),
             audit_writer,
             listeners,
+            maintenance_stop,
         })
     }
 
@@ -149,6 +154,8 @@ impl Application {
         self.listeners
             .stop(std::time::Duration::from_secs(10))
             .await;
+        self.maintenance_stop
+            .store(true, std::sync::atomic::Ordering::Relaxed);
         // The audit writer drains once every sender is gone, the ingest's included.
         drop(self.ingest);
         let writer = self.audit_writer;

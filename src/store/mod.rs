@@ -15,6 +15,7 @@ pub mod keys;
 pub mod pool;
 pub mod resources;
 pub mod schema;
+pub mod statistics;
 
 pub use error::StoreError;
 pub use pool::Db;

@@ -63,7 +63,7 @@ pub fn find_ids(
     for c in criteria {
         q.add(c)?;
     }
-    Ok(page::page(conn, q, &[], None, limit)?.ids)
+    page::few_ids(conn, q, limit)
 }
 
 /// Serialises conditional interactions with the same criteria (across processes:

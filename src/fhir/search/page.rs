@@ -79,6 +79,39 @@ struct PageRow {
     k3: Option<String>,
 }
 
+#[derive(QueryableByName)]
+struct IdRow {
+    #[diesel(sql_type = Text)]
+    id: String,
+}
+
+/// At most `limit` ids matching `q`, for conditional interactions, which expect
+/// zero, one or two matches (http.html#cond-update, #trules).
+///
+/// The matching rows are computed first (`OFFSET 0` keeps the subquery from
+/// being pulled up), then ordered. Without that fence the planner may answer
+/// `ORDER BY id LIMIT n` by walking the primary key in id order and testing
+/// every row: PostgreSQL estimates an array containment (`keys @> ...`) at
+/// dozens of rows when the key is in fact unique, so it expects to stop early
+/// and instead reads the whole index. Measured on the HL7 benchmark: 6-21 ms
+/// per lookup that way, 0.1 ms by `idx_keys_gin`.
+pub fn few_ids(
+    conn: &mut diesel::PgConnection,
+    q: Query<'_>,
+    limit: i64,
+) -> Result<Vec<ResourceId>, FhirError> {
+    let (from, wh) = q.sql_parts();
+    let sql = format!(
+        "SELECT m.id FROM (SELECT r.id AS id FROM {from} WHERE {wh} OFFSET 0) m ORDER BY m.id LIMIT {}",
+        limit.max(0)
+    );
+    let rows: Vec<IdRow> = q.boxed(sql).load(conn)?;
+    Ok(rows
+        .iter()
+        .filter_map(|r| ResourceId::parse(&r.id))
+        .collect())
+}
+
 pub struct Page {
     pub ids: Vec<ResourceId>,
     /// Continues after the last row, when more rows follow.
