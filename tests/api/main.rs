@@ -15,6 +15,7 @@ mod bad_input;
 mod bad_input_bundles;
 mod bundles;
 mod bundles_more;
+mod bundles_patch;
 mod bundles_race;
 mod concurrency;
 mod crud;
