@@ -14,6 +14,7 @@ pub mod cli;
 pub mod config;
 pub mod crypto;
 pub mod fhir;
+pub mod import;
 pub mod keys_cmd;
 pub mod model;
 pub mod startup;

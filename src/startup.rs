@@ -21,6 +21,37 @@ pub struct Application {
     audit_writer: AuditWriter,
 }
 
+/// The shared state of a gateway: the data keys checked (created for a new
+/// database), the audit writer started. `serve` and `fhirgate import` straight
+/// into the database both build it here, so both write the same way.
+pub async fn app_state(
+    settings: &Settings,
+    db: Db,
+    model: Arc<FhirModel>,
+    master: MasterKey,
+) -> anyhow::Result<(web::Data<AppState>, AuditWriter)> {
+    let tenant = TenantId::default_tenant();
+    let keyring = Arc::new(Keyring::new(master));
+    {
+        let (k, t) = (keyring.clone(), tenant.clone());
+        db.run(move |conn| k.ensure_tenant(conn, t.as_str()))
+            .await
+            .context("creating the data keys (is the master key the one this database was created with?)")?;
+    }
+    let (audit, audit_writer) = AuditSink::start(db.clone(), keyring.clone(), tenant.clone());
+    let state = web::Data::new(AppState {
+        db,
+        keyring,
+        model,
+        audit,
+        tenant,
+        base_url: settings.base_url.clone(),
+        max_body: settings.max_body_bytes,
+        max_bundle_entries: settings.max_bundle_entries,
+    });
+    Ok((state, audit_writer))
+}
+
 impl Application {
     /// Binds the listener and prepares the server; nothing is served until [`run`].
     pub async fn build(
@@ -29,25 +60,7 @@ impl Application {
         model: Arc<FhirModel>,
         master: MasterKey,
     ) -> anyhow::Result<Self> {
-        let tenant = TenantId::default_tenant();
-        let keyring = Arc::new(Keyring::new(master));
-        {
-            let (k, t) = (keyring.clone(), tenant.clone());
-            db.run(move |conn| k.ensure_tenant(conn, t.as_str()))
-                .await
-                .context("creating the data keys (is the master key the one this database was created with?)")?;
-        }
-        let (audit, audit_writer) = AuditSink::start(db.clone(), keyring.clone(), tenant.clone());
-        let state = web::Data::new(AppState {
-            db,
-            keyring,
-            model,
-            audit,
-            tenant,
-            base_url: settings.base_url.clone(),
-            max_body: settings.max_body_bytes,
-            max_bundle_entries: settings.max_bundle_entries,
-        });
+        let (state, audit_writer) = app_state(settings, db, model, master).await?;
         let listener = TcpListener::bind(settings.http_addr)
             .with_context(|| format!("binding {}", settings.http_addr))?;
         let port = listener.local_addr()?.port();
@@ -89,13 +102,21 @@ impl Application {
     }
 }
 
-/// `fhirgate serve`.
-pub async fn serve(settings: Settings) -> anyhow::Result<()> {
+/// The bootstrap of every command that writes: master key (generated on first
+/// start), database (configured, local or private cluster), migrations, and the
+/// compiled FHIR model.
+pub async fn open_store(settings: &Settings) -> anyhow::Result<(Db, Arc<FhirModel>, MasterKey)> {
     let master =
         MasterKey::load_or_generate(settings.master_key_file.as_deref(), &settings.data_dir)?;
-    let db = crate::store::bootstrap::open(&settings).await?;
+    let db = crate::store::bootstrap::open(settings).await?;
     db.migrate().await.context("applying migrations")?;
     let model = Arc::new(tokio::task::spawn_blocking(FhirModel::load).await??);
+    Ok((db, model, master))
+}
+
+/// `fhirgate serve`.
+pub async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let (db, model, master) = open_store(&settings).await?;
     let app = Application::build(&settings, db.clone(), model, master).await?;
     tracing::info!(addr = %settings.http_addr, port = app.port(), "fhirgate is serving FHIR R4 at /fhir");
     let result = app.run_until_stopped().await;

@@ -23,6 +23,8 @@ mod encryption;
 mod everything;
 mod examples;
 mod formats;
+mod import;
+mod import_files;
 mod patch;
 mod search;
 mod search_audit;
