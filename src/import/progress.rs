@@ -1,4 +1,4 @@
-//! Progress on stderr: a bar with resources/s and ETA on a terminal, else a plain
+//! Progress on stderr: a bar with resources/s ("/s") and ETA on a terminal, else a plain
 //! line every few seconds (logs and CI capture stay readable). Progress is
 //! counted in input bytes (known up front from the file sizes, so the ETA needs
 //! no first pass over the data) and shows resources stored and refused.
@@ -47,7 +47,7 @@ impl Progress {
         let bar = bar.then(|| {
             let b = ProgressBar::with_draw_target(Some(total_bytes), ProgressDrawTarget::stderr());
             let style = ProgressStyle::with_template(
-                "{elapsed_precise} [{bar:30}] {percent:>3}% {msg} ETA {eta}",
+                "{elapsed_precise} [{bar:20}] {percent:>3}% {msg} ETA {eta}",
             )
             .map(|s| s.progress_chars("=> "))
             .unwrap_or_else(|_| ProgressStyle::default_bar());
@@ -86,9 +86,11 @@ impl Progress {
         self.stored.load(Ordering::Relaxed) as f64 / secs
     }
 
-    fn message(&self) -> String {
+    /// Stored, rate and refused; `per` names the rate's unit ("/s" keeps the bar
+    /// within 80 columns).
+    fn message(&self, per: &str) -> String {
         format!(
-            "{} stored ({:.0} resources/s), {} refused",
+            "{} stored ({:.0}{per}), {} refused",
             self.stored.load(Ordering::Relaxed),
             self.rate(),
             self.refused.load(Ordering::Relaxed)
@@ -112,7 +114,7 @@ impl Progress {
         };
         format!(
             "import: {pct:.0}% of the input, {}, {elapsed:.0} s elapsed, ETA {eta}",
-            self.message()
+            self.message(" resources/s")
         )
     }
 
@@ -123,7 +125,7 @@ impl Progress {
         self.refused.fetch_add(refused, Ordering::Relaxed);
         if let Some(b) = &self.bar {
             b.set_position(self.done.load(Ordering::Relaxed));
-            b.set_message(self.message());
+            b.set_message(self.message("/s"));
         }
     }
 
