@@ -1,7 +1,8 @@
 //! Counting what happened to every resource, and the closing summary. It holds
 //! types, counts, statuses and the gateway's diagnostics (which name elements
-//! and entries, never values), and names files by number: file names can carry
-//! patient names (Synthea names its files after the patient).
+//! and entries; the search criteria some of them quote are dropped), and names
+//! files by number: file names can carry patient names (Synthea names its files
+//! after the patient).
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -37,11 +38,25 @@ fn bump(m: &mut BTreeMap<String, u64>, k: &str) {
     *m.entry(k.to_owned()).or_default() += 1;
 }
 
+/// The gateway's diagnostics name elements and entries, but a conditional
+/// reference or criteria (`Patient?identifier=...|MRN`) it quotes carries
+/// identifier values: the summary keeps the type and drops the criteria.
+fn redact(diagnostics: &str) -> String {
+    diagnostics
+        .split(' ')
+        .map(|word| match word.split_once('?') {
+            Some((before, _)) => format!("{before}?(criteria)"),
+            None => word.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// "code: diagnostics" of an OperationOutcome's first issue.
 fn first_error(oo: &Value) -> String {
     let issue = oo.get("issue").and_then(|i| i.get(0));
     let field = |k: &str| issue.and_then(|i| i.get(k)).and_then(Value::as_str);
-    match (field("code"), field("diagnostics")) {
+    match (field("code"), field("diagnostics").map(redact)) {
         (Some(c), Some(d)) => format!("{c}: {d}"),
         (Some(c), None) => c.to_owned(),
         _ => "no OperationOutcome".to_owned(),
@@ -207,5 +222,20 @@ impl Summary {
             "done: everything was imported (exit 0)"
         };
         writeln!(w, "  result: {verdict}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn criteria_are_not_quoted() {
+        let oo = serde_json::json!({"issue": [{"code": "processing", "diagnostics":
+            "entry[2] (urn:uuid:1): the conditional reference Patient?identifier=urn:mrn%7C123 matches no resource"}]});
+        assert_eq!(
+            first_error(&oo),
+            "processing: entry[2] (urn:uuid:1): the conditional reference Patient?(criteria) matches no resource"
+        );
     }
 }
