@@ -19,6 +19,10 @@ pub enum Command {
     Serve(Box<ServeArgs>),
     /// Apply the embedded database migrations and exit.
     Migrate,
+    /// Load Bundles and NDJSON files (e.g. Synthea output) into a running gateway
+    /// (--url) or straight into the database; prints a summary of what was stored
+    /// and what was refused, and why. Exit code 1 when something failed hard.
+    Import(crate::import::ImportArgs),
     /// Data-key management.
     Keys {
         #[command(subcommand)]
@@ -59,7 +63,12 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         _ => ServeArgs::default(),
     };
     let settings = Settings::resolve(&cli.common, &serve_args)?;
-    crate::telemetry::init(settings.log_format);
+    // The import's own output is its progress and summary; its log says only what goes wrong.
+    let default_level = match cli.command {
+        Command::Import(_) => "warn",
+        _ => "info",
+    };
+    crate::telemetry::init_with_default(settings.log_format, default_level);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -70,6 +79,14 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             db.migrate().await?;
             tracing::info!("migrations applied");
             db.shutdown().await;
+            Ok(())
+        }),
+        Command::Import(args) => runtime.block_on(async move {
+            let summary = crate::import::run(settings, args).await?;
+            summary.print(&mut std::io::stdout().lock())?;
+            if summary.failed_hard() {
+                anyhow::bail!("the import failed for some input (see the summary)")
+            }
             Ok(())
         }),
         Command::Keys { command } => runtime.block_on(crate::keys_cmd::run(settings, command)),

@@ -17,6 +17,7 @@ pub mod config;
 pub mod crypto;
 pub mod fhir;
 pub mod hl7;
+pub mod import;
 pub mod keys_cmd;
 pub mod metrics;
 pub mod model;

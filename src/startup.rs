@@ -37,6 +37,38 @@ pub struct Hl7Ports {
     pub tls: Option<u16>,
 }
 
+/// The shared state of a gateway: the data keys checked (created for a new
+/// database), the audit writer started. `serve` and `fhirgate import` straight
+/// into the database both build it here, so both write the same way.
+pub async fn app_state(
+    settings: &Settings,
+    db: Db,
+    model: Arc<FhirModel>,
+    master: MasterKey,
+) -> anyhow::Result<(web::Data<AppState>, AuditWriter)> {
+    let tenant = TenantId::default_tenant();
+    let keyring = Arc::new(Keyring::new(master));
+    {
+        let (k, t) = (keyring.clone(), tenant.clone());
+        db.run(move |conn| k.ensure_tenant(conn, t.as_str()))
+            .await
+            .context("creating the data keys (is the master key the one this database was created with?)")?;
+    }
+    let (audit, audit_writer) = AuditSink::start(db.clone(), keyring.clone(), tenant.clone());
+    let state = web::Data::new(AppState {
+        db,
+        keyring,
+        model,
+        audit,
+        tenant,
+        base_url: settings.base_url.clone(),
+        max_body: settings.max_body_bytes,
+        max_bundle_entries: settings.max_bundle_entries,
+        metrics: Arc::new(Metrics::default()),
+    });
+    Ok((state, audit_writer))
+}
+
 impl Application {
     /// Binds the listener and prepares the server; nothing is served until [`run`].
     pub async fn build(
@@ -45,29 +77,21 @@ impl Application {
         model: Arc<FhirModel>,
         master: MasterKey,
     ) -> anyhow::Result<Self> {
-        let tenant = TenantId::default_tenant();
-        let keyring = Arc::new(Keyring::new(master));
-        {
-            let (k, t) = (keyring.clone(), tenant.clone());
-            db.run(move |conn| k.ensure_tenant(conn, t.as_str()))
-                .await
-                .context("creating the data keys (is the master key the one this database was created with?)")?;
-        }
-        let (audit, audit_writer) = AuditSink::start(db.clone(), keyring.clone(), tenant.clone());
+        let (state, audit_writer) = app_state(settings, db, model, master).await?;
         let maintenance_stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        crate::store::statistics::start(db.clone(), maintenance_stop.clone()).await;
-        let metrics = Arc::new(Metrics::default());
+        crate::store::statistics::start(state.db.clone(), maintenance_stop.clone()).await;
+        let metrics = state.metrics.clone();
         let listener = TcpListener::bind(settings.http_addr)
             .with_context(|| format!("binding {}", settings.http_addr))?;
         let port = listener.local_addr()?.port();
         let ingest = Arc::new(Ingestor {
-            db: db.clone(),
+            db: state.db.clone(),
             svc: Services {
-                keyring: keyring.clone(),
-                model: model.clone(),
-                tenant: tenant.clone(),
+                keyring: state.keyring.clone(),
+                model: state.model.clone(),
+                tenant: state.tenant.clone(),
             },
-            audit: audit.clone(),
+            audit: state.audit.clone(),
             metrics: metrics.clone(),
             map: crate::hl7::ingest::map_options(&settings.hl7),
             base: settings.base_url.clone().unwrap_or_else(|| {
@@ -82,17 +106,6 @@ impl Application {
         });
         let listeners = crate::hl7::listener::start(&settings.hl7, ingest.clone()).await?;
         let mllp = listeners.ports;
-        let state = web::Data::new(AppState {
-            db,
-            keyring,
-            model,
-            audit,
-            tenant,
-            base_url: settings.base_url.clone(),
-            max_body: settings.max_body_bytes,
-            max_bundle_entries: settings.max_bundle_entries,
-            metrics: metrics.clone(),
-        });
         let server = HttpServer::new(move || {
             let metrics = metrics.clone();
             App::new()
@@ -164,13 +177,21 @@ impl Application {
     }
 }
 
-/// `fhirgate serve`.
-pub async fn serve(settings: Settings) -> anyhow::Result<()> {
+/// The bootstrap of every command that writes: master key (generated on first
+/// start), database (configured, local or private cluster), migrations, and the
+/// compiled FHIR model.
+pub async fn open_store(settings: &Settings) -> anyhow::Result<(Db, Arc<FhirModel>, MasterKey)> {
     let master =
         MasterKey::load_or_generate(settings.master_key_file.as_deref(), &settings.data_dir)?;
-    let db = crate::store::bootstrap::open(&settings).await?;
+    let db = crate::store::bootstrap::open(settings).await?;
     db.migrate().await.context("applying migrations")?;
     let model = Arc::new(tokio::task::spawn_blocking(FhirModel::load).await??);
+    Ok((db, model, master))
+}
+
+/// `fhirgate serve`.
+pub async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let (db, model, master) = open_store(&settings).await?;
     let app = Application::build(&settings, db.clone(), model, master).await?;
     tracing::info!(addr = %settings.http_addr, port = app.port(), "fhirgate is serving FHIR R4 at /fhir");
     let mllp = app.mllp_ports();

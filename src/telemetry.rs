@@ -16,11 +16,16 @@ pub enum LogFormat {
 /// default `info`. Safe to call more than once (later calls are no-ops), which
 /// the tests rely on.
 pub fn init(format: LogFormat) {
+    init_with_default(format, "info");
+}
+
+/// [`init`] with another default level (the import logs only warnings).
+pub fn init_with_default(format: LogFormat, default: &str) {
     let filter = std::env::var("FHIRGATE_LOG")
         .ok()
         .or_else(|| std::env::var("RUST_LOG").ok())
         .and_then(|f| EnvFilter::try_new(f).ok())
-        .unwrap_or_else(|| EnvFilter::new("info"));
+        .unwrap_or_else(|| EnvFilter::new(default));
     let registry = tracing_subscriber::registry().with(filter);
     let result = match format {
         LogFormat::Json => registry

@@ -290,3 +290,41 @@ async fn serve_over_tls() {
     let _ = child.wait();
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// `fhirgate import --help` documents every flag; an unreachable gateway and a
+/// malformed file exit 1 with the reason on stderr or in the summary.
+#[test]
+fn import_help_and_exit_codes() {
+    let bin = env!("CARGO_BIN_EXE_fhirgate");
+    let out = Command::new(bin)
+        .args(["import", "--help"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let help = String::from_utf8(out.stdout).unwrap();
+    for flag in [
+        "--url",
+        "--concurrency",
+        "--ndjson-bundle-size",
+        "--no-identifier-match",
+        "--progress",
+        "--progress-every",
+        "--show-paths",
+        "--database-url",
+        "--master-key-file",
+    ] {
+        assert!(help.contains(flag), "{flag} missing from:\n{help}");
+    }
+    let dir = std::env::temp_dir().join(format!("cli-import-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("bad.json"), "{\"resourceType\":").unwrap();
+    let port = free_port();
+    let out = Command::new(bin)
+        .args(["import", "--url", &format!("http://127.0.0.1:{port}/fhir")])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("unreachable"), "{err}");
+}

@@ -14,9 +14,10 @@ use super::error::FhirError;
 use super::format::{input_format, parse_body};
 use super::handlers::written_reply_pub as written_reply;
 use super::resource::{check_resource, read_body, IdRule};
+use super::service::{Services, Written};
 use super::AppState;
-use crate::audit::Interaction;
-use crate::model::ResourceType;
+use crate::audit::{AuditRecord, Interaction};
+use crate::model::{ResourceId, ResourceType};
 use crate::store::resources::{self, Method};
 
 fn unprocessable(msg: impl Into<String>) -> FhirError {
@@ -192,10 +193,64 @@ fn fhirpath_patch(doc: &mut Value, params: &Value, rtype: ResourceType) -> Resul
 }
 
 /// The patch document, read before the database work (its kind comes from the
-/// Content-Type, http.html#patch).
-enum PatchDoc {
+/// Content-Type, http.html#patch; in a Bundle, from the entry's resource).
+#[derive(Debug, Clone)]
+pub enum PatchDoc {
     Json(json_patch::Patch),
     FhirPath(Value),
+}
+
+fn json_patch_doc(body: &[u8]) -> Result<PatchDoc, FhirError> {
+    serde_json::from_slice(body)
+        .map(PatchDoc::Json)
+        .map_err(|e| {
+            FhirError::invalid(
+                IssueCode::Structure,
+                None,
+                format!("not a JSON Patch document: {e}"),
+            )
+        })
+}
+
+impl PatchDoc {
+    /// The patch of a Bundle entry (http://hl7.org/fhir/R4/http.html#transaction):
+    /// a Binary whose contentType is application/json-patch+json and whose data
+    /// is the base64 JSON Patch, or a Parameters resource (FHIRPath Patch).
+    pub fn from_entry(resource: &Value) -> Result<Self, FhirError> {
+        match resource.get("resourceType").and_then(Value::as_str) {
+            Some("Parameters") => Ok(PatchDoc::FhirPath(resource.clone())),
+            Some("Binary") => {
+                let ct = resource
+                    .get("contentType")
+                    .and_then(Value::as_str)
+                    .unwrap_or("");
+                if !ct.starts_with("application/json-patch+json") {
+                    return Err(FhirError::invalid(
+                        IssueCode::NotSupported,
+                        Some("Binary.contentType"),
+                        format!("a PATCH Binary must be application/json-patch+json, not {ct:?}"),
+                    ));
+                }
+                use base64::Engine;
+                let data = resource.get("data").and_then(Value::as_str).unwrap_or("");
+                let bytes = base64::engine::general_purpose::STANDARD
+                    .decode(data)
+                    .map_err(|_| {
+                        FhirError::invalid(
+                            IssueCode::Invalid,
+                            Some("Binary.data"),
+                            "Binary.data is not base64",
+                        )
+                    })?;
+                json_patch_doc(&bytes)
+            }
+            _ => Err(FhirError::invalid(
+                IssueCode::Invalid,
+                None,
+                "a PATCH entry's resource is a Binary (JSON Patch) or a Parameters resource (FHIRPath Patch)",
+            )),
+        }
+    }
 }
 
 fn parse_patch(req: &HttpRequest, body: &[u8]) -> Result<PatchDoc, FhirError> {
@@ -205,15 +260,7 @@ fn parse_patch(req: &HttpRequest, body: &[u8]) -> Result<PatchDoc, FhirError> {
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     if ct.starts_with("application/json-patch+json") {
-        return serde_json::from_slice(body)
-            .map(PatchDoc::Json)
-            .map_err(|e| {
-                FhirError::invalid(
-                    IssueCode::Structure,
-                    None,
-                    format!("not a JSON Patch document: {e}"),
-                )
-            });
+        return json_patch_doc(body);
     }
     let params = parse_body(input_format(req)?, body)?;
     if params.get("resourceType").and_then(Value::as_str) != Some("Parameters") {
@@ -234,6 +281,72 @@ fn apply(p: &PatchDoc, doc: &mut Value, rtype: ResourceType) -> Result<(), FhirE
     }
 }
 
+/// Patches the current version of `rtype/id` under its row lock and writes the
+/// result like an update (method PATCH). `fixup` runs on the patched document
+/// before validation (a transaction rewrites references to its entries there).
+/// The one patch path of `PATCH [type]/[id]` and of PATCH entries in Bundles.
+#[allow(clippy::too_many_arguments)]
+pub fn patch_current(
+    svc: &Services,
+    conn: &mut diesel::PgConnection,
+    rtype: ResourceType,
+    id: &ResourceId,
+    if_match: Option<i32>,
+    patch_doc: &PatchDoc,
+    fixup: &mut dyn FnMut(&mut Value) -> Result<(), FhirError>,
+    audit: &mut AuditRecord,
+) -> Result<Written, FhirError> {
+    resources::lock_current(conn, &svc.tenant, rtype, id)?;
+    let current = resources::read(conn, &svc.keyring, &svc.tenant, rtype, id)?
+        .ok_or_else(|| FhirError::NotFound(format!("{rtype}/{id} does not exist")))?;
+    let body0 = current
+        .body
+        .ok_or_else(|| FhirError::Gone(format!("{rtype}/{id} was deleted")))?;
+    if let Some(v) = if_match.filter(|v| *v != current.version_id) {
+        return Err(FhirError::PreconditionFailed(format!(
+            "If-Match names version {v}, but the current version is {}",
+            current.version_id
+        )));
+    }
+    let mut doc: Value =
+        serde_json::from_slice(&body0.0).map_err(|e| FhirError::Internal(e.to_string()))?;
+    apply(patch_doc, &mut doc, rtype)?;
+    fixup(&mut doc)?;
+    let Value::Object(mut map) = doc else {
+        return Err(unprocessable("the patched document is not a resource"));
+    };
+    // The server owns meta.versionId/lastUpdated; the id must stay.
+    let mut empty_meta = false;
+    if let Some(Value::Object(meta)) = map.get_mut("meta") {
+        meta.remove("versionId");
+        meta.remove("lastUpdated");
+        empty_meta = meta.is_empty();
+    }
+    if empty_meta {
+        map.remove("meta");
+    }
+    let map: Map<String, Value> = check_resource(map, rtype, &svc.model, IdRule::MustEqual(id))
+        .map_err(|e| match e {
+            FhirError::Invalid(issues) => FhirError::UnprocessablePatch(
+                issues
+                    .iter()
+                    .map(|i| i.diagnostics.clone())
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            ),
+            other => other,
+        })?;
+    svc.update_by(
+        conn,
+        rtype,
+        id,
+        map,
+        Some(current.version_id),
+        Method::Patch,
+        audit,
+    )
+}
+
 pub async fn patch(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -251,54 +364,14 @@ pub async fn patch(
         let id2 = id.clone();
         let w = ctx
             .write_tx(move |svc, conn, audit| {
-                resources::lock_current(conn, &svc.tenant, rtype, &id2)?;
-                let current = resources::read(conn, &svc.keyring, &svc.tenant, rtype, &id2)?
-                    .ok_or_else(|| FhirError::NotFound(format!("{rtype}/{id2} does not exist")))?;
-                let body0 = current
-                    .body
-                    .ok_or_else(|| FhirError::Gone(format!("{rtype}/{id2} was deleted")))?;
-                if let Some(v) = if_match.filter(|v| *v != current.version_id) {
-                    return Err(FhirError::PreconditionFailed(format!(
-                        "If-Match names version {v}, but the current version is {}",
-                        current.version_id
-                    )));
-                }
-                let mut doc: Value = serde_json::from_slice(&body0.0)
-                    .map_err(|e| FhirError::Internal(e.to_string()))?;
-                apply(&patch_doc, &mut doc, rtype)?;
-                let Value::Object(mut map) = doc else {
-                    return Err(unprocessable("the patched document is not a resource"));
-                };
-                // The server owns meta.versionId/lastUpdated; the id must stay.
-                let mut empty_meta = false;
-                if let Some(Value::Object(meta)) = map.get_mut("meta") {
-                    meta.remove("versionId");
-                    meta.remove("lastUpdated");
-                    empty_meta = meta.is_empty();
-                }
-                if empty_meta {
-                    map.remove("meta");
-                }
-                let map: Map<String, Value> =
-                    check_resource(map, rtype, &svc.model, IdRule::MustEqual(&id2)).map_err(
-                        |e| match e {
-                            FhirError::Invalid(issues) => FhirError::UnprocessablePatch(
-                                issues
-                                    .iter()
-                                    .map(|i| i.diagnostics.clone())
-                                    .collect::<Vec<_>>()
-                                    .join("; "),
-                            ),
-                            other => other,
-                        },
-                    )?;
-                svc.update_by(
+                patch_current(
+                    svc,
                     conn,
                     rtype,
                     &id2,
-                    map,
-                    Some(current.version_id),
-                    Method::Patch,
+                    if_match,
+                    &patch_doc,
+                    &mut |_| Ok(()),
                     audit,
                 )
             })

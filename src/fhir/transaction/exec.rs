@@ -36,7 +36,7 @@ pub struct Answer {
 }
 
 impl<'a> Env<'a> {
-    fn audit(&self, interaction: Interaction, rtype: ResourceType) -> AuditRecord {
+    pub(super) fn audit(&self, interaction: Interaction, rtype: ResourceType) -> AuditRecord {
         let mut a = self.template.clone();
         a.interaction = interaction;
         a.resource_type = Some(rtype.as_str().to_owned());
@@ -49,7 +49,7 @@ impl<'a> Env<'a> {
     }
 
     /// Ids matching a conditional search (at most 2: one is all a conditional needs to know).
-    fn find(
+    pub(super) fn find(
         &self,
         conn: &mut PgConnection,
         rtype: ResourceType,
@@ -88,7 +88,7 @@ impl<'a> Env<'a> {
         }
     }
 
-    fn written(
+    pub(super) fn written(
         rtype: ResourceType,
         id: &ResourceId,
         version: i32,

@@ -6,12 +6,14 @@
 
 mod exec;
 mod order;
+mod patching;
 mod refs;
 mod request;
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use diesel::Connection;
+use serde_json::Value;
 
 use self::exec::{Answer, Env};
 use self::request::{parse_bundle, Kind};
@@ -21,7 +23,8 @@ use super::error::FhirError;
 use super::format::{input_format, parse_body};
 use super::resource::read_body;
 use super::AppState;
-use crate::audit::Interaction;
+use crate::audit::{AuditRecord, Interaction};
+use crate::fhir::service::Services;
 
 /// Prefixes an error's messages with the entry it came from.
 pub(crate) fn name_entry(e: FhirError, label: &str) -> FhirError {
@@ -94,45 +97,8 @@ pub async fn post(
         let body = read_body(&ctx.req, payload, ctx.state.max_body).await?;
         let value = parse_body(input_format(&ctx.req)?, &body)?;
         let base = ctx.base();
-        let (kind, reqs) = parse_bundle(&value, &base, ctx.state.max_bundle_entries)?;
-        if kind == Kind::Transaction {
-            ctx.audit.interaction = Interaction::Transaction;
-        }
-        let svc = ctx.services();
-        let template = ctx.audit.clone();
-        let entries = ctx
-            .state
-            .db
-            .run(move |conn| {
-                let env = Env {
-                    svc: &svc,
-                    base: &base,
-                    template: &template,
-                };
-                match kind {
-                    Kind::Transaction => {
-                        // The whole Bundle is refused when any entry is malformed.
-                        let reqs = reqs.into_iter().collect::<Result<Vec<_>, _>>()?;
-                        let mut answers = conn.transaction(|conn| env.transaction(conn, &reqs))?;
-                        answers.sort_by_key(|(i, _)| *i);
-                        answers
-                            .into_iter()
-                            .map(|(_, a)| entry(Ok(a)))
-                            .collect::<Result<Vec<_>, _>>()
-                    }
-                    Kind::Batch => reqs
-                        .into_iter()
-                        .map(|r| entry(r.and_then(|r| env.one(conn, &r))))
-                        .collect::<Result<Vec<_>, _>>(),
-                }
-            })
-            .await?;
-        let mut bundle = Bundle::new(match kind {
-            Kind::Transaction => "transaction-response",
-            Kind::Batch => "batch-response",
-        });
-        bundle.entry = entries;
-        Ok(Reply::new(StatusCode::OK, Some(bundle.to_json()?)))
+        let bundle = submit(&ctx.state, base, &mut ctx.audit, &value).await?;
+        Ok(Reply::new(StatusCode::OK, Some(bundle)))
     }
     .await;
     ctx.finish(result).await
@@ -164,4 +130,60 @@ pub(crate) fn apply_in_tx(
         template,
     };
     Ok(env.transaction(conn, &reqs)?.len())
+}
+
+/// Processes a parsed transaction or batch Bundle and returns the response
+/// Bundle's JSON. The one path of `POST [base]` and of `fhirgate import` straight
+/// into the database, so both validate, encrypt, index and audit alike. `audit`
+/// is the Bundle's own record (its interaction becomes transaction or batch);
+/// the caller stores it once the outcome is known, as `Ctx::finish` does.
+pub async fn submit(
+    state: &AppState,
+    base: String,
+    audit: &mut AuditRecord,
+    value: &Value,
+) -> Result<Vec<u8>, FhirError> {
+    let (kind, reqs) = parse_bundle(value, &base, state.max_bundle_entries)?;
+    audit.interaction = match kind {
+        Kind::Transaction => Interaction::Transaction,
+        Kind::Batch => Interaction::Batch,
+    };
+    let svc = Services {
+        keyring: state.keyring.clone(),
+        model: state.model.clone(),
+        tenant: state.tenant.clone(),
+    };
+    let template = audit.clone();
+    let entries = state
+        .db
+        .run(move |conn| {
+            let env = Env {
+                svc: &svc,
+                base: &base,
+                template: &template,
+            };
+            match kind {
+                Kind::Transaction => {
+                    // The whole Bundle is refused when any entry is malformed.
+                    let reqs = reqs.into_iter().collect::<Result<Vec<_>, _>>()?;
+                    let mut answers = conn.transaction(|conn| env.transaction(conn, &reqs))?;
+                    answers.sort_by_key(|(i, _)| *i);
+                    answers
+                        .into_iter()
+                        .map(|(_, a)| entry(Ok(a)))
+                        .collect::<Result<Vec<_>, _>>()
+                }
+                Kind::Batch => reqs
+                    .into_iter()
+                    .map(|r| entry(r.and_then(|r| env.one(conn, &r))))
+                    .collect::<Result<Vec<_>, _>>(),
+            }
+        })
+        .await?;
+    let mut bundle = Bundle::new(match kind {
+        Kind::Transaction => "transaction-response",
+        Kind::Batch => "batch-response",
+    });
+    bundle.entry = entries;
+    bundle.to_json()
 }

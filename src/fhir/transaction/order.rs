@@ -1,4 +1,5 @@
-//! The order of a transaction (http://hl7.org/fhir/R4/http.html#trules) and of
+//! The order of a transaction (http://hl7.org/fhir/R4/http.html#trules: DELETE,
+//! POST, PUT and PATCH, GET) and of
 //! a batch entry; `exec.rs` carries out each step.
 
 use std::collections::{HashMap, HashSet};
@@ -48,7 +49,7 @@ impl Env<'_> {
         // transaction SHALL fail."
         let mut identities = HashSet::new();
         let mut ordered: Vec<&Request> = reqs.iter().collect();
-        ordered.sort_by_key(|r| (r.verb, r.index));
+        ordered.sort_by_key(|r| (r.verb.step(), r.index));
         for r in ordered.iter().filter(|r| r.verb == Verb::Delete) {
             let named = |e| name_entry(e, &r.label());
             let id = self.delete_target(conn, r).map_err(named)?;
@@ -61,35 +62,42 @@ impl Env<'_> {
         let mut plans = Vec::new();
         for r in ordered
             .iter()
-            .filter(|r| matches!(r.verb, Verb::Post | Verb::Put))
+            .filter(|r| matches!(r.verb, Verb::Post | Verb::Put | Verb::Patch))
         {
-            let (id, done) = self
-                .assign(conn, r)
-                .map_err(|e| name_entry(e, &r.label()))?;
+            let named = |e| name_entry(e, &r.label());
+            if r.verb == Verb::Patch {
+                let id = self.patch_target(conn, r).map_err(named)?;
+                claim(&mut identities, r, &id)?;
+                plans.push((*r, id, None));
+                continue;
+            }
+            let (id, done) = self.assign(conn, r).map_err(named)?;
             claim(&mut identities, r, &id)?;
             if let Some(u) = &r.full_url {
                 mapped.insert(u.clone(), format!("{}/{id}", r.target.rtype()));
             }
             plans.push((*r, id, done));
         }
+        // POSTs, then PUTs and PATCHes in entry order (http.html#trules step 3).
         let mut prepared = Vec::new();
         for (r, id, done) in plans {
             match done {
                 Some(a) => answers.push((r.index, a)),
+                None if r.verb == Verb::Patch => prepared.push((r, id, None)),
                 None => {
                     let map = self
                         .prepare(conn, r, &id, &mapped)
                         .map_err(|e| name_entry(e, &r.label()))?;
-                    prepared.push((r, id, map));
+                    prepared.push((r, id, Some(map)));
                 }
             }
         }
         for (r, id, map) in prepared {
-            answers.push((
-                r.index,
-                self.write(conn, r, id, map)
-                    .map_err(|e| name_entry(e, &r.label()))?,
-            ));
+            let answer = match map {
+                Some(map) => self.write(conn, r, id, map),
+                None => self.patch(conn, r, &id, &mapped),
+            };
+            answers.push((r.index, answer.map_err(|e| name_entry(e, &r.label()))?));
         }
         for r in ordered.iter().filter(|r| r.verb == Verb::Get) {
             answers.push((
@@ -108,6 +116,10 @@ impl Env<'_> {
                 self.delete(conn, r, id)
             }
             Verb::Get => self.get(conn, r),
+            Verb::Patch => {
+                let id = self.patch_target(conn, r)?;
+                self.patch(conn, r, &id, &HashMap::new())
+            }
             Verb::Post | Verb::Put => {
                 let (id, done) = self.assign(conn, r)?;
                 if let Some(a) = done {

@@ -5,6 +5,7 @@ use fhirgate_validate::IssueCode;
 use serde_json::{Map, Value};
 
 use crate::fhir::error::FhirError;
+use crate::fhir::patch::PatchDoc;
 use crate::model::{ResourceId, ResourceType};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -13,13 +14,26 @@ pub enum Kind {
     Batch,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verb {
-    // Declared in transaction processing order (http.html#trules).
     Delete,
     Post,
     Put,
+    Patch,
     Get,
+}
+
+impl Verb {
+    /// The step of http.html#trules: DELETE, then POST, then PUT and PATCH
+    /// (together, in entry order), then GET.
+    pub fn step(self) -> u8 {
+        match self {
+            Verb::Delete => 0,
+            Verb::Post => 1,
+            Verb::Put | Verb::Patch => 2,
+            Verb::Get => 3,
+        }
+    }
 }
 
 /// What `request.url` names.
@@ -45,6 +59,8 @@ pub struct Request {
     pub verb: Verb,
     pub target: Target,
     pub resource: Option<Map<String, Value>>,
+    /// The patch of a PATCH entry (a Binary JSON Patch or a Parameters FHIRPath Patch).
+    pub patch: Option<PatchDoc>,
     pub if_none_exist: Option<String>,
     pub if_match: Option<String>,
 }
@@ -118,6 +134,7 @@ fn parse_entry(index: usize, e: &Value, base: &str) -> Result<Request, FhirError
         Some("POST") => Verb::Post,
         Some("PUT") => Verb::Put,
         Some("DELETE") => Verb::Delete,
+        Some("PATCH") => Verb::Patch,
         Some(m) => {
             return Err(FhirError::invalid(
                 IssueCode::NotSupported,
@@ -144,9 +161,20 @@ fn parse_entry(index: usize, e: &Value, base: &str) -> Result<Request, FhirError
         }
         _ => None,
     };
+    let patch = match (verb, e.get("resource")) {
+        (Verb::Patch, Some(r)) => {
+            Some(PatchDoc::from_entry(r).map_err(|e| super::name_entry(e, &label))?)
+        }
+        (Verb::Patch, None) => {
+            return Err(bad(format!(
+                "{label}: a PATCH entry needs a resource (a Binary or Parameters)"
+            )))
+        }
+        _ => None,
+    };
     match (verb, &target) {
         (Verb::Post, Target::Type(_))
-        | (Verb::Put, Target::Instance(..) | Target::Search(..))
+        | (Verb::Put | Verb::Patch, Target::Instance(..) | Target::Search(..))
         | (Verb::Delete, Target::Instance(..) | Target::Search(..))
         | (Verb::Get, Target::Instance(..) | Target::Search(..) | Target::Type(_)) => {}
         _ => {
@@ -166,6 +194,7 @@ fn parse_entry(index: usize, e: &Value, base: &str) -> Result<Request, FhirError
         verb,
         target,
         resource,
+        patch,
         if_none_exist: text(req, "ifNoneExist").map(str::to_owned),
         if_match: text(req, "ifMatch").map(str::to_owned),
     })

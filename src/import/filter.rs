@@ -1,0 +1,374 @@
+//! What of a source Bundle is sent, and how: entries of types this gateway does
+//! not serve are left out and counted; references to them are rewritten so the
+//! kept resources stay valid R4; collections become transactions; POSTs of
+//! resources with an identifier become conditional creates.
+//!
+//! Why each rule (the module comment of `import/mod.rs` and the README say the same):
+//! - A reference to a left-out entry would be a dangling `urn:uuid:`, which a
+//!   transaction refuses (bundle.html#references). It becomes a Reference with
+//!   only `type`, the target's first `identifier` when it has one, and `display`
+//!   (http://hl7.org/fhir/R4/references.html#Reference: a Reference may carry
+//!   any of them alone), so what it pointed at stays known without a link.
+//! - `MedicationRequest.medication[x]` is required (1..1). A `medicationReference`
+//!   to a left-out Medication entry that has a `code` becomes
+//!   `medicationCodeableConcept` with that code (the valid alternative R4 offers,
+//!   medicationrequest.html); without a code it gets the display-only Reference.
+//! - A collection (or document, searchset) has no requests: each entry is PUT
+//!   `Type/id` when its resource has a valid id, else POSTed; fullUrls are kept so
+//!   the transaction rewrites references to them (http.html#trules).
+//! - ifNoneExist `identifier=system|value` (first identifier with both) on POSTs
+//!   that have none makes a re-import find the Patient and Practitioners it
+//!   stored before instead of duplicating them (http.html#ccreate). Those entries
+//!   go first, ordered by type and criteria, so concurrent imports take the
+//!   conditional-create locks in one order and cannot deadlock.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde_json::{json, Map, Value};
+
+use crate::model::{ResourceId, ResourceType};
+
+/// One entry as sent: how the response entry at the same position is counted.
+#[derive(Debug, Clone)]
+pub struct Sent {
+    pub rtype: String,
+    pub method: String,
+}
+
+/// A Bundle ready to send.
+#[derive(Debug, Default)]
+pub struct Prepared {
+    /// The transaction or batch Bundle's JSON; None when nothing is left to send.
+    pub body: Option<Vec<u8>>,
+    pub sent: Vec<Sent>,
+    /// Left out, by resource type: "type not served".
+    pub unserved: BTreeMap<String, u64>,
+    /// References rewritten because their target was left out.
+    pub rewritten: u64,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    /// Add ifNoneExist on identifier to POSTs (re-imports do not duplicate).
+    pub identifier_match: bool,
+}
+
+/// What is known of a left-out entry that kept ones may reference.
+struct Target {
+    rtype: String,
+    identifier: Option<Value>,
+    code: Option<Value>,
+}
+
+/// A type the gateway writes. AuditEvents are written by the server only.
+pub fn served(rtype: &str) -> bool {
+    ResourceType::parse(rtype).is_some_and(|t| t != ResourceType::AuditEvent)
+}
+
+fn text<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
+    v.get(key).and_then(Value::as_str)
+}
+
+/// The type an entry is about: its resource's, else its request URL's.
+fn entry_type(e: &Value) -> String {
+    if let Some(t) = e.get("resource").and_then(|r| text(r, "resourceType")) {
+        return t.to_owned();
+    }
+    let url = e.get("request").and_then(|r| text(r, "url")).unwrap_or("");
+    let path = url.split('?').next().unwrap_or("");
+    path.rsplit('/')
+        .find(|seg| seg.chars().next().is_some_and(|c| c.is_ascii_uppercase()))
+        .unwrap_or("(unknown)")
+        .to_owned()
+}
+
+fn first_identifier(resource: &Value) -> Option<&Value> {
+    resource
+        .get("identifier")?
+        .as_array()?
+        .iter()
+        .find(|i| text(i, "system").is_some() && text(i, "value").is_some())
+}
+
+/// `identifier=system|value`, form-encoded as a query (http.html#ccreate).
+fn identifier_criteria(resource: &Value) -> Option<String> {
+    let i = first_identifier(resource)?;
+    let token = format!("{}|{}", text(i, "system")?, text(i, "value")?);
+    serde_urlencoded::to_string([("identifier", token)]).ok()
+}
+
+/// Turns one source Bundle into what is sent. `kind` is the source's Bundle.type.
+pub fn prepare(mut bundle: Value, opts: Options) -> Result<Prepared, String> {
+    let kind = text(&bundle, "type").unwrap_or("").to_owned();
+    let out_kind = match kind.as_str() {
+        "transaction" | "batch" => kind.as_str(),
+        "collection" | "document" | "searchset" => "transaction",
+        other => return Err(format!("a Bundle of type {other:?} is not imported (transaction, batch, collection, document or searchset)")),
+    };
+    let entries = match bundle.get_mut("entry").map(Value::take) {
+        None => Vec::new(),
+        Some(Value::Array(a)) => a,
+        Some(_) => return Err("Bundle.entry is not an array".into()),
+    };
+    let mut prepared = Prepared::default();
+    let mut left_out: HashMap<String, Target> = HashMap::new();
+    let mut kept = Vec::new();
+    for e in entries {
+        let rtype = entry_type(&e);
+        if served(&rtype) {
+            kept.push(e);
+            continue;
+        }
+        *prepared.unserved.entry(rtype.clone()).or_default() += 1;
+        if let (Some(url), Some(r)) = (text(&e, "fullUrl"), e.get("resource")) {
+            left_out.insert(
+                url.to_owned(),
+                Target {
+                    rtype,
+                    identifier: first_identifier(r).cloned(),
+                    code: r.get("code").cloned(),
+                },
+            );
+        }
+    }
+    let mut out = Vec::with_capacity(kept.len());
+    for mut e in kept {
+        let rtype = entry_type(&e);
+        if out_kind == "transaction" && kind != "transaction" {
+            e = as_request(e, &rtype);
+        }
+        if let Some(Value::Object(r)) = e.get_mut("resource") {
+            prepared.rewritten += rewrite_medication(r, &left_out);
+            prepared.rewritten += rewrite_refs(r, &left_out);
+        }
+        if opts.identifier_match {
+            add_if_none_exist(&mut e);
+        }
+        out.push(e);
+    }
+    if out_kind == "transaction" {
+        // Conditional creates first, in one global order (see the module comment).
+        out.sort_by_cached_key(lock_key);
+    }
+    prepared.sent = out
+        .iter()
+        .map(|e| Sent {
+            rtype: entry_type(e),
+            method: e
+                .get("request")
+                .and_then(|r| text(r, "method"))
+                .unwrap_or("")
+                .to_owned(),
+        })
+        .collect();
+    if !out.is_empty() {
+        let b = json!({"resourceType": "Bundle", "type": out_kind, "entry": out});
+        prepared.body = Some(serde_json::to_vec(&b).map_err(|e| e.to_string())?);
+    }
+    Ok(prepared)
+}
+
+/// Entries with ifNoneExist sort first by (type, criteria); the rest keep their order.
+fn lock_key(e: &Value) -> (u8, String, String) {
+    match e.get("request").and_then(|r| text(r, "ifNoneExist")) {
+        Some(c) => (0, entry_type(e), c.to_owned()),
+        None => (1, String::new(), String::new()),
+    }
+}
+
+/// A collection entry as a transaction entry: PUT `Type/id` when the resource has
+/// a valid id (its identity is the sender's), else POST `Type`.
+fn as_request(mut e: Value, rtype: &str) -> Value {
+    let id = e
+        .get("resource")
+        .and_then(|r| text(r, "id"))
+        .and_then(ResourceId::parse);
+    let request = match id {
+        Some(id) => json!({"method": "PUT", "url": format!("{rtype}/{id}")}),
+        None => json!({"method": "POST", "url": rtype}),
+    };
+    if let Some(m) = e.as_object_mut() {
+        m.remove("search");
+        m.remove("response");
+        m.insert("request".into(), request);
+    }
+    e
+}
+
+fn add_if_none_exist(e: &mut Value) {
+    let is_post = e.get("request").and_then(|r| text(r, "method")) == Some("POST");
+    let has = e
+        .get("request")
+        .and_then(|r| r.get("ifNoneExist"))
+        .is_some();
+    if !is_post || has {
+        return;
+    }
+    let Some(criteria) = e.get("resource").and_then(identifier_criteria) else {
+        return;
+    };
+    if let Some(Value::Object(req)) = e.get_mut("request") {
+        req.insert("ifNoneExist".into(), Value::String(criteria));
+    }
+}
+
+/// The Reference that replaces one to a left-out target: type, identifier and
+/// display, each only when the original did not carry it already.
+fn detach(reference: &mut Map<String, Value>, rtype: &str, identifier: Option<&Value>) {
+    reference.remove("reference");
+    if !reference.contains_key("type") {
+        reference.insert("type".into(), Value::String(rtype.to_owned()));
+    }
+    if let (false, Some(i)) = (reference.contains_key("identifier"), identifier) {
+        reference.insert("identifier".into(), i.clone());
+    }
+    if !reference.contains_key("display") {
+        reference.insert(
+            "display".into(),
+            Value::String(format!("{rtype} (not imported by fhirgate)")),
+        );
+    }
+}
+
+/// `medicationReference` to a left-out Medication with a code becomes
+/// `medicationCodeableConcept` (MedicationRequest.medication[x] is 1..1).
+fn rewrite_medication(r: &mut Map<String, Value>, left_out: &HashMap<String, Target>) -> u64 {
+    if r.get("resourceType").and_then(Value::as_str) != Some("MedicationRequest") {
+        return 0;
+    }
+    let code = r
+        .get("medicationReference")
+        .and_then(|m| text(m, "reference"))
+        .and_then(|u| left_out.get(u))
+        .and_then(|t| t.code.clone());
+    match code {
+        Some(code) => {
+            r.remove("medicationReference");
+            r.insert("medicationCodeableConcept".into(), code);
+            1
+        }
+        None => 0,
+    }
+}
+
+/// A relative `Type/id` reference to a type this gateway does not serve.
+fn unserved_relative(reference: &str) -> Option<&str> {
+    let (t, id) = reference.split_once('/')?;
+    let plain = t.chars().next().is_some_and(|c| c.is_ascii_uppercase())
+        && t.chars().all(|c| c.is_ascii_alphanumeric());
+    (plain && !id.is_empty() && !id.contains(['/', '?']) && !served(t)).then_some(t)
+}
+
+/// Rewrites, at any depth, every Reference whose target was left out (by fullUrl)
+/// or names an unserved type relatively; returns how many.
+fn rewrite_refs(r: &mut Map<String, Value>, left_out: &HashMap<String, Target>) -> u64 {
+    let mut n = 0;
+    let target = match r.get("reference").and_then(Value::as_str) {
+        Some(s) => match left_out.get(s) {
+            Some(t) => Some((t.rtype.clone(), t.identifier.clone())),
+            None => unserved_relative(s).map(|t| (t.to_owned(), None)),
+        },
+        None => None,
+    };
+    if let Some((rtype, identifier)) = target {
+        detach(r, &rtype, identifier.as_ref());
+        n += 1;
+    }
+    for (_, child) in r.iter_mut() {
+        n += rewrite_value(child, left_out);
+    }
+    n
+}
+
+fn rewrite_value(v: &mut Value, left_out: &HashMap<String, Target>) -> u64 {
+    match v {
+        Value::Object(m) => rewrite_refs(m, left_out),
+        Value::Array(items) => items.iter_mut().map(|i| rewrite_value(i, left_out)).sum(),
+        _ => 0,
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+
+    fn run(b: Value) -> (Value, Prepared) {
+        let p = prepare(
+            b,
+            Options {
+                identifier_match: true,
+            },
+        )
+        .unwrap();
+        let v = serde_json::from_slice(p.body.as_deref().unwrap()).unwrap();
+        (v, p)
+    }
+
+    #[test]
+    fn drops_unserved_and_detaches_references() {
+        let (v, p) = run(
+            json!({"resourceType": "Bundle", "type": "transaction", "entry": [
+                {"fullUrl": "urn:uuid:e1", "resource": {"resourceType": "Encounter", "identifier": [{"system": "s", "value": "v"}]},
+                 "request": {"method": "POST", "url": "Encounter"}},
+                {"fullUrl": "urn:uuid:m1", "resource": {"resourceType": "Medication", "code": {"text": "x"}},
+                 "request": {"method": "POST", "url": "Medication"}},
+                {"fullUrl": "urn:uuid:o1", "resource": {"resourceType": "Observation", "encounter": {"reference": "urn:uuid:e1"},
+                 "hasMember": [{"reference": "Encounter/9", "display": "kept"}]},
+                 "request": {"method": "POST", "url": "Observation"}},
+                {"fullUrl": "urn:uuid:r1", "resource": {"resourceType": "MedicationRequest", "medicationReference": {"reference": "urn:uuid:m1"}},
+                 "request": {"method": "POST", "url": "MedicationRequest"}},
+                {"fullUrl": "urn:uuid:p1", "resource": {"resourceType": "Patient", "identifier": [{"value": "no system"}, {"system": "a", "value": "b c"}]},
+                 "request": {"method": "POST", "url": "Patient"}}
+            ]}),
+        );
+        assert_eq!(p.unserved.get("Encounter"), Some(&1));
+        assert_eq!(p.unserved.get("Medication"), Some(&1));
+        assert_eq!(p.rewritten, 3);
+        let e = v["entry"].as_array().unwrap();
+        assert_eq!(e.len(), 3);
+        // The conditional create goes first.
+        assert_eq!(e[0]["request"]["ifNoneExist"], "identifier=a%7Cb+c");
+        assert_eq!(
+            e[1]["resource"]["encounter"],
+            json!({"type": "Encounter", "identifier": {"system": "s", "value": "v"}, "display": "Encounter (not imported by fhirgate)"})
+        );
+        assert_eq!(
+            e[1]["resource"]["hasMember"][0],
+            json!({"type": "Encounter", "display": "kept"})
+        );
+        assert_eq!(
+            e[2]["resource"]["medicationCodeableConcept"],
+            json!({"text": "x"})
+        );
+        assert!(e[2]["resource"].get("medicationReference").is_none());
+        assert_eq!(p.sent[0].rtype, "Patient");
+    }
+
+    #[test]
+    fn collections_become_transactions() {
+        let (v, _) = run(
+            json!({"resourceType": "Bundle", "type": "collection", "entry": [
+                {"fullUrl": "urn:uuid:p1", "resource": {"resourceType": "Patient", "id": "p-1"}},
+                {"resource": {"resourceType": "Patient"}}
+            ]}),
+        );
+        assert_eq!(v["type"], "transaction");
+        assert_eq!(
+            v["entry"][0]["request"],
+            json!({"method": "PUT", "url": "Patient/p-1"})
+        );
+        assert_eq!(v["entry"][0]["fullUrl"], "urn:uuid:p1");
+        assert_eq!(
+            v["entry"][1]["request"],
+            json!({"method": "POST", "url": "Patient"})
+        );
+        assert!(prepare(
+            json!({"resourceType": "Bundle", "type": "history"}),
+            Options {
+                identifier_match: false
+            }
+        )
+        .is_err());
+    }
+}

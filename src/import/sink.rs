@@ -1,0 +1,139 @@
+//! Where Bundles go: a running gateway over HTTP (`--url`), or straight into the
+//! database through the very code `POST [base]` runs
+//! (`fhir::transaction::submit`, after the same strict JSON parse), so
+//! validation, encryption, indexing and AuditEvents are identical either way.
+
+use std::sync::Arc;
+
+use actix_web::web;
+use anyhow::Context;
+use serde_json::Value;
+
+use crate::audit::{AuditRecord, AuditWriter, Interaction};
+use crate::config::Settings;
+use crate::fhir::format::{parse_body, Format};
+use crate::fhir::AppState;
+use crate::store::Db;
+
+/// The answer to one Bundle: the HTTP status and the JSON body (a
+/// transaction-response or batch-response Bundle, or an OperationOutcome).
+pub struct Answer {
+    pub status: u16,
+    pub body: Value,
+}
+
+pub enum Sink {
+    Http {
+        client: reqwest::Client,
+        url: String,
+    },
+    Direct {
+        state: web::Data<AppState>,
+        writer: AuditWriter,
+        db: Db,
+        base: String,
+    },
+}
+
+impl Sink {
+    /// A gateway at `url` (its FHIR base); fails when it does not answer `metadata`.
+    pub async fn http(url: &str) -> anyhow::Result<Arc<Self>> {
+        let url = url.trim_end_matches('/').to_owned();
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .context("building the HTTP client")?;
+        let resp = client
+            .get(format!("{url}/metadata"))
+            .header("accept", "application/fhir+json")
+            .send()
+            .await
+            .with_context(|| format!("the gateway at {url} is unreachable"))?;
+        if !resp.status().is_success() {
+            anyhow::bail!(
+                "{url}/metadata answered {}: is this a FHIR base?",
+                resp.status()
+            );
+        }
+        Ok(Arc::new(Self::Http { client, url }))
+    }
+
+    /// The database `serve` would use, bootstrapped the same way (configured URL,
+    /// local server or private cluster; master key; migrations).
+    pub async fn direct(settings: &Settings) -> anyhow::Result<Arc<Self>> {
+        let (db, model, master) = crate::startup::open_store(settings).await?;
+        let (state, writer) =
+            crate::startup::app_state(settings, db.clone(), model, master).await?;
+        let base = match &settings.base_url {
+            Some(b) => b.trim_end_matches('/').to_owned(),
+            None => format!("http://{}/fhir", settings.http_addr),
+        };
+        Ok(Arc::new(Self::Direct {
+            state,
+            writer,
+            db,
+            base,
+        }))
+    }
+
+    /// Sends one Bundle. Err only when it could not be delivered at all.
+    #[tracing::instrument(skip_all)]
+    pub async fn send(&self, body: Vec<u8>) -> anyhow::Result<Answer> {
+        match self {
+            Sink::Http { client, url } => {
+                let resp = client
+                    .post(url)
+                    .header("content-type", "application/fhir+json")
+                    .header("accept", "application/fhir+json")
+                    .body(body)
+                    .send()
+                    .await
+                    .with_context(|| format!("the gateway at {url} is unreachable"))?;
+                let status = resp.status().as_u16();
+                let bytes = resp.bytes().await.context("reading the gateway's answer")?;
+                Ok(Answer {
+                    status,
+                    body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+                })
+            }
+            Sink::Direct { state, base, .. } => {
+                let mut audit = AuditRecord::new(Interaction::Batch);
+                let result = match parse_body(Format::Json, &body) {
+                    Ok(v) => crate::fhir::transaction::submit(state, base.clone(), &mut audit, &v)
+                        .await
+                        .and_then(|bytes| {
+                            serde_json::from_slice(&bytes)
+                                .map_err(|e| crate::fhir::error::FhirError::Internal(e.to_string()))
+                        }),
+                    Err(e) => Err(e),
+                };
+                let answer = match result {
+                    Ok(body) => Answer { status: 200, body },
+                    Err(e) => Answer {
+                        status: e.status().as_u16(),
+                        body: e.to_operation_outcome(),
+                    },
+                };
+                // The Bundle's own AuditEvent, as `Ctx::finish` records it for HTTP.
+                audit.status = answer.status;
+                if !audit.stored {
+                    state.audit.record(audit).await;
+                }
+                Ok(answer)
+            }
+        }
+    }
+
+    /// Drains the audit queue and stops the database (direct); nothing for HTTP.
+    pub async fn close(self) {
+        if let Sink::Direct {
+            state, writer, db, ..
+        } = self
+        {
+            // The audit writer ends once every sender (inside the state) is gone.
+            drop(state);
+            let _ = tokio::task::spawn_blocking(move || writer.join()).await;
+            db.shutdown().await;
+        }
+    }
+}
