@@ -11,7 +11,7 @@ PGURL=${PGURL:-postgres://postgres@127.0.0.1:5432}
 PORT=${PORT:-18080}
 cargo build --release --quiet
 psql "$PGURL/postgres" -qc "DROP DATABASE IF EXISTS fhirgate_quick WITH (FORCE)" -c "CREATE DATABASE fhirgate_quick" >/dev/null
-env ${WORKERS:+FHIRGATE_HTTP_WORKERS=$WORKERS} ${POOL:+FHIRGATE_DB_POOL_SIZE=$POOL} FHIRGATE_DATABASE_URL="$PGURL/fhirgate_quick" FHIRGATE_HTTP_ADDR="127.0.0.1:$PORT" FHIRGATE_DATA_DIR=target/bench/data \
+env ${WORKERS:+FHIRGATE_HTTP_WORKERS=$WORKERS} ${POOL:+FHIRGATE_DB_POOL_SIZE=$POOL} FHIRGATE_DATABASE_URL="$PGURL/fhirgate_quick" FHIRGATE_MLLP_DISABLED=true FHIRGATE_HTTP_ADDR="127.0.0.1:$PORT" FHIRGATE_DATA_DIR=target/bench/data \
   FHIRGATE_LOG=warn target/release/fhirgate serve > target/bench-quick.log 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null' EXIT

@@ -26,7 +26,7 @@ mkdir -p "$OUT"
 psql "$PGURL/postgres" -qc "DROP DATABASE IF EXISTS fhirgate_bench_import WITH (FORCE)" -c "CREATE DATABASE fhirgate_bench_import" >/dev/null
 psql "$PGURL/postgres" -qc "DROP DATABASE IF EXISTS pgbench_import WITH (FORCE)" -c "CREATE DATABASE pgbench_import" >/dev/null
 psql "$PGURL/pgbench_import" -qc "CREATE TABLE bench_insert (id bigserial PRIMARY KEY, payload text)" >/dev/null
-FHIRGATE_DATABASE_URL="$PGURL/fhirgate_bench_import" FHIRGATE_HTTP_ADDR="127.0.0.1:$PORT" FHIRGATE_DATA_DIR="$OUT/data" \
+FHIRGATE_DATABASE_URL="$PGURL/fhirgate_bench_import" FHIRGATE_MLLP_DISABLED=true FHIRGATE_HTTP_ADDR="127.0.0.1:$PORT" FHIRGATE_DATA_DIR="$OUT/data" \
   FHIRGATE_LOG=warn "$BIN" serve > "$OUT/server.log" 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null; rm -rf "$OUT/in"' EXIT

@@ -22,7 +22,7 @@ psql "$PGURL/postgres" -qc "DROP DATABASE IF EXISTS pgbench_base WITH (FORCE)" -
 "$PGBENCH" -q -i -s 10 "$PGURL/pgbench_base" >/dev/null 2>&1
 psql "$PGURL/pgbench_base" -qc "CREATE TABLE bench_insert (id bigserial PRIMARY KEY, payload text)" >/dev/null
 
-FHIRGATE_DATABASE_URL="$PGURL/fhirgate_bench" FHIRGATE_HTTP_ADDR="127.0.0.1:$PORT" FHIRGATE_DATA_DIR="$OUT/data" \
+FHIRGATE_DATABASE_URL="$PGURL/fhirgate_bench" FHIRGATE_MLLP_DISABLED=true FHIRGATE_HTTP_ADDR="127.0.0.1:$PORT" FHIRGATE_DATA_DIR="$OUT/data" \
   FHIRGATE_LOG=warn "$BIN" serve > "$OUT/server.log" 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null' EXIT

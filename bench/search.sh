@@ -79,7 +79,7 @@ start_server() {
   if curl -s -o /dev/null "http://127.0.0.1:$PORT/healthz"; then
     echo "something already listens on port $PORT (PORT=...)"; exit 1
   fi
-  FHIRGATE_DATABASE_URL="$PGURL/$DB" FHIRGATE_HTTP_ADDR="127.0.0.1:$PORT" FHIRGATE_DATA_DIR="$DATA" \
+  FHIRGATE_DATABASE_URL="$PGURL/$DB" FHIRGATE_MLLP_DISABLED=true FHIRGATE_HTTP_ADDR="127.0.0.1:$PORT" FHIRGATE_DATA_DIR="$DATA" \
     FHIRGATE_MASTER_KEY_FILE="$KEY" FHIRGATE_LOG=warn "$BIN" serve >> "$OUT/server.log" 2>&1 &
   SERVER=$!
   for _ in $(seq 150); do
