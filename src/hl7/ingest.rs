@@ -11,7 +11,6 @@
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use chrono::Utc;
 use diesel::Connection;
 use fhirgate_hl7::Message;
 
@@ -23,8 +22,7 @@ use crate::audit::{AuditRecord, AuditSink, Interaction};
 use crate::fhir::error::FhirError;
 use crate::fhir::service::Services;
 use crate::metrics::Metrics;
-use crate::model::ResourceId;
-use crate::store::hl7::{self as messages, NewMessage, Sender};
+use crate::store::hl7::{self as messages, Received, Sender};
 use crate::store::{Db, StoreError};
 
 /// Shared by every MLLP connection.
@@ -87,6 +85,17 @@ fn sender_of(msg: &Message) -> Sender {
 fn type_of(msg: &Message) -> String {
     let (t, e) = msg.message_type();
     format!("{t}^{e}")
+}
+
+/// The stored identity of a message (sender, MSH-10, MSH-9, peer); empty where
+/// the message could not be parsed.
+fn received_of(msg: Option<&Message>, sender: Sender, peer: Option<String>) -> Received {
+    Received {
+        sender,
+        control_id: msg.map(|m| m.control_id().to_owned()).unwrap_or_default(),
+        message_type: msg.map(type_of).unwrap_or_default(),
+        peer,
+    }
 }
 
 /// A FHIR transaction failure, as an AE (the message was understood). ERR-8
@@ -253,18 +262,19 @@ impl Ingestor {
         peer: Option<String>,
     ) -> Result<Applied, ApplyError> {
         let (svc, base, max) = (self.svc.clone(), self.base.clone(), self.max_entries);
-        let (raw, ack, sender) = (raw.to_vec(), ack.to_vec(), sender.clone());
-        let (control, mtype) = (msg.control_id().to_owned(), type_of(msg));
+        let (raw, ack) = (raw.to_vec(), ack.to_vec());
+        let received = received_of(Some(msg), sender.clone(), peer.clone());
         let mut template = AuditRecord::new(Interaction::Transaction);
-        template.client_addr = peer.clone();
+        template.client_addr = peer;
         self.db
             .run(move |conn| {
                 conn.transaction(|conn| {
-                    messages::lock_control_id(conn, &svc.tenant, &sender, &control)?;
+                    let (sender, control) = (&received.sender, received.control_id.as_str());
+                    messages::lock_control_id(conn, &svc.tenant, sender, control)?;
                     // Under the lock: a delivery racing on another connection has
                     // either committed (then this is a duplicate) or not started.
                     if let Some(first) =
-                        messages::accepted_ack(conn, &svc.keyring, &svc.tenant, &sender, &control)?
+                        messages::accepted_ack(conn, &svc.keyring, &svc.tenant, sender, control)?
                     {
                         return Ok(Applied::Duplicate(first.0));
                     }
@@ -272,18 +282,7 @@ impl Ingestor {
                         conn, &svc, &base, &template, &bundle, max,
                     )
                     .map_err(ApplyError::Fhir)?;
-                    let row = NewMessage {
-                        id: ResourceId::generate(),
-                        received_at: Utc::now(),
-                        sender: &sender,
-                        control_id: &control,
-                        message_type: &mtype,
-                        peer: peer.as_deref(),
-                        raw: &raw,
-                        ack_code: "AA",
-                        ack: &ack,
-                        error: None,
-                    };
+                    let row = received.row(&raw, "AA", &ack, None);
                     messages::insert(conn, &svc.keyring, &svc.tenant, &row)?;
                     Ok(Applied::New)
                 })
@@ -308,29 +307,16 @@ impl Ingestor {
         tracing::info!(ack = err.ack_code(), code = err.code(), reason = %err.summary, "HL7 message not applied");
         let svc = self.svc.clone();
         let sender = msg.map_or_else(|| Sender("|".into()), sender_of);
-        let control = msg.map(|m| m.control_id().to_owned()).unwrap_or_default();
-        let mtype = msg.map(type_of).unwrap_or_default();
+        let received = received_of(msg, sender, peer.clone());
         let (raw, stored, code, summary) = (
             raw.to_vec(),
             ack::join(&frames),
             err.ack_code(),
             err.summary.clone(),
         );
-        let peer2 = peer.clone();
         self.db
             .run(move |conn| {
-                let row = NewMessage {
-                    id: ResourceId::generate(),
-                    received_at: Utc::now(),
-                    sender: &sender,
-                    control_id: &control,
-                    message_type: &mtype,
-                    peer: peer2.as_deref(),
-                    raw: &raw,
-                    ack_code: code,
-                    ack: &stored,
-                    error: Some(&summary),
-                };
+                let row = received.row(&raw, code, &stored, Some(&summary));
                 messages::insert(conn, &svc.keyring, &svc.tenant, &row)
             })
             .await?;

@@ -35,6 +35,39 @@ pub struct NewMessage<'a> {
     pub error: Option<&'a str>,
 }
 
+/// What is known of a message as received, before its outcome.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub sender: Sender,
+    pub control_id: String,
+    pub message_type: String,
+    pub peer: Option<String>,
+}
+
+impl Received {
+    /// The row for this message with its outcome, received now.
+    pub fn row<'a>(
+        &'a self,
+        raw: &'a [u8],
+        ack_code: &'a str,
+        ack: &'a [u8],
+        error: Option<&'a str>,
+    ) -> NewMessage<'a> {
+        NewMessage {
+            id: ResourceId::generate(),
+            received_at: Utc::now(),
+            sender: &self.sender,
+            control_id: &self.control_id,
+            message_type: &self.message_type,
+            peer: self.peer.as_deref(),
+            raw,
+            ack_code,
+            ack,
+            error,
+        }
+    }
+}
+
 fn binding<'a>(tenant: &'a TenantId, kind: &'a str, id: &'a str) -> RowBinding<'a> {
     RowBinding {
         tenant: tenant.as_str(),

@@ -5,7 +5,6 @@
 use std::time::Duration;
 
 use diesel::RunQueryDsl;
-use serde_json::Value;
 
 use crate::helpers::*;
 use crate::hl7_client::*;
@@ -36,18 +35,6 @@ fn count(app: &TestApp, sql: &str) -> i64 {
         .n
 }
 
-async fn search(app: &TestApp, q: &str) -> Vec<Value> {
-    let b: Value = app.get(q).await.json().await.unwrap();
-    b["entry"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|e| e["search"]["mode"] == "match")
-        .map(|e| e["resource"].clone())
-        .collect()
-}
-
 /// 2.9.2 original mode: AA once the message is applied; MSA-2 echoes MSH-10;
 /// the ACK's MSH swaps sending and receiving application and facility.
 #[tokio::test]
@@ -66,11 +53,11 @@ async fn oru_is_acknowledged_after_its_results_are_stored() {
     assert!(segments(&ack, "ERR").is_empty(), "{ack}");
 
     // The ACK is sent after commit, so the results are there at once.
-    let patients = search(&app, "Patient?identifier=MRN12345").await;
+    let patients = matches(&app, "Patient?identifier=MRN12345").await;
     assert_eq!(patients.len(), 1);
     assert_eq!(patients[0]["name"][0]["family"], "Quimby");
     assert_eq!(patients[0]["birthDate"], "1971-04-12");
-    let glucose = search(&app, "Observation?code=http://loinc.org|2345-7").await;
+    let glucose = matches(&app, "Observation?code=http://loinc.org|2345-7").await;
     assert_eq!(glucose.len(), 1, "{glucose:?}");
     let g = &glucose[0];
     assert_eq!(g["status"], "final");
@@ -82,12 +69,12 @@ async fn oru_is_acknowledged_after_its_results_are_stored() {
     let pid = patients[0]["id"].as_str().unwrap();
     assert_eq!(g["subject"]["reference"], format!("Patient/{pid}"));
     // Abnormal results stay queryable by interpretation (OBX-8 H and L).
-    let high = search(&app, "Observation?interpretation=H").await;
+    let high = matches(&app, "Observation?interpretation=H").await;
     assert_eq!(high.len(), 1);
-    let low = search(&app, "Observation?interpretation=L").await;
+    let low = matches(&app, "Observation?interpretation=L").await;
     assert_eq!(low.len(), 1);
     assert_eq!(low[0]["code"]["coding"][0]["code"], "2823-3");
-    let strings = search(&app, "Observation?code=http://loinc.org|5778-6").await;
+    let strings = matches(&app, "Observation?code=http://loinc.org|5778-6").await;
     assert_eq!(strings[0]["valueString"], "Yellow");
 
     assert_eq!(
@@ -113,7 +100,7 @@ async fn a_resent_message_gets_its_original_ack_and_is_not_applied_twice() {
     let mut c2 = Mllp::connect(app.mllp_port()).await;
     assert_eq!(c2.send(&oru("DUP-1", "MRN-D1")).await, first);
     assert_eq!(
-        search(&app, "Observation?code=http://loinc.org|2345-7")
+        matches(&app, "Observation?code=http://loinc.org|2345-7")
             .await
             .len(),
         1
@@ -150,12 +137,12 @@ async fn racing_deliveries_of_one_message_apply_it_once() {
         "{acks:?}"
     );
     assert_eq!(
-        search(&app, "Observation?code=http://loinc.org|2345-7")
+        matches(&app, "Observation?code=http://loinc.org|2345-7")
             .await
             .len(),
         1
     );
-    assert_eq!(search(&app, "Patient?identifier=MRN-R1").await.len(), 1);
+    assert_eq!(matches(&app, "Patient?identifier=MRN-R1").await.len(), 1);
     assert_eq!(count(&app, "SELECT count(*) AS n FROM hl7_messages"), 1);
 }
 
@@ -189,7 +176,7 @@ async fn unacceptable_messages_get_ar_and_are_kept_raw() {
         ),
         3
     );
-    assert_eq!(search(&app, "Observation").await.len(), 0);
+    assert_eq!(matches(&app, "Observation").await.len(), 0);
     let m = app.get("/metrics").await.text().await.unwrap();
     assert!(m.contains("fhirgate_hl7_rejected_total 3"), "{m}");
     assert!(m.contains("fhirgate_hl7_received_total 3"), "{m}");
@@ -224,7 +211,7 @@ async fn a_double_booking_gets_ae_with_err() {
         ),
         1
     );
-    assert_eq!(search(&app, "Appointment").await.len(), 1);
+    assert_eq!(matches(&app, "Appointment").await.len(), 1);
 }
 
 /// Framing (Appendix C.4): several messages in one write, one message over many
@@ -266,7 +253,7 @@ async fn a_batch_is_answered_message_by_message() {
     assert_eq!(msas.len(), 2, "{reply}");
     assert!(msas[0].starts_with("MSA|AA|B-1"), "{reply}");
     assert!(msas[1].starts_with("MSA|AA|B-2"), "{reply}");
-    assert_eq!(search(&app, "Patient").await.len(), 2);
+    assert_eq!(matches(&app, "Patient").await.len(), 2);
 }
 
 /// Enhanced mode (2.9.3): MSH-15 AL asks for a commit accept (CA) once the

@@ -114,3 +114,16 @@ pub fn sample(name: &str) -> String {
         .join(name);
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
+
+/// The matches of a FHIR search (entries with search.mode "match").
+pub async fn matches(app: &crate::helpers::TestApp, q: &str) -> Vec<serde_json::Value> {
+    let b: serde_json::Value = app.get(q).await.json().await.unwrap();
+    b["entry"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|e| e["search"]["mode"] == "match")
+        .map(|e| e["resource"].clone())
+        .collect()
+}

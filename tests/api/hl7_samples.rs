@@ -77,18 +77,6 @@ async fn deliver(app: &TestApp, text: &str) -> String {
     "nothing stored".into()
 }
 
-async fn found(app: &TestApp, q: &str) -> Vec<Value> {
-    let b: Value = app.get(q).await.json().await.unwrap();
-    b["entry"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|e| e["search"]["mode"] == "match")
-        .map(|e| e["resource"].clone())
-        .collect()
-}
-
 #[tokio::test]
 async fn every_sample_of_the_mapped_families_is_accepted() {
     // One database per sample: several samples book the same practitioner at the
@@ -105,21 +93,21 @@ async fn lab_results_carry_the_values_of_their_obx_segments() {
     let app = spawn_app().await;
     assert_eq!(deliver(&app, &sample("LAB-ORU-2.hl7")).await, "AA");
     // PID|1||10006579^^^1^MR^1||DUCK^DONALD^D||19241010|M
-    let p = found(&app, "Patient?identifier=10006579").await;
+    let p = matches(&app, "Patient?identifier=10006579").await;
     assert_eq!(p.len(), 1);
     assert_eq!(p[0]["name"][0]["family"], "DUCK");
     assert_eq!(p[0]["name"][0]["given"][0], "DONALD");
     assert_eq!(p[0]["birthDate"], "1924-10-10");
     assert_eq!(p[0]["gender"], "male");
     // OBX|1|NM|20509-6^HEMOGLOBIN^LN||13.4|g/l-1||N|||F|||20141006083000+0700
-    let hb = found(&app, "Observation?code=http://loinc.org|20509-6").await;
+    let hb = matches(&app, "Observation?code=http://loinc.org|20509-6").await;
     assert_eq!(hb.len(), 1);
     assert_eq!(hb[0]["valueQuantity"]["value"].to_string(), "13.4");
     assert_eq!(hb[0]["status"], "final");
     assert_eq!(hb[0]["effectiveDateTime"], "2014-10-06T08:30:00+07:00");
     // Ten OBX segments under two OBRs: ten results, all for that patient.
     let pid = p[0]["id"].as_str().unwrap();
-    let all = found(
+    let all = matches(
         &app,
         &format!("Observation?subject=Patient/{pid}&_count=50"),
     )
@@ -138,8 +126,8 @@ async fn a40_links_the_merged_patient_to_the_survivor() {
     let app = spawn_app().await;
     assert_eq!(deliver(&app, &sample("ADT-A40-01.hl7")).await, "AA");
     // PID-3 12345 survives; MRG-1 56789 is merged into it.
-    let survivor = found(&app, "Patient?identifier=12345").await;
-    let merged = found(&app, "Patient?identifier=56789").await;
+    let survivor = matches(&app, "Patient?identifier=12345").await;
+    let merged = matches(&app, "Patient?identifier=56789").await;
     assert_eq!((survivor.len(), merged.len()), (1, 1));
     let (sid, mid) = (
         survivor[0]["id"].as_str().unwrap(),
@@ -166,7 +154,7 @@ async fn a_pharmacy_order_becomes_a_medication_request() {
     let app = spawn_app().await;
     assert_eq!(deliver(&app, &sample("RDE-O11-01.hl7")).await, "AA");
     // RXE-2 0143963401^...^NDC; ORC-1 NW (new order); ORC-9 20191104062726+0215.
-    let mr = found(&app, "MedicationRequest?code=0143963401").await;
+    let mr = matches(&app, "MedicationRequest?code=0143963401").await;
     assert_eq!(mr.len(), 1, "{mr:?}");
     assert_eq!(mr[0]["intent"], "order");
     assert_eq!(mr[0]["authoredOn"], "2019-11-04T06:27:26+02:15");
