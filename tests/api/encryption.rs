@@ -64,21 +64,7 @@ async fn pg_dump_contains_no_plaintext_phi() {
         .await;
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
 
-    let bin = fhirgate::store::cluster::find_binaries()
-        .map(|d| d.join("pg_dump"))
-        .unwrap_or_else(|| "pg_dump".into());
-    let out = std::process::Command::new(bin)
-        .arg("--data-only")
-        .arg("-d")
-        .arg(&app.db_url)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "pg_dump failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let dump = String::from_utf8_lossy(&out.stdout);
+    let dump = pg_dump(&app);
     assert!(
         dump.contains("COPY public.resource_versions"),
         "the dump is not of our schema"
@@ -199,7 +185,7 @@ async fn keys_rotate_reencrypts_while_reads_work() {
 }
 
 /// The dump with every `\\x<hex>` bytea literal removed.
-fn strip_hex_runs(dump: &str) -> String {
+pub(crate) fn strip_hex_runs(dump: &str) -> String {
     let mut out = String::with_capacity(dump.len() / 2);
     let mut rest = dump;
     while let Some(pos) = rest.find("\\\\x") {
@@ -236,7 +222,7 @@ async fn wrong_master_key_is_refused_at_start() {
 }
 
 /// The text with every UUID-shaped token (8-4-4-4-12 lowercase hex) removed.
-fn strip_uuids(text: &str) -> String {
+pub(crate) fn strip_uuids(text: &str) -> String {
     let shape = [8, 4, 4, 4, 12];
     let is_hex = |b: u8| b.is_ascii_digit() || (b'a'..=b'f').contains(&b);
     let bytes = text.as_bytes();
@@ -276,4 +262,23 @@ fn scan_helpers_remove_only_ids_and_bytea() {
         strip_uuids(&strip_hex_runs(line)),
         "Patient\t\t12345\t\tfemale"
     );
+}
+
+/// A data-only `pg_dump` of the test's database, as text.
+pub(crate) fn pg_dump(app: &TestApp) -> String {
+    let bin = fhirgate::store::cluster::find_binaries()
+        .map(|d| d.join("pg_dump"))
+        .unwrap_or_else(|| "pg_dump".into());
+    let out = std::process::Command::new(bin)
+        .arg("--data-only")
+        .arg("-d")
+        .arg(&app.db_url)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "pg_dump failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }

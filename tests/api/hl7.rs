@@ -284,3 +284,51 @@ async fn enhanced_mode_sends_ca_then_the_application_ack() {
         2
     );
 }
+
+/// No plaintext PHI at rest from HL7 either: the raw message, its ACK and the
+/// resources made from it are sealed or blind-indexed (docs/security.md).
+#[tokio::test]
+async fn hl7_messages_leave_no_plaintext_phi_in_pg_dump() {
+    use crate::encryption::{pg_dump, strip_hex_runs, strip_uuids};
+    let app = spawn_app().await;
+    let secrets = [
+        "Xandrovitch",
+        "Perpetua",
+        "MRN-77120934",
+        "19530914",
+        "1953-09-14",
+        "88 Quillfeather Lane",
+    ];
+    let adt = msg(&[
+        "MSH|^~\\&|REG|CLINIC|FHIRGATE|HOSP|20261201101500||ADT^A04^ADT_A01|PHI-1|P|2.5.1",
+        "EVN|A04|20261201101500",
+        "PID|1||MRN-77120934^^^CLINIC^MR||Xandrovitch^Perpetua||19530914|F|||88 Quillfeather Lane^^Leeds",
+    ]);
+    // One accepted, and one refused (its raw message is stored as well).
+    let bad = adt
+        .replace("|19530914|", "|19530230|")
+        .replace("PHI-1", "PHI-2");
+    let mut c = Mllp::connect(app.mllp_port()).await;
+    assert_eq!(field(&c.send(&adt).await, "MSA", 1), "AA");
+    assert_ne!(field(&c.send(&bad).await, "MSA", 1), "AA");
+    assert_eq!(count(&app, "SELECT count(*) AS n FROM hl7_messages"), 2);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let dump = pg_dump(&app);
+    assert!(
+        dump.contains("COPY public.hl7_messages"),
+        "the dump is not of our schema"
+    );
+    let text = strip_uuids(&strip_hex_runs(&dump));
+    // Control: the plaintext columns are seen (the sender and control id are not PHI).
+    assert!(
+        text.contains("REG|CLINIC") && text.contains("PHI-2"),
+        "the scan sees no plaintext"
+    );
+    for s in secrets {
+        assert!(!text.contains(s), "plaintext PHI {s:?} in pg_dump");
+        assert!(
+            !dump.contains(&hex::encode(s.as_bytes())),
+            "PHI {s:?} hex-encoded in pg_dump"
+        );
+    }
+}
