@@ -62,7 +62,9 @@ impl Services {
         if rtype == ResourceType::Appointment {
             let slots = practitioner_slots(resource);
             bookings::replace(conn, &self.tenant, id, &slots).map_err(|e| {
-                if e.is_exclusion_violation() {
+                // A deadlock here is two bookings of one slot waiting on each
+                // other; PostgreSQL aborts one, and that one overlaps the other.
+                if e.is_exclusion_violation() || e.is_deadlock() {
                     FhirError::Conflict(
                         "the appointment overlaps another booked, arrived or checked-in appointment of the same practitioner".into(),
                     )

@@ -25,6 +25,13 @@ impl StoreError {
         self.sqlstate() == Some("23P01")
     }
 
+    /// SQLSTATE 40P01. Concurrent inserts checked by one exclusion constraint can
+    /// each wait on the other's uncommitted row; PostgreSQL then aborts one of
+    /// them (https://www.postgresql.org/docs/15/ddl-constraints.html#DDL-CONSTRAINTS-EXCLUSION).
+    pub fn is_deadlock(&self) -> bool {
+        self.sqlstate() == Some("40P01")
+    }
+
     pub fn is_unique_violation(&self) -> bool {
         matches!(
             self,
