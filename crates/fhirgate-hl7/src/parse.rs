@@ -80,9 +80,11 @@ pub fn parse(raw: &[u8]) -> Result<Message, ParseError> {
             hl7_parser::parser::ParseError::IncompleteInput(_) => norm.len(),
         };
         let segment = 1 + norm.get(..at).map_or(0, |s| s.matches('\r').count());
+        // Not `{e}`: hl7-parser's error quotes the text at the failure, which is
+        // patient data, and this reason reaches ERR-8 and may reach a log.
         ParseError::BadSegment {
             segment,
-            reason: format!("structure not parsable: {e}"),
+            reason: format!("structure not parsable at character {at}"),
         }
     })?;
     if parsed.segments.len() != count {

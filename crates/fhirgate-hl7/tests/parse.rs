@@ -293,3 +293,32 @@ fn data_lf_right_after_msh2_is_refused() {
     let raw = b"MSH|^~\\&\nfoo|A|B|C|2024||ADT^A01|C1|P|2.5";
     assert!(matches!(parse(raw), Err(ParseError::BadHeader(_))));
 }
+
+/// A refusal's text goes into ERR-8 and may reach a log, so it must never quote
+/// message content: every byte value and a few segment breaks inserted at every
+/// position. (hl7-parser's own error quotes the text where it failed; our
+/// checks run first and no input of this sweep reaches it, so parse.rs also
+/// drops that text defensively.)
+#[test]
+fn refusals_never_quote_the_message() {
+    let base = format!(
+        "{MIN}\rPID|1||MRN1^^^H^MR||SECRETNAME^ANA||19700101|F\rOBX|1|ST|X^Y^L||SECRETNAME"
+    );
+    let bytes = base.as_bytes();
+    let mut refused = 0;
+    for at in 0..bytes.len() {
+        for insert in (0u8..=255).map(|b| vec![b]).chain([
+            b"\r\r".to_vec(),
+            b"\rZ".to_vec(),
+            b"\r\n\n".to_vec(),
+        ]) {
+            let mut raw = bytes.to_vec();
+            raw.splice(at..at, insert.iter().copied());
+            if let Err(e) = parse(&raw) {
+                refused += 1;
+                assert!(!e.to_string().contains("SECRET"), "{e}");
+            }
+        }
+    }
+    assert!(refused > 10, "the sweep refused only {refused} inputs");
+}
