@@ -9,7 +9,7 @@
 //! fails later in the mapping or the FHIR transaction is CA then AE.
 
 use chrono::Utc;
-use fhirgate_hl7::ack::{self as a, AckCode, AckError, ErrorCode, ErrorLocation, Outcome};
+use fhirgate_hl7::ack::{self as a, AckError, ErrorCode, ErrorLocation, Outcome};
 use fhirgate_hl7::{Message, ParseError};
 
 use super::Hl7Error;
@@ -148,21 +148,6 @@ pub fn map_error(e: &fhirgate_v2fhir::MapError) -> Hl7Error {
         errors: vec![AckError::new(code, Some(location), e.message.clone())],
         // MapError's text names fields, never their values (crates/fhirgate-v2fhir).
         summary: e.to_string(),
-    }
-}
-
-/// The code of an application ACK frame, for counting.
-pub fn code_of(frame: &[u8]) -> Option<AckCode> {
-    let text = String::from_utf8_lossy(frame);
-    let msa = text.split('\r').find(|l| l.starts_with("MSA"))?;
-    match msa.get(4..6)? {
-        "AA" => Some(AckCode::AA),
-        "AE" => Some(AckCode::AE),
-        "AR" => Some(AckCode::AR),
-        "CA" => Some(AckCode::CA),
-        "CE" => Some(AckCode::CE),
-        "CR" => Some(AckCode::CR),
-        _ => None,
     }
 }
 
