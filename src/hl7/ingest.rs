@@ -17,6 +17,7 @@ use fhirgate_hl7::Message;
 use fhirgate_hl7::ack::{AckError, ErrorCode, Outcome};
 
 use super::ack;
+use super::metrics::Held;
 use super::Hl7Error;
 use crate::audit::{AuditRecord, AuditSink, Interaction};
 use crate::fhir::error::FhirError;
@@ -51,15 +52,6 @@ enum Applied {
     New,
     /// Another delivery was accepted first: its stored ACK frames.
     Duplicate(Vec<u8>),
-}
-
-/// Decrements the queue depth when a message is answered (or dropped).
-struct InFlight<'a>(&'a std::sync::atomic::AtomicI64);
-
-impl Drop for InFlight<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
-    }
 }
 
 /// MSH-3 and MSH-4, whole (every component), as the namespace of MSH-10.
@@ -178,12 +170,11 @@ impl Ingestor {
     }
 
     /// Counts a message in; the guard counts it out of the queue when answered.
-    fn arrived(&self, bytes: usize) -> InFlight<'_> {
+    fn arrived(&self, bytes: usize) -> Held<'_> {
         let m = &self.metrics.hl7;
         m.received.fetch_add(1, Ordering::Relaxed);
         m.bytes.fetch_add(bytes as u64, Ordering::Relaxed);
-        m.queue_depth.fetch_add(1, Ordering::Relaxed);
-        InFlight(&m.queue_depth)
+        Held::enter(&m.queue_depth)
     }
 
     /// Answers one message with the frames its MSH-15/MSH-16 ask for.

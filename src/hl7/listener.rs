@@ -19,6 +19,7 @@ use tokio_util::codec::Framed;
 
 use super::config::Hl7Settings;
 use super::ingest::Ingestor;
+use super::metrics::Held;
 use fhirgate_hl7::mllp::{Frame, MllpCodec};
 
 /// Serves one bound listener until `shutdown` turns true, then waits for its
@@ -84,15 +85,6 @@ async fn run(
     while connections.join_next().await.is_some() {}
 }
 
-/// Counts an open connection for as long as it lives.
-struct Open<'a>(&'a std::sync::atomic::AtomicI64);
-
-impl Drop for Open<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
-    }
-}
-
 async fn serve_connection<S>(
     stream: S,
     peer: SocketAddr,
@@ -103,8 +95,7 @@ async fn serve_connection<S>(
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let metrics = &ingest.metrics.hl7;
-    metrics.connections.fetch_add(1, Ordering::Relaxed);
-    let _open = Open(&metrics.connections);
+    let _open = Held::enter(&metrics.connections);
     tracing::debug!(%peer, "MLLP connection opened");
     let mut framed = Framed::new(stream, MllpCodec::new(settings.max_frame_bytes));
     let peer_ip = peer.ip().to_string();

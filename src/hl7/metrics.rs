@@ -21,11 +21,24 @@ pub struct Hl7Metrics {
     pub discarded_bytes: AtomicU64,
 }
 
-impl Hl7Metrics {
-    pub fn add(counter: &AtomicU64, n: u64) {
-        counter.fetch_add(n, Ordering::Relaxed);
-    }
+/// Holds one unit of a gauge (an open connection, a message in flight) until
+/// dropped, so every way out of the holder's scope gives it back.
+pub struct Held<'a>(&'a AtomicI64);
 
+impl Held<'_> {
+    pub fn enter(gauge: &AtomicI64) -> Held<'_> {
+        gauge.fetch_add(1, Ordering::Relaxed);
+        Held(gauge)
+    }
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl Hl7Metrics {
     /// The Prometheus text exposition of every counter.
     pub fn render(&self, out: &mut String) {
         let counters: [(&str, &str, &AtomicU64); 8] = [
