@@ -90,6 +90,55 @@ fn bundle(n: usize) -> Value {
     json!({"resourceType": "Bundle", "type": "transaction", "entry": entries})
 }
 
+/// Four senders call `send(0)`, `send(1)`, ... as fast as answers come:
+/// `Some(Ok)` acknowledged, `Some(Err)` refused (the test fails), `None` the
+/// gateway is gone. Once `min_acked` are acknowledged the gateway is SIGKILLed.
+/// Returns the acknowledged numbers and how many were attempted.
+async fn load_then_kill<F, Fut>(child: &mut Child, min_acked: usize, send: F) -> (Vec<usize>, usize)
+where
+    F: Fn(usize) -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = Option<Result<(), String>>> + Send,
+{
+    let stop = Arc::new(AtomicBool::new(false));
+    let acknowledged = Arc::new(Mutex::new(Vec::new()));
+    let sent = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..4 {
+        let (stop, acked, sent, send) = (
+            stop.clone(),
+            acknowledged.clone(),
+            sent.clone(),
+            send.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            while !stop.load(Ordering::SeqCst) {
+                let n = sent.fetch_add(1, Ordering::SeqCst);
+                match send(n).await {
+                    Some(Ok(())) => acked.lock().unwrap().push(n),
+                    Some(Err(why)) => panic!("{why}"),
+                    None => break,
+                }
+            }
+        }));
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while acknowledged.lock().unwrap().len() < min_acked {
+        assert!(
+            Instant::now() < deadline,
+            "too few acknowledged before the deadline"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    stop.store(true, Ordering::SeqCst);
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let acked = acknowledged.lock().unwrap().clone();
+    (acked, sent.load(Ordering::SeqCst))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_mid_load_leaves_whole_transactions_only() {
     let dir = std::env::temp_dir().join(format!("crash-{}", uuid::Uuid::new_v4().simple()));
@@ -101,21 +150,11 @@ async fn killed_mid_load_leaves_whole_transactions_only() {
     ready(&client, &base, &mut child, &dir).await;
 
     // Four uploaders post transactions until the gateway dies under them.
-    let stop = Arc::new(AtomicBool::new(false));
-    let acknowledged = Arc::new(Mutex::new(Vec::new()));
-    let sent = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let mut tasks = Vec::new();
-    for _ in 0..4 {
-        let (client, base, stop, acked, sent) = (
-            client.clone(),
-            base.clone(),
-            stop.clone(),
-            acknowledged.clone(),
-            sent.clone(),
-        );
-        tasks.push(tokio::spawn(async move {
-            while !stop.load(Ordering::SeqCst) {
-                let n = sent.fetch_add(1, Ordering::SeqCst);
+    let (acked, attempted) = {
+        let (client, base) = (client.clone(), base.clone());
+        load_then_kill(&mut child, 3, move |n| {
+            let (client, base) = (client.clone(), base.clone());
+            async move {
                 let r = client
                     .post(format!("{base}/fhir"))
                     .header("content-type", "application/fhir+json")
@@ -123,27 +162,14 @@ async fn killed_mid_load_leaves_whole_transactions_only() {
                     .send()
                     .await;
                 match r {
-                    Ok(r) if r.status() == 200 => acked.lock().unwrap().push(n),
-                    Ok(r) => panic!("transaction {n}: status {}", r.status()),
-                    Err(_) => break, // the gateway is gone
+                    Ok(r) if r.status() == 200 => Some(Ok(())),
+                    Ok(r) => Some(Err(format!("transaction {n}: status {}", r.status()))),
+                    Err(_) => None, // the gateway is gone
                 }
             }
-        }));
-    }
-    // Let some transactions commit, then kill the gateway mid-load.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while acknowledged.lock().unwrap().len() < 3 {
-        assert!(Instant::now() < deadline, "no transaction committed");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    child.kill().unwrap(); // SIGKILL
-    child.wait().unwrap();
-    stop.store(true, Ordering::SeqCst);
-    for t in tasks {
-        t.await.unwrap();
-    }
-    let acked = acknowledged.lock().unwrap().clone();
-    let attempted = sent.load(Ordering::SeqCst);
+        })
+        .await
+    };
 
     // The private cluster's watchdog stops PostgreSQL when the gateway dies; a
     // restart runs its crash recovery.
@@ -248,36 +274,14 @@ async fn killed_mid_hl7_stream_loses_no_acknowledged_message_and_applies_none_tw
     let mut child = start_with_mllp(&dir, port, mllp, "first.log");
     ready(&client, &base, &mut child, &dir).await;
 
-    let stop = Arc::new(AtomicBool::new(false));
-    let acknowledged = Arc::new(Mutex::new(Vec::new()));
-    let sent = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let mut tasks = Vec::new();
-    for _ in 0..4 {
-        let (stop, acked, sent) = (stop.clone(), acknowledged.clone(), sent.clone());
-        tasks.push(tokio::spawn(async move {
-            while !stop.load(Ordering::SeqCst) {
-                let n = sent.fetch_add(1, Ordering::SeqCst);
-                match deliver(mllp, n).await {
-                    Some(code) if code == "AA" => acked.lock().unwrap().push(n),
-                    Some(code) => panic!("message {n}: {code}"),
-                    None => break,
-                }
-            }
-        }));
-    }
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while acknowledged.lock().unwrap().len() < 5 {
-        assert!(Instant::now() < deadline, "no message acknowledged");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    child.kill().unwrap(); // SIGKILL
-    child.wait().unwrap();
-    stop.store(true, Ordering::SeqCst);
-    for t in tasks {
-        t.await.unwrap();
-    }
-    let acked = acknowledged.lock().unwrap().clone();
-    let attempted = sent.load(Ordering::SeqCst);
+    let (acked, attempted) = load_then_kill(&mut child, 5, move |n| async move {
+        match deliver(mllp, n).await {
+            Some(code) if code == "AA" => Some(Ok(())),
+            Some(code) => Some(Err(format!("message {n}: {code}"))),
+            None => None,
+        }
+    })
+    .await;
 
     let mut child = start_with_mllp(&dir, port, mllp, "second.log");
     ready(&client, &base, &mut child, &dir).await;
