@@ -3,16 +3,18 @@
 # seeded Patients, with CPU per request for the gateway and for PostgreSQL
 # (from /proc/<pid>/stat deltas) and WAL bytes per create.
 #   bench/cpu-split.sh            (D=10 seconds per phase; WORKERS=, POOL= override
-#                                  the gateway's HTTP workers and database pool)
+#                                  the gateway's HTTP workers and database pool;
+#                                  BIN= runs a prebuilt binary, for A/B runs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 D=${D:-10}
 PGURL=${PGURL:-postgres://postgres@127.0.0.1:5432}
 PORT=${PORT:-18080}
-cargo build --release --quiet
+BIN=${BIN:-target/release/fhirgate}
+[ "$BIN" = target/release/fhirgate ] && cargo build --release --quiet
 psql "$PGURL/postgres" -qc "DROP DATABASE IF EXISTS fhirgate_quick WITH (FORCE)" -c "CREATE DATABASE fhirgate_quick" >/dev/null
 env ${WORKERS:+FHIRGATE_HTTP_WORKERS=$WORKERS} ${POOL:+FHIRGATE_DB_POOL_SIZE=$POOL} FHIRGATE_DATABASE_URL="$PGURL/fhirgate_quick" FHIRGATE_MLLP_DISABLED=true FHIRGATE_HTTP_ADDR="127.0.0.1:$PORT" FHIRGATE_DATA_DIR=target/bench/data \
-  FHIRGATE_LOG=warn target/release/fhirgate serve > target/bench-quick.log 2>&1 &
+  FHIRGATE_LOG=warn "$BIN" serve > target/bench-quick.log 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null' EXIT
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null && break; sleep 0.2; done

@@ -18,7 +18,7 @@ PGBENCH=$(command -v pgbench || ls /usr/lib/postgresql/*/bin/pgbench | tail -1)
 python3 -c 'import hl7' 2>/dev/null || pip install -q hl7
 OUT=${OUT:-target/bench-hl7}
 mkdir -p "$OUT"
-BIN=${CARGO_TARGET_DIR:-target}/release/fhirgate
+BIN=${BIN:-${CARGO_TARGET_DIR:-target}/release/fhirgate}
 [ "${SKIP_BUILD:-0}" = 1 ] || cargo build --release --quiet
 
 psql "$PGURL/postgres" -qc "DROP DATABASE IF EXISTS fhirgate_bench_hl7 WITH (FORCE)" -c "CREATE DATABASE fhirgate_bench_hl7" >/dev/null

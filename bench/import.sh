@@ -19,7 +19,7 @@ PGURL=${PGURL:-postgres://postgres@127.0.0.1:5432}
 PORT=${PORT:-18083}
 OUT=${OUT:-target/bench-import}
 SYNTHEA=${SYNTHEA:-../shared/examples/synthea}
-BIN=${CARGO_TARGET_DIR:-target}/release/fhirgate
+BIN=${BIN:-${CARGO_TARGET_DIR:-target}/release/fhirgate}
 PGBENCH=$(command -v pgbench || ls /usr/lib/postgresql/*/bin/pgbench | tail -1)
 mkdir -p "$OUT"
 [ "${SKIP_BUILD:-0}" = 1 ] || cargo build --release --quiet

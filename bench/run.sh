@@ -15,7 +15,7 @@ PGBENCH=$(command -v pgbench || ls /usr/lib/postgresql/*/bin/pgbench | tail -1)
 OUT=${OUT:-target/bench}
 mkdir -p "$OUT"
 
-BIN=${CARGO_TARGET_DIR:-target}/release/fhirgate
+BIN=${BIN:-${CARGO_TARGET_DIR:-target}/release/fhirgate}
 [ "${SKIP_BUILD:-0}" = 1 ] || cargo build --release --quiet
 psql "$PGURL/postgres" -qc "DROP DATABASE IF EXISTS fhirgate_bench WITH (FORCE)" -c "CREATE DATABASE fhirgate_bench" >/dev/null
 psql "$PGURL/postgres" -qc "DROP DATABASE IF EXISTS pgbench_base WITH (FORCE)" -c "CREATE DATABASE pgbench_base" >/dev/null

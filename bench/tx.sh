@@ -11,7 +11,7 @@ CONNS=${CONNS:-32}
 PGURL=${PGURL:-postgres://postgres@127.0.0.1:5432}
 PORT=${PORT:-18082}
 OUT=${OUT:-target/bench-tx}
-BIN=${CARGO_TARGET_DIR:-target}/release/fhirgate
+BIN=${BIN:-${CARGO_TARGET_DIR:-target}/release/fhirgate}
 command -v wrk >/dev/null || { echo "install wrk (apt-get install wrk)"; exit 1; }
 PGBENCH=$(command -v pgbench || ls /usr/lib/postgresql/*/bin/pgbench | tail -1)
 mkdir -p "$OUT"

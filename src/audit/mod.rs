@@ -2,7 +2,7 @@
 //! Patterns (BALP, https://profiles.ihe.net/ITI/BALP/) on R4 AuditEvent.
 //!
 //! Writes (create, update, delete) commit their AuditEvent in the same
-//! transaction as the change ([`store_in_tx`]): no change without its record.
+//! transaction as the change ([`row_in_tx`]): no change without its record.
 //! Reads, searches and failed interactions are queued to [`AuditSink`], a
 //! background writer that commits them in batches, so a read costs no extra
 //! commit on its own path. The queue is bounded and applies back-pressure rather
@@ -164,15 +164,15 @@ pub fn store_batch(
     store::audit::insert_many(conn, keyring, tenant, rows)
 }
 
-/// Stores the AuditEvent for `record` on `conn`, inside the caller's transaction
-/// (writes commit their AuditEvent with the change).
-pub fn store_in_tx(
+/// The row of the AuditEvent for `record`, for the caller to commit with the
+/// change it records (writes commit their AuditEvent in their transaction).
+pub fn row_in_tx(
     conn: &mut PgConnection,
     keyring: &Keyring,
     tenant: &TenantId,
     record: &AuditRecord,
     recorded: DateTime<Utc>,
-) -> Result<(), StoreError> {
+) -> Result<store::audit::AuditRow, StoreError> {
     let ix = keyring.indexer(conn, tenant.as_str())?;
-    store::audit::insert_many(conn, keyring, tenant, vec![to_row(&ix, record, recorded)?])
+    to_row(&ix, record, recorded)
 }

@@ -16,6 +16,7 @@ use crate::audit::{self, patient_refs, AuditRecord};
 use crate::crypto::Keyring;
 use crate::model::{ResourceId, ResourceType};
 use crate::store::resources::{self, Method};
+use crate::store::writes::WriteSet;
 use crate::store::{bookings, index, StoreError};
 use crate::tenant::TenantId;
 
@@ -37,11 +38,13 @@ pub struct Written {
 }
 
 impl Services {
-    /// Index, bookings and audit for a version just appended.
+    /// Index, bookings and audit for a version just staged in `ws`.
     /// `audit.status` must already hold the status the write will answer with.
+    #[allow(clippy::too_many_arguments)]
     fn after_write(
         &self,
         conn: &mut PgConnection,
+        ws: &mut WriteSet,
         rtype: ResourceType,
         id: &ResourceId,
         resource: &Value,
@@ -50,15 +53,10 @@ impl Services {
     ) -> Result<(), FhirError> {
         let entries = self.model.registry.extract(rtype.as_str(), resource);
         let indexer = self.keyring.indexer(conn, self.tenant.as_str())?;
-        index::replace(
-            conn,
-            &indexer,
-            &self.tenant,
-            rtype.as_str(),
-            id,
-            &entries,
-            fresh,
-        )?;
+        if !fresh {
+            index::delete(conn, &self.tenant, rtype.as_str(), id)?;
+        }
+        ws.index(&indexer, rtype, id, &entries);
         if rtype == ResourceType::Appointment {
             let slots = practitioner_slots(resource);
             bookings::replace(conn, &self.tenant, id, &slots).map_err(|e| {
@@ -74,7 +72,25 @@ impl Services {
             })?;
         }
         audit.patients = patient_refs(rtype.as_str(), Some(id.as_str()), resource);
-        self.commit_audit(conn, audit)
+        self.stage_audit(conn, ws, audit)
+    }
+
+    /// Adds `audit` to `ws`, to commit with the change it records.
+    fn stage_audit(
+        &self,
+        conn: &mut PgConnection,
+        ws: &mut WriteSet,
+        audit: &mut AuditRecord,
+    ) -> Result<(), FhirError> {
+        ws.audit(audit::row_in_tx(
+            conn,
+            &self.keyring,
+            &self.tenant,
+            audit,
+            now_ms(),
+        )?);
+        audit.stored = true;
+        Ok(())
     }
 
     /// Commits `audit` in the caller's transaction (reads inside a transaction).
@@ -83,9 +99,14 @@ impl Services {
         conn: &mut PgConnection,
         audit: &mut AuditRecord,
     ) -> Result<(), FhirError> {
-        audit::store_in_tx(conn, &self.keyring, &self.tenant, audit, now_ms())?;
-        audit.stored = true;
-        Ok(())
+        let mut ws = WriteSet::default();
+        self.stage_audit(conn, &mut ws, audit)?;
+        self.flush(conn, &mut ws)
+    }
+
+    /// Sends what `ws` holds (one statement).
+    pub fn flush(&self, conn: &mut PgConnection, ws: &mut WriteSet) -> Result<(), FhirError> {
+        Ok(ws.flush(conn, &self.keyring, &self.tenant)?)
     }
 
     /// create with a server-assigned id.
@@ -109,9 +130,25 @@ impl Services {
         resource: Map<String, Value>,
         audit: &mut AuditRecord,
     ) -> Result<Written, FhirError> {
+        let mut ws = WriteSet::default();
+        let w = self.create_staged(conn, &mut ws, rtype, id, resource, audit)?;
+        self.flush(conn, &mut ws)?;
+        Ok(w)
+    }
+
+    /// [`Self::create_as`] with its rows left in `ws` for the caller to flush.
+    pub fn create_staged(
+        &self,
+        conn: &mut PgConnection,
+        ws: &mut WriteSet,
+        rtype: ResourceType,
+        id: ResourceId,
+        resource: Map<String, Value>,
+        audit: &mut AuditRecord,
+    ) -> Result<Written, FhirError> {
         let now = now_ms();
         let (value, body) = finalize(resource, &id, 1, now)?;
-        resources::append(
+        ws.version(
             conn,
             &self.keyring,
             &self.tenant,
@@ -125,7 +162,7 @@ impl Services {
         audit.id = Some(id.to_string());
         audit.version = Some(1);
         audit.status = 201;
-        self.after_write(conn, rtype, &id, &value, true, audit)?;
+        self.after_write(conn, ws, rtype, &id, &value, true, audit)?;
         Ok(Written {
             id,
             version_id: 1,
@@ -161,7 +198,44 @@ impl Services {
         method: Method,
         audit: &mut AuditRecord,
     ) -> Result<Written, FhirError> {
-        let current = resources::lock_current(conn, &self.tenant, rtype, id)?;
+        let mut ws = WriteSet::default();
+        let w = self.update_staged(
+            conn,
+            &mut ws,
+            rtype,
+            id,
+            resource,
+            if_match,
+            (method, false),
+            audit,
+        )?;
+        self.flush(conn, &mut ws)?;
+        Ok(w)
+    }
+
+    /// [`Self::update_by`] with its rows left in `ws` for the caller to flush.
+    /// `fresh`: `id` was generated for this write, so there is no current row
+    /// to lock (an update-as-create under a new server id).
+    #[allow(clippy::too_many_arguments)]
+    pub fn update_staged(
+        &self,
+        conn: &mut PgConnection,
+        ws: &mut WriteSet,
+        rtype: ResourceType,
+        id: &ResourceId,
+        resource: Map<String, Value>,
+        if_match: Option<i32>,
+        (method, fresh): (Method, bool),
+        audit: &mut AuditRecord,
+    ) -> Result<Written, FhirError> {
+        if ws.has_version(rtype, id) {
+            self.flush(conn, ws)?;
+        }
+        let current = if fresh {
+            None
+        } else {
+            resources::lock_current(conn, &self.tenant, rtype, id)?
+        };
         if let Some(expected) = if_match {
             match current {
                 Some(c) if !c.deleted && c.version_id == expected => {}
@@ -182,7 +256,7 @@ impl Services {
         let created = current.is_none_or(|c| c.deleted);
         let now = now_ms();
         let (value, body) = finalize(resource, id, version, now)?;
-        resources::append(
+        ws.version(
             conn,
             &self.keyring,
             &self.tenant,
@@ -196,7 +270,7 @@ impl Services {
         audit.id = Some(id.to_string());
         audit.version = Some(version);
         audit.status = if created { 201 } else { 200 };
-        self.after_write(conn, rtype, id, &value, current.is_none(), audit)?;
+        self.after_write(conn, ws, rtype, id, &value, current.is_none(), audit)?;
         Ok(Written {
             id: id.clone(),
             version_id: version,
@@ -226,7 +300,8 @@ impl Services {
             return Ok(None);
         }
         let version = current.version_id + 1;
-        resources::append(
+        let mut ws = WriteSet::default();
+        ws.version(
             conn,
             &self.keyring,
             &self.tenant,
@@ -245,7 +320,8 @@ impl Services {
             audit.patients = vec![format!("Patient/{id}")];
         }
         audit.version = Some(version);
-        self.commit_audit(conn, audit)?;
+        self.stage_audit(conn, &mut ws, audit)?;
+        self.flush(conn, &mut ws)?;
         Ok(Some(version))
     }
 }

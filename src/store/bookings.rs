@@ -22,7 +22,7 @@ pub fn replace(
 ) -> Result<(), StoreError> {
     delete(conn, tenant, appointment)?;
     for (practitioner, start, end) in slots {
-        diesel::sql_query(
+        super::stmt::Stmt::new(
             "INSERT INTO appointment_bookings (tenant_id, appointment_id, practitioner, period) \
              VALUES ($1, $2, $3, tstzrange($4, $5, '[)'))",
         )

@@ -96,6 +96,7 @@ pub fn ensure_database(url: &str) -> anyhow::Result<()> {
                 .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'),
         "database name must be 1-63 characters of [A-Za-z0-9_-]"
     );
+    super::init_openssl();
     if PgConnection::establish(url).is_ok() {
         return Ok(());
     }

@@ -241,6 +241,7 @@ impl PrivateCluster {
 
     fn answers(&self) -> bool {
         use diesel::Connection;
+        super::init_openssl();
         self.socket_dir
             .join(format!(".s.PGSQL.{SOCKET_PORT}"))
             .exists()

@@ -120,7 +120,7 @@ pub fn lock_control_id(
     sender: &Sender,
     control_id: &str,
 ) -> Result<(), StoreError> {
-    diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 7))")
+    super::stmt::Stmt::new("SELECT pg_advisory_xact_lock(hashtextextended($1, 7))")
         .bind::<Text, _>(format!("hl7|{tenant}|{}|{control_id}", sender.0))
         .execute(conn)?;
     Ok(())

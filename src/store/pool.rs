@@ -26,6 +26,7 @@ impl Db {
         pool_size: u32,
         cluster: Option<Arc<PrivateCluster>>,
     ) -> Result<Self, StoreError> {
+        super::init_openssl();
         let manager = ConnectionManager::<PgConnection>::new(url);
         let pool = Pool::builder()
             .max_size(pool_size.max(1))

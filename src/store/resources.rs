@@ -5,7 +5,6 @@
 use chrono::{DateTime, Utc};
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
-use diesel::sql_types::{Bool, Bytea, Integer, Nullable, Text, Timestamptz};
 
 use super::schema::{resource_versions as rv, resources as cur};
 use super::StoreError;
@@ -163,58 +162,6 @@ pub fn current(
             last_updated,
             deleted,
         }))
-}
-
-/// Appends a version and points the current row at it. `body` is the final JSON
-/// text (None for a delete). The caller holds the row lock ([`lock_current`]) or
-/// has a fresh server-assigned id.
-#[allow(clippy::too_many_arguments)]
-#[tracing::instrument(skip(conn, keyring, body), fields(tenant = %tenant, rtype = %rtype, id = %id))]
-pub fn append(
-    conn: &mut PgConnection,
-    keyring: &Keyring,
-    tenant: &TenantId,
-    rtype: ResourceType,
-    id: &ResourceId,
-    version_id: i32,
-    last_updated: DateTime<Utc>,
-    method: Method,
-    body: Option<&[u8]>,
-) -> Result<(), StoreError> {
-    let sealed = match body {
-        Some(plain) => {
-            let binding = RowBinding {
-                tenant: tenant.as_str(),
-                resource_type: rtype.as_str(),
-                id: id.as_str(),
-                version: version_id,
-            };
-            let (key_id, ct) = keyring.seal(conn, &binding, plain)?;
-            Some((key_id, ct.0))
-        }
-        None => None,
-    };
-    // The version row and the current pointer in one statement (one round trip).
-    diesel::sql_query(
-        "WITH v AS (INSERT INTO resource_versions \
-             (tenant_id, resource_type, id, version_id, last_updated, method, key_id, body) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)) \
-         INSERT INTO resources (tenant_id, resource_type, id, version_id, last_updated, deleted) \
-         VALUES ($1, $2, $3, $4, $5, $9) \
-         ON CONFLICT (tenant_id, resource_type, id) DO UPDATE \
-         SET version_id = EXCLUDED.version_id, last_updated = EXCLUDED.last_updated, deleted = EXCLUDED.deleted",
-    )
-    .bind::<Text, _>(tenant.as_str())
-    .bind::<Text, _>(rtype.as_str())
-    .bind::<Text, _>(id.as_str())
-    .bind::<Integer, _>(version_id)
-    .bind::<Timestamptz, _>(last_updated)
-    .bind::<Text, _>(method.as_str())
-    .bind::<Nullable<Integer>, _>(sealed.as_ref().map(|(k, _)| *k))
-    .bind::<Nullable<Bytea>, _>(sealed.as_ref().map(|(_, ct)| ct.as_slice()))
-    .bind::<Bool, _>(body.is_none())
-    .execute(conn)?;
-    Ok(())
 }
 
 /// The current version (tombstones included, so the caller can answer 410).

@@ -54,6 +54,7 @@ fn server() -> &'static Server {
             candidates.push("postgres://127.0.0.1:5432/postgres?connect_timeout=3".into());
             candidates.push("postgres://postgres@127.0.0.1:5432/postgres?connect_timeout=3".into());
         }
+        fhirgate::store::init_openssl();
         let (admin_url, cluster) = match candidates
             .into_iter()
             .find(|u| PgConnection::establish(u).is_ok())

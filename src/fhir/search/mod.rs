@@ -72,7 +72,7 @@ pub fn find_ids(
 /// resource.
 pub fn lock_criteria(conn: &mut PgConnection, key: &str) -> Result<(), FhirError> {
     use diesel::RunQueryDsl;
-    diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+    crate::store::stmt::Stmt::new("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
         .bind::<diesel::sql_types::Text, _>(key)
         .execute(conn)?;
     Ok(())

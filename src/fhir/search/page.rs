@@ -105,7 +105,10 @@ pub fn few_ids(
         "SELECT m.id FROM (SELECT r.id AS id FROM {from} WHERE {wh} OFFSET 0) m ORDER BY m.id LIMIT {}",
         limit.max(0)
     );
-    let rows: Vec<IdRow> = q.boxed(sql).load(conn)?;
+    // A prepared statement: a transaction Bundle from HL7 v2 makes one such
+    // lookup per resource, each with the same text; the OFFSET 0 fence keeps
+    // the plan on the index whatever the values.
+    let rows: Vec<IdRow> = q.statement(sql, true).load(conn)?;
     Ok(rows
         .iter()
         .filter_map(|r| ResourceId::parse(&r.id))

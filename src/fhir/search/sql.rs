@@ -7,8 +7,7 @@
 //! and reverse chains nest as sub-selects over the reference index.
 
 use chrono::{DateTime, Utc};
-use diesel::pg::{Pg, PgConnection};
-use diesel::query_builder::{BoxedSqlQuery, SqlQuery};
+use diesel::pg::PgConnection;
 use diesel::sql_types::{Array, BigInt, Bytea, Text, Timestamptz};
 use diesel::{QueryableByName, RunQueryDsl};
 use fhirgate_validate::IssueCode;
@@ -18,6 +17,7 @@ use super::dates::{search_range, split_prefix};
 use crate::crypto::BlindIndexer;
 use crate::fhir::error::FhirError;
 use crate::model::ResourceType;
+use crate::store::stmt::Stmt;
 use crate::tenant::TenantId;
 
 #[derive(Clone)]
@@ -343,8 +343,15 @@ impl<'a> Query<'a> {
             .map(|n| n.round() as i64)
     }
 
-    pub(super) fn boxed(&self, sql: String) -> BoxedSqlQuery<'_, Pg, SqlQuery> {
-        let mut q = diesel::sql_query(sql).into_boxed();
+    /// `sql` with this query's binds, kept as a prepared statement when
+    /// `cache` (see store/stmt.rs for when that is wise: here only for
+    /// conditional lookups, whose text repeats).
+    pub(super) fn statement(&self, sql: String, cache: bool) -> Stmt<'_> {
+        let mut q = if cache {
+            Stmt::new(sql)
+        } else {
+            Stmt::uncached(sql)
+        };
         for b in &self.binds {
             q = match b {
                 Bind::Text(s) => q.bind::<Text, _>(s.as_str()),
@@ -354,5 +361,9 @@ impl<'a> Query<'a> {
             };
         }
         q
+    }
+
+    pub(super) fn boxed(&self, sql: String) -> Stmt<'_> {
+        self.statement(sql, false)
     }
 }

@@ -17,12 +17,40 @@ use crate::fhir::resource::{check_resource, instant, IdRule};
 use crate::fhir::search::{self, bundle as sb};
 use crate::fhir::service::{parse_etag, Services};
 use crate::model::{ResourceId, ResourceType};
-use crate::store::resources;
+use crate::store::resources::{self, Method};
+use crate::store::writes::WriteSet;
 
 pub struct Env<'a> {
     pub svc: &'a Services,
     pub base: &'a str,
     pub template: &'a AuditRecord,
+}
+
+/// The id an entry's POST or PUT writes ([`Env::assign`]).
+pub struct Assigned {
+    pub id: ResourceId,
+    /// The answer, when there is nothing to write (ifNoneExist matched).
+    pub done: Option<Answer>,
+    /// Generated for this entry: no stored resource has it.
+    pub fresh: bool,
+}
+
+impl Assigned {
+    fn fresh() -> Self {
+        Assigned {
+            id: ResourceId::generate(),
+            done: None,
+            fresh: true,
+        }
+    }
+
+    fn existing(id: &ResourceId) -> Self {
+        Assigned {
+            id: id.clone(),
+            done: None,
+            fresh: false,
+        }
+    }
 }
 
 /// What one entry answered (Bundle.entry.response, and a resource for GET).
@@ -105,13 +133,13 @@ impl<'a> Env<'a> {
     }
 
     /// The id a POST or PUT will write, decided before any write so that other
-    /// entries' references can name it; None for a POST whose ifNoneExist matched
-    /// (its answer is then the existing resource).
+    /// entries' references can name it, and its answer already when a POST's
+    /// ifNoneExist matched (the existing resource).
     pub(super) fn assign(
         &self,
         conn: &mut PgConnection,
         r: &Request,
-    ) -> Result<(ResourceId, Option<Answer>), FhirError> {
+    ) -> Result<Assigned, FhirError> {
         let rtype = r.target.rtype();
         match (&r.verb, &r.target) {
             (Verb::Post, _) => {
@@ -133,16 +161,17 @@ impl<'a> Env<'a> {
                             .ok_or_else(|| {
                                 FhirError::Internal("matched resource vanished".into())
                             })?;
-                            return Ok((
-                                one.clone(),
-                                Some(Self::written(
+                            return Ok(Assigned {
+                                id: one.clone(),
+                                done: Some(Self::written(
                                     rtype,
                                     one,
                                     cur.version_id,
                                     200,
                                     cur.last_updated,
                                 )),
-                            ));
+                                fresh: false,
+                            });
                         }
                         _ => {
                             return Err(FhirError::PreconditionFailed(
@@ -151,12 +180,12 @@ impl<'a> Env<'a> {
                         }
                     }
                 }
-                Ok((ResourceId::generate(), None))
+                Ok(Assigned::fresh())
             }
-            (_, Target::Instance(_, id)) => Ok((id.clone(), None)),
+            (_, Target::Instance(_, id)) => Ok(Assigned::existing(id)),
             (_, Target::Search(_, q)) => match self.find(conn, rtype, q)?.as_slice() {
-                [] => Ok((ResourceId::generate(), None)),
-                [one] => Ok((one.clone(), None)),
+                [] => Ok(Assigned::fresh()),
+                [one] => Ok(Assigned::existing(one)),
                 _ => Err(FhirError::PreconditionFailed(
                     "the conditional update matches more than one resource".into(),
                 )),
@@ -191,17 +220,25 @@ impl<'a> Env<'a> {
         Ok(map)
     }
 
+    /// A POST or PUT, its rows left in `ws` (store/writes.rs) for the caller
+    /// to flush before anything reads them.
+    /// `fresh`: the id was generated for this entry (a conditional update
+    /// that matched nothing), so no other writer can hold it and there is no
+    /// current row to lock.
     pub(super) fn write(
         &self,
         conn: &mut PgConnection,
+        ws: &mut WriteSet,
         r: &Request,
-        id: ResourceId,
+        (id, fresh): (ResourceId, bool),
         map: Map<String, Value>,
     ) -> Result<Answer, FhirError> {
         let rtype = r.target.rtype();
         if r.verb == Verb::Post {
             let mut audit = self.audit(Interaction::Create, rtype);
-            let w = self.svc.create_as(conn, rtype, id, map, &mut audit)?;
+            let w = self
+                .svc
+                .create_staged(conn, ws, rtype, id, map, &mut audit)?;
             return Ok(Self::written(
                 rtype,
                 &w.id,
@@ -215,9 +252,16 @@ impl<'a> Env<'a> {
             None => None,
         };
         let mut audit = self.audit(Interaction::Update, rtype);
-        let w = self
-            .svc
-            .update(conn, rtype, &id, map, if_match, &mut audit)?;
+        let w = self.svc.update_staged(
+            conn,
+            ws,
+            rtype,
+            &id,
+            map,
+            if_match,
+            (Method::Put, fresh),
+            &mut audit,
+        )?;
         Ok(Self::written(
             rtype,
             &w.id,

@@ -11,6 +11,7 @@ use super::name_entry;
 use super::request::{Request, Verb};
 use crate::fhir::error::FhirError;
 use crate::model::{ResourceId, ResourceType};
+use crate::store::writes::WriteSet;
 
 /// Records that a transaction entry touches `id`; a second entry touching it fails.
 fn claim(
@@ -68,15 +69,15 @@ impl Env<'_> {
             if r.verb == Verb::Patch {
                 let id = self.patch_target(conn, r).map_err(named)?;
                 claim(&mut identities, r, &id)?;
-                plans.push((*r, id, None));
+                plans.push((*r, (id, false), None));
                 continue;
             }
-            let (id, done) = self.assign(conn, r).map_err(named)?;
-            claim(&mut identities, r, &id)?;
+            let a = self.assign(conn, r).map_err(named)?;
+            claim(&mut identities, r, &a.id)?;
             if let Some(u) = &r.full_url {
-                mapped.insert(u.clone(), format!("{}/{id}", r.target.rtype()));
+                mapped.insert(u.clone(), format!("{}/{}", r.target.rtype(), a.id));
             }
-            plans.push((*r, id, done));
+            plans.push((*r, (a.id, a.fresh), a.done));
         }
         // POSTs, then PUTs and PATCHes in entry order (http.html#trules step 3).
         let mut prepared = Vec::new();
@@ -86,19 +87,25 @@ impl Env<'_> {
                 None if r.verb == Verb::Patch => prepared.push((r, id, None)),
                 None => {
                     let map = self
-                        .prepare(conn, r, &id, &mapped)
+                        .prepare(conn, r, &id.0, &mapped)
                         .map_err(|e| name_entry(e, &r.label()))?;
                     prepared.push((r, id, Some(map)));
                 }
             }
         }
+        // The creates' and updates' rows go to PostgreSQL together, in one
+        // statement (store/writes.rs). Nothing in this loop reads them: every
+        // entry touches its own resource (claimed above), and references were
+        // resolved in `prepare`. A failure of that statement names no entry.
+        let mut ws = WriteSet::default();
         for (r, id, map) in prepared {
             let answer = match map {
-                Some(map) => self.write(conn, r, id, map),
-                None => self.patch(conn, r, &id, &mapped),
+                Some(map) => self.write(conn, &mut ws, r, id, map),
+                None => self.patch(conn, r, &id.0, &mapped),
             };
             answers.push((r.index, answer.map_err(|e| name_entry(e, &r.label()))?));
         }
+        self.svc.flush(conn, &mut ws)?;
         for r in ordered.iter().filter(|r| r.verb == Verb::Get) {
             answers.push((
                 r.index,
@@ -121,12 +128,15 @@ impl Env<'_> {
                 self.patch(conn, r, &id, &HashMap::new())
             }
             Verb::Post | Verb::Put => {
-                let (id, done) = self.assign(conn, r)?;
-                if let Some(a) = done {
-                    return Ok(a);
+                let a = self.assign(conn, r)?;
+                if let Some(done) = a.done {
+                    return Ok(done);
                 }
-                let map = self.prepare(conn, r, &id, &HashMap::new())?;
-                self.write(conn, r, id, map)
+                let map = self.prepare(conn, r, &a.id, &HashMap::new())?;
+                let mut ws = WriteSet::default();
+                let answer = self.write(conn, &mut ws, r, (a.id, a.fresh), map)?;
+                self.svc.flush(conn, &mut ws)?;
+                Ok(answer)
             }
         })
     }

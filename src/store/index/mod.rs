@@ -3,16 +3,13 @@
 //! SearchParameter definitions (fhirgate-search); whether a value is stored in the
 //! clear or only as a blind index comes from [`phi::is_phi`].
 
-mod insert;
 pub mod keys;
 pub mod phi;
 mod rows;
 
 use diesel::pg::PgConnection;
-use fhirgate_search::IndexEntry;
 
 use super::StoreError;
-use crate::crypto::BlindIndexer;
 use crate::model::ResourceId;
 use crate::tenant::TenantId;
 
@@ -29,26 +26,6 @@ const TABLES: [&str; 9] = [
     "idx_uri",
     "idx_composite",
 ];
-
-/// Replaces the index rows of one resource. `fresh` skips the deletes for a
-/// resource that cannot have rows yet (a server-assigned id on create).
-#[tracing::instrument(skip_all, fields(rtype = resource_type, id = %id))]
-pub fn replace(
-    conn: &mut PgConnection,
-    indexer: &BlindIndexer,
-    tenant: &TenantId,
-    resource_type: &str,
-    id: &ResourceId,
-    entries: &[IndexEntry],
-    fresh: bool,
-) -> Result<(), StoreError> {
-    if !fresh {
-        delete(conn, tenant, resource_type, id)?;
-    }
-    let mut rows = IndexRows::default();
-    rows.add_resource(indexer, resource_type, id.as_str(), entries);
-    rows.insert(conn, tenant, resource_type)
-}
 
 /// Removes every index row of a resource (delete interaction).
 pub fn delete(
@@ -70,7 +47,7 @@ pub fn delete(
         .map(|(i, t)| format!("d{i} AS (DELETE FROM {t} {cond})"))
         .collect::<Vec<_>>()
         .join(", ");
-    diesel::sql_query(format!("WITH {ctes} DELETE FROM {last} {cond}"))
+    super::stmt::Stmt::new(format!("WITH {ctes} DELETE FROM {last} {cond}"))
         .bind::<Text, _>(tenant.as_str())
         .bind::<Text, _>(resource_type)
         .bind::<Text, _>(id.as_str())

@@ -1,20 +1,18 @@
 //! IndexEntry values turned into column vectors, one multi-row INSERT per table
-//! (`INSERT .. SELECT unnest($4), unnest($5) ..`: one round trip per table
-//! however many values, every value a bind parameter).
+//! (`INSERT .. SELECT .. FROM unnest($4, $5, ..)`, every value a bind
+//! parameter), staged into a statement that may carry other tables' rows too
+//! (store/batch.rs).
 
 use chrono::{DateTime, Utc};
-use diesel::pg::PgConnection;
 use fhirgate_search::{IndexEntry, IndexValue};
 
-use super::insert::{Builder, Col};
 use super::keys::{reference_keys, token_keys};
 use super::phi::{
     column, date_precisions, fold, is_decimal, is_phi, prefix_digest, soundex, MAX_PREFIX,
 };
 use crate::crypto::blind::PREFIX_LEN;
 use crate::crypto::BlindIndexer;
-use crate::store::StoreError;
-use crate::tenant::TenantId;
+use crate::store::batch::{Builder, Col};
 
 type T = Option<String>;
 type B = Option<Vec<u8>>;
@@ -279,13 +277,18 @@ impl IndexRows {
 
     /// Inserts every row in ONE statement (a data-modifying CTE per table that has
     /// rows), whatever the number of resources and tables: one round trip.
-    pub fn insert(
-        self,
-        conn: &mut PgConnection,
-        tenant: &TenantId,
-        rtype: &str,
-    ) -> Result<(), StoreError> {
-        let mut b = Builder::default();
+    /// True when no resource added produced a row.
+    pub fn is_empty(&self) -> bool {
+        self.keys.0.is_empty() && self.ids.iter().all(Vec::is_empty)
+    }
+
+    /// Adds the INSERTs of every table with rows to `b`; the rows are of `rtype`.
+    pub(crate) fn stage(self, b: &mut Builder, rtype: &str) {
+        if self.is_empty() {
+            return;
+        }
+        let rt = b.param(Col::One(rtype.to_owned()));
+        let rt = rt.as_str();
         let [i_string, i_token, i_date, i_reference, i_quantity, i_number, i_uri, i_composite] =
             self.ids;
         let s = self.string;
@@ -299,6 +302,7 @@ impl IndexRows {
             "param, value_norm, value_exact, exact_bi, norm_bi, prefix_bis",
             &split_prefixes,
             "x(r, p, vn, ve, eb, nb, pb)",
+            rt,
             i_string,
             vec![
                 Col::Text(s.0),
@@ -315,6 +319,7 @@ impl IndexRows {
             "param, system, code, code_bi, text_norm",
             "x.*",
             "x",
+            rt,
             i_token,
             vec![
                 Col::Text(s.0),
@@ -330,6 +335,7 @@ impl IndexRows {
             "param, low, high, value_bi",
             "x.*",
             "x",
+            rt,
             i_date,
             vec![
                 Col::Text(s.0),
@@ -344,6 +350,7 @@ impl IndexRows {
             "param, target_type, target_id, target_version, url, ident_system, ident_bi",
             "x.*",
             "x",
+            rt,
             i_reference,
             vec![
                 Col::Text(s.0),
@@ -361,6 +368,7 @@ impl IndexRows {
             "param, value, system, code, unit",
             "x.r, x.p, x.v::numeric, x.s, x.c, x.u",
             "x(r, p, v, s, c, u)",
+            rt,
             i_quantity,
             vec![
                 Col::Text(s.0),
@@ -376,6 +384,7 @@ impl IndexRows {
             "param, value",
             "x.r, x.p, x.v::numeric",
             "x(r, p, v)",
+            rt,
             i_number,
             vec![Col::Text(s.0), Col::Text(s.1)],
         );
@@ -385,6 +394,7 @@ impl IndexRows {
             "param, uri",
             "x.*",
             "x",
+            rt,
             i_uri,
             vec![Col::Text(s.0), Col::Text(s.1)],
         );
@@ -394,6 +404,7 @@ impl IndexRows {
             "keys",
             "x.r, array_agg(x.k)",
             "x(r, k) GROUP BY x.r",
+            rt,
             key_ids,
             vec![Col::Text(keys)],
         );
@@ -403,6 +414,7 @@ impl IndexRows {
             "param, c1_system, c1_code, c2_system, c2_code, c2_value, c2_low, c2_high, c2_text",
             "x.r, x.p, x.s1, x.c1, x.s2, x.c2, x.v2::numeric, x.lo, x.hi, x.t2",
             "x(r, p, s1, c1, s2, c2, v2, lo, hi, t2)",
+            rt,
             i_composite,
             vec![
                 Col::Text(c.0),
@@ -416,6 +428,5 @@ impl IndexRows {
                 Col::NText(c.8),
             ],
         );
-        b.execute(conn, tenant, rtype)
     }
 }
