@@ -1,5 +1,6 @@
 //! The FHIR R4 HTTP API under `/fhir` (http://hl7.org/fhir/R4/http.html).
 
+pub mod booking;
 pub mod bundle;
 pub mod capability;
 pub mod context;
