@@ -102,9 +102,10 @@ fn build_template(admin_url: &str) -> String {
         diesel::sql_query(format!("CREATE DATABASE {name}"))
             .execute(&mut admin)
             .unwrap();
-        let mut conn = PgConnection::establish(&url).unwrap();
-        run_migrations(&mut conn).unwrap();
     }
+    // Also on a template that exists already: one left by a build whose
+    // embedded migrations were older than the files gets the rest now.
+    run_migrations(&mut PgConnection::establish(&url).unwrap()).unwrap();
     diesel::sql_query("SELECT pg_advisory_unlock(74201)")
         .execute(&mut admin)
         .unwrap();
