@@ -158,30 +158,31 @@ impl PrivateCluster {
             child: Mutex::new(None),
         };
         let owner_file = dir.join("owner.pid");
+        // Already running: share it while the gateway that started it lives.
+        let owner_alive = std::fs::read_to_string(&owner_file)
+            .ok()
+            .and_then(|s| s.trim().parse::<u32>().ok())
+            .is_some_and(|pid| {
+                pid != std::process::id() && Path::new(&format!("/proc/{pid}")).exists()
+            });
+        if owner_alive && cluster.answers() {
+            return Ok(cluster);
+        }
+        // Otherwise a server may still be going away: the watchdog of a gateway
+        // that died stops it within a second (a supervisor restarting a killed
+        // gateway at once hits exactly this), and while it shuts down it no
+        // longer answers yet still holds the data directory, so a postgres
+        // started now would refuse to run on its postmaster.pid. Wait for that
+        // postmaster to exit, and start our own rather than share one that is
+        // going away.
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while postmaster_alive(&cluster.pgdata) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        // No watchdog stopped it (it was killed too): a running server is
+        // still better shared than refused.
         if cluster.answers() {
-            // Already running. Share it while the gateway that started it lives;
-            // if that one died, its watchdog is about to stop the server (within a
-            // second), so wait for that and start our own rather than share a
-            // server that is going away (a supervisor restarting a killed gateway
-            // at once hits exactly this).
-            let owner_alive = std::fs::read_to_string(&owner_file)
-                .ok()
-                .and_then(|s| s.trim().parse::<u32>().ok())
-                .is_some_and(|pid| {
-                    pid != std::process::id() && Path::new(&format!("/proc/{pid}")).exists()
-                });
-            if owner_alive {
-                return Ok(cluster);
-            }
-            let deadline = Instant::now() + Duration::from_secs(15);
-            while cluster.pgdata.join("postmaster.pid").exists() && Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(100));
-            }
-            // No watchdog stopped it (it was killed too): a running server is
-            // still better shared than refused.
-            if cluster.answers() {
-                return Ok(cluster);
-            }
+            return Ok(cluster);
         }
         // A postmaster.pid left by a killed server is not removed here: PostgreSQL
         // checks whether its PID still lives and refuses to start on a live cluster,
@@ -280,4 +281,13 @@ pub fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
         (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
     })
+}
+
+/// True while the postmaster named in `pgdata/postmaster.pid` (its first line,
+/// https://www.postgresql.org/docs/15/server-start.html) is a live process.
+fn postmaster_alive(pgdata: &Path) -> bool {
+    std::fs::read_to_string(pgdata.join("postmaster.pid"))
+        .ok()
+        .and_then(|s| s.lines().next()?.trim().parse::<u32>().ok())
+        .is_some_and(|pid| Path::new(&format!("/proc/{pid}")).exists())
 }
