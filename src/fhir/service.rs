@@ -201,14 +201,7 @@ impl Services {
     ) -> Result<Written, FhirError> {
         let mut ws = WriteSet::default();
         let w = self.update_staged(
-            conn,
-            &mut ws,
-            rtype,
-            id,
-            resource,
-            if_match,
-            (method, false),
-            audit,
+            conn, &mut ws, rtype, id, resource, if_match, method, false, audit,
         )?;
         self.flush(conn, &mut ws)?;
         Ok(w)
@@ -226,7 +219,8 @@ impl Services {
         id: &ResourceId,
         resource: Map<String, Value>,
         if_match: Option<i32>,
-        (method, fresh): (Method, bool),
+        method: Method,
+        fresh: bool,
         audit: &mut AuditRecord,
     ) -> Result<Written, FhirError> {
         if ws.has_version(rtype, id) {

@@ -9,10 +9,10 @@
 //! from then on (https://www.postgresql.org/docs/15/sql-prepare.html).
 //!
 //! Use it only where the text comes from a small fixed set (inserts, deletes,
-//! locks); every distinct text stays prepared for the life of the connection.
-//! Search SQL stays on `sql_query`: its text varies with the query, and a
-//! generic plan chosen after five executions could suit one parameter value and
-//! not the next.
+//! locks, the fixed-shape conditional lookups); every distinct text stays
+//! prepared for the life of the connection. Search SQL is sent
+//! [`Stmt::uncached`]: its text varies with the query, and a generic plan
+//! chosen after five executions could suit one parameter value and not the next.
 //!
 //! Placeholders are written `$1`, `$2`, ... as in plain SQL and may repeat;
 //! each occurrence is sent as its own bind, renumbered in order of appearance.
@@ -96,9 +96,9 @@ fn placeholders(sql: &str) -> impl Iterator<Item = (&str, Option<usize>)> {
                 .get(at + 1..)
                 .map(|r| r.bytes().take_while(u8::is_ascii_digit).count())
                 .unwrap_or(0);
-            if let Some(n) = (digits > 0)
-                .then(|| rest.get(at + 1..at + 1 + digits))
-                .flatten()
+            if let Some(n) = rest
+                .get(at + 1..at + 1 + digits)
+                .filter(|d| !d.is_empty())
                 .and_then(|d| d.parse::<usize>().ok())
             {
                 let before = rest.get(..at).unwrap_or("");

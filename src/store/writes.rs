@@ -12,6 +12,8 @@
 //! as its own statement: [`super::index::delete`]). Anything that reads these
 //! tables in the same transaction must flush first, or it will not see them.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use diesel::pg::PgConnection;
 use fhirgate_search::IndexEntry;
@@ -42,7 +44,10 @@ struct Versions {
 #[derive(Default)]
 pub struct WriteSet {
     versions: Versions,
-    index: Vec<(ResourceType, IndexRows)>,
+    /// By type, in type order: the statement's text then depends only on
+    /// which types and tables have rows, not on entry order, and stays one
+    /// prepared statement for each such set.
+    index: BTreeMap<ResourceType, IndexRows>,
     audits: Vec<AuditRow>,
 }
 
@@ -111,17 +116,12 @@ impl WriteSet {
         id: &ResourceId,
         entries: &[IndexEntry],
     ) {
-        let rows = match self.index.iter_mut().find(|(t, _)| *t == rtype) {
-            Some((_, rows)) => rows,
-            None => {
-                self.index.push((rtype, IndexRows::default()));
-                match self.index.last_mut() {
-                    Some((_, rows)) => rows,
-                    None => return,
-                }
-            }
-        };
-        rows.add_resource(indexer, rtype.as_str(), id.as_str(), entries);
+        self.index.entry(rtype).or_default().add_resource(
+            indexer,
+            rtype.as_str(),
+            id.as_str(),
+            entries,
+        );
     }
 
     /// An AuditEvent, sealed when flushed.

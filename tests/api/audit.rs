@@ -1,5 +1,6 @@
 //! Every interaction leaves an AuditEvent (IHE BALP shape), failures included.
 
+use crate::bundles::written;
 use crate::helpers::*;
 use serde_json::Value;
 
@@ -81,14 +82,6 @@ async fn interactions_are_audited() {
     assert_eq!(read["id"], aid);
 }
 
-/// The id in a transaction-response entry's location (`Type/id/_history/n`).
-fn located(resp: &Value, entry: usize) -> String {
-    let loc = resp["entry"][entry]["response"]["location"]
-        .as_str()
-        .unwrap();
-    loc.split('/').nth(1).unwrap().to_owned()
-}
-
 /// A transaction's writes reach PostgreSQL as one statement (store/writes.rs),
 /// their AuditEvents as one multi-row insert whose array columns (entity,
 /// patient) differ in length from row to row. Each entry must still get its own
@@ -115,10 +108,10 @@ async fn each_transaction_entry_is_audited_with_its_own_entity_and_patient() {
     assert_eq!(resp.status(), 200);
     let resp: Value = resp.json().await.unwrap();
     let (p, dr, o1, o2) = (
-        located(&resp, 0),
-        located(&resp, 1),
-        located(&resp, 2),
-        located(&resp, 3),
+        written(&app, &resp, 0, 201, "Patient", 1),
+        written(&app, &resp, 1, 201, "Practitioner", 1),
+        written(&app, &resp, 2, 201, "Observation", 1),
+        written(&app, &resp, 3, 201, "Observation", 1),
     );
     for (rtype, id, patient) in [
         ("Patient", &p, true),

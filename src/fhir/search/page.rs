@@ -286,7 +286,7 @@ pub fn page(
         order.join(", "),
         count.saturating_add(1)
     );
-    let mut rows: Vec<PageRow> = q.boxed(sql).load(conn)?;
+    let mut rows: Vec<PageRow> = q.statement(sql, false).load(conn)?;
     let more = rows.len() as i64 > count;
     rows.truncate(usize::try_from(count).unwrap_or(0));
     if back {

@@ -329,14 +329,14 @@ impl<'a> Query<'a> {
     pub fn count(&self, conn: &mut PgConnection) -> Result<i64, FhirError> {
         let (from, wh) = self.sql_parts();
         let sql = format!("SELECT count(*) AS n FROM {from} WHERE {wh}");
-        Ok(self.boxed(sql).get_result::<CountRow>(conn)?.n)
+        Ok(self.statement(sql, false).get_result::<CountRow>(conn)?.n)
     }
 
     /// `_total=estimate`: the planner's row estimate, None when it cannot be read.
     pub fn estimate(&self, conn: &mut PgConnection) -> Option<i64> {
         let (from, wh) = self.sql_parts();
         let sql = format!("EXPLAIN (FORMAT JSON) SELECT 1 FROM {from} WHERE {wh}");
-        let row: PlanRow = self.boxed(sql).get_result(conn).ok()?;
+        let row: PlanRow = self.statement(sql, false).get_result(conn).ok()?;
         let plan: serde_json::Value = serde_json::from_str(&row.plan).ok()?;
         plan.pointer("/0/Plan/Plan Rows")?
             .as_f64()
@@ -361,9 +361,5 @@ impl<'a> Query<'a> {
             };
         }
         q
-    }
-
-    pub(super) fn boxed(&self, sql: String) -> Stmt<'_> {
-        self.statement(sql, false)
     }
 }

@@ -44,7 +44,7 @@ impl Assigned {
         }
     }
 
-    fn existing(id: &ResourceId) -> Self {
+    pub(super) fn existing(id: &ResourceId) -> Self {
         Assigned {
             id: id.clone(),
             done: None,
@@ -230,7 +230,8 @@ impl<'a> Env<'a> {
         conn: &mut PgConnection,
         ws: &mut WriteSet,
         r: &Request,
-        (id, fresh): (ResourceId, bool),
+        id: ResourceId,
+        fresh: bool,
         map: Map<String, Value>,
     ) -> Result<Answer, FhirError> {
         let rtype = r.target.rtype();
@@ -259,7 +260,8 @@ impl<'a> Env<'a> {
             &id,
             map,
             if_match,
-            (Method::Put, fresh),
+            Method::Put,
+            fresh,
             &mut audit,
         )?;
         Ok(Self::written(

@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 
 use diesel::{Connection, PgConnection};
 
-use super::exec::{Answer, Env};
+use super::exec::{Answer, Assigned, Env};
 use super::name_entry;
 use super::request::{Request, Verb};
 use crate::fhir::error::FhirError;
@@ -69,7 +69,7 @@ impl Env<'_> {
             if r.verb == Verb::Patch {
                 let id = self.patch_target(conn, r).map_err(named)?;
                 claim(&mut identities, r, &id)?;
-                plans.push((*r, (id, false), None));
+                plans.push((*r, Assigned::existing(&id)));
                 continue;
             }
             let a = self.assign(conn, r).map_err(named)?;
@@ -77,19 +77,19 @@ impl Env<'_> {
             if let Some(u) = &r.full_url {
                 mapped.insert(u.clone(), format!("{}/{}", r.target.rtype(), a.id));
             }
-            plans.push((*r, (a.id, a.fresh), a.done));
+            plans.push((*r, a));
         }
         // POSTs, then PUTs and PATCHes in entry order (http.html#trules step 3).
         let mut prepared = Vec::new();
-        for (r, id, done) in plans {
+        for (r, Assigned { id, done, fresh }) in plans {
             match done {
                 Some(a) => answers.push((r.index, a)),
-                None if r.verb == Verb::Patch => prepared.push((r, id, None)),
+                None if r.verb == Verb::Patch => prepared.push((r, id, fresh, None)),
                 None => {
                     let map = self
-                        .prepare(conn, r, &id.0, &mapped)
+                        .prepare(conn, r, &id, &mapped)
                         .map_err(|e| name_entry(e, &r.label()))?;
-                    prepared.push((r, id, Some(map)));
+                    prepared.push((r, id, fresh, Some(map)));
                 }
             }
         }
@@ -98,10 +98,10 @@ impl Env<'_> {
         // entry touches its own resource (claimed above), and references were
         // resolved in `prepare`. A failure of that statement names no entry.
         let mut ws = WriteSet::default();
-        for (r, id, map) in prepared {
+        for (r, id, fresh, map) in prepared {
             let answer = match map {
-                Some(map) => self.write(conn, &mut ws, r, id, map),
-                None => self.patch(conn, r, &id.0, &mapped),
+                Some(map) => self.write(conn, &mut ws, r, id, fresh, map),
+                None => self.patch(conn, r, &id, &mapped),
             };
             answers.push((r.index, answer.map_err(|e| name_entry(e, &r.label()))?));
         }
@@ -134,7 +134,7 @@ impl Env<'_> {
                 }
                 let map = self.prepare(conn, r, &a.id, &HashMap::new())?;
                 let mut ws = WriteSet::default();
-                let answer = self.write(conn, &mut ws, r, (a.id, a.fresh), map)?;
+                let answer = self.write(conn, &mut ws, r, a.id, a.fresh, map)?;
                 self.svc.flush(conn, &mut ws)?;
                 Ok(answer)
             }
