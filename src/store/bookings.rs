@@ -20,6 +20,20 @@ pub fn replace(
     appointment: &ResourceId,
     slots: &[(String, DateTime<Utc>, DateTime<Utc>)],
 ) -> Result<(), StoreError> {
+    // Concurrent bookings of one practitioner queue here, in practitioner
+    // order, until the first commits. Without it two overlapping inserts each
+    // find the other's uncommitted row, wait for each other, and stall until
+    // PostgreSQL's deadlock check (deadlock_timeout, 1 s) aborts one: fifty
+    // racing bookings held pooled connections for seconds that way. The
+    // exclusion constraint still decides; this only orders the contenders.
+    let mut practitioners: Vec<&str> = slots.iter().map(|(p, _, _)| p.as_str()).collect();
+    practitioners.sort_unstable();
+    practitioners.dedup();
+    for practitioner in practitioners {
+        super::stmt::Stmt::new("SELECT pg_advisory_xact_lock(hashtextextended($1, 11))")
+            .bind::<Text, _>(format!("booking|{tenant}|{practitioner}"))
+            .execute(conn)?;
+    }
     delete(conn, tenant, appointment)?;
     for (practitioner, start, end) in slots {
         super::stmt::Stmt::new(
