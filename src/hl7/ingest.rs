@@ -198,22 +198,16 @@ impl Ingestor {
             return self.refused(&raw, Some(&msg), &err, frames, peer).await;
         }
         let sender = sender_of(&msg);
-        let control = msg.control_id().to_owned();
-        {
-            let (svc, s, c) = (self.svc.clone(), sender.clone(), control.clone());
-            let seen = self
-                .db
-                .run(move |conn| messages::accepted_ack(conn, &svc.keyring, &svc.tenant, &s, &c))
-                .await?;
-            if let Some(ack) = seen {
-                m.duplicates.fetch_add(1, Ordering::Relaxed);
-                tracing::info!(control_id = %control, "duplicate HL7 message; answered with its original ACK");
-                return Ok(ack::split(&ack.0));
-            }
-        }
+        // The duplicate check is made inside `apply`'s transaction, under the
+        // message's lock; a message that no longer maps (a mapping change since
+        // it was accepted) is checked here, so it still gets its first ACK.
         let bundle = match fhirgate_v2fhir::to_bundle(&msg, &self.map) {
             Ok(m) => m.bundle,
             Err(me) => {
+                if let Some(first) = self.first_ack(&sender, msg.control_id()).await? {
+                    m.duplicates.fetch_add(1, Ordering::Relaxed);
+                    return Ok(ack::split(&first));
+                }
                 let err = ack::map_error(&me);
                 let frames = ack::for_error(&msg, &err);
                 return self.refused(&raw, Some(&msg), &err, frames, peer).await;
@@ -231,6 +225,7 @@ impl Ingestor {
             }
             Ok(Applied::Duplicate(first)) => {
                 m.duplicates.fetch_add(1, Ordering::Relaxed);
+                tracing::info!(control_id = %msg.control_id(), "duplicate HL7 message; answered with its original ACK");
                 Ok(ack::split(&first))
             }
             Err(ApplyError::Store(e)) => Err(e),
@@ -240,6 +235,23 @@ impl Ingestor {
                 self.refused(&raw, Some(&msg), &err, frames, peer).await
             }
         }
+    }
+
+    /// The ACK frames of the message `control` from `sender`, when it was accepted already.
+    async fn first_ack(
+        &self,
+        sender: &Sender,
+        control: &str,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        let (svc, s, c) = (self.svc.clone(), sender.clone(), control.to_owned());
+        let seen = self
+            .db
+            .run(move |conn| messages::accepted_ack(conn, &svc.keyring, &svc.tenant, &s, &c))
+            .await?;
+        if seen.is_some() {
+            tracing::info!(control_id = %control, "duplicate HL7 message; answered with its original ACK");
+        }
+        Ok(seen.map(|a| a.0))
     }
 
     /// Applies the message's Bundle and stores it as accepted, in one transaction.

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use diesel::pg::PgConnection;
 use diesel::r2d2::{ConnectionManager, Pool};
+use tokio::sync::Semaphore;
 
 use super::cluster::PrivateCluster;
 use super::StoreError;
@@ -16,6 +17,8 @@ pub type PgPool = Pool<ConnectionManager<PgConnection>>;
 #[derive(Clone)]
 pub struct Db {
     pool: PgPool,
+    /// One permit per pooled connection, granted first come, first served.
+    gate: Arc<Semaphore>,
     url: Arc<String>,
     cluster: Option<Arc<PrivateCluster>>,
 }
@@ -37,6 +40,7 @@ impl Db {
             .map_err(|e| StoreError::Pool(e.to_string()))?;
         Ok(Self {
             pool,
+            gate: Arc::new(Semaphore::new(pool_size.max(1) as usize)),
             url: Arc::new(url.to_owned()),
             cluster,
         })
@@ -48,14 +52,33 @@ impl Db {
 
     /// Runs `f` on a pooled connection on the blocking thread pool. A panic inside
     /// `f` becomes an error (the request fails with 500), never a dead worker.
+    ///
+    /// Callers queue for a connection on a fair (FIFO) semaphore before they take
+    /// a blocking thread: the pool's own wait wakes its waiters in no particular
+    /// order, which under a saturating load left a few requests waiting many
+    /// times the median (the p99 of issue #2, docs/performance.md). A request
+    /// that waits longer than the pool's checkout timeout gets the pool's error.
     pub async fn run<T, E, F>(&self, f: F) -> Result<T, E>
     where
         F: FnOnce(&mut PgConnection) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
         E: From<StoreError> + Send + 'static,
     {
+        let wait = self.pool.connection_timeout();
+        let permit = match tokio::time::timeout(wait, self.gate.clone().acquire_owned()).await {
+            Ok(Ok(p)) => p,
+            Ok(Err(_)) => return Err(StoreError::Pool("the pool is closed".into()).into()),
+            Err(_) => {
+                return Err(StoreError::Pool(format!(
+                    "no database connection within {} s",
+                    wait.as_secs()
+                ))
+                .into())
+            }
+        };
         let pool = self.pool.clone();
         let joined = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
             let mut conn = pool.get().map_err(|e| StoreError::Pool(e.to_string()))?;
             f(&mut conn)
         })

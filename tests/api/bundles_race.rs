@@ -77,3 +77,110 @@ async fn racing_conditional_creates_in_transactions_make_one_patient() {
         .unwrap();
     assert_eq!(obs["total"], 12);
 }
+
+fn put_both(first: &str, second: &str, note: usize) -> Value {
+    let entry = |mrn: &str| {
+        let mut p = patient("Swap", mrn);
+        p["gender"] = json!(if note % 2 == 0 { "female" } else { "male" });
+        json!({"resource": p, "request": {"method": "PUT",
+            "url": format!("Patient?identifier=urn:oid:1.2.36.146.595.217.0.1|{mrn}")}})
+    };
+    json!({"resourceType": "Bundle", "type": "transaction",
+           "entry": [entry(first), entry(second)]})
+}
+
+/// Transactions that name the same conditionals in opposite orders queue behind
+/// each other instead of deadlocking (PostgreSQL would abort one of them): a
+/// transaction's conditional locks are taken together, in lock-id order.
+#[tokio::test]
+async fn conditionals_in_opposite_orders_do_not_deadlock() {
+    let app = spawn_app().await;
+    let mut tasks = Vec::new();
+    for i in 0..16 {
+        let body = if i % 2 == 0 {
+            put_both("SWAP-A", "SWAP-B", i)
+        } else {
+            put_both("SWAP-B", "SWAP-A", i)
+        };
+        let (client, url) = (app.client.clone(), app.url(""));
+        tasks.push(tokio::spawn(async move {
+            let r = client
+                .post(url)
+                .header("content-type", FHIR_JSON)
+                .body(body.to_string())
+                .send()
+                .await
+                .unwrap();
+            let status = r.status().as_u16();
+            (status, r.text().await.unwrap())
+        }));
+    }
+    for t in tasks {
+        let (status, body) = t.await.unwrap();
+        assert_eq!(status, 200, "{body}");
+    }
+    for mrn in ["SWAP-A", "SWAP-B"] {
+        let found: Value = app
+            .get(&format!("Patient?identifier={mrn}&_total=accurate"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(found["total"], 1, "{mrn}: {found}");
+        // Sixteen writes of one resource: one create and fifteen updates.
+        assert_eq!(found["entry"][0]["resource"]["meta"]["versionId"], "16");
+    }
+}
+
+/// More conditional updates than one lookup statement serves (they go in
+/// chunks): a second delivery of the same Bundle updates each entry's own
+/// resource, none of another entry's.
+#[tokio::test]
+async fn many_conditional_updates_each_find_their_own_resource() {
+    let app = spawn_app().await;
+    let bundle = |status: &str| {
+        let entries: Vec<Value> = (0..45)
+            .map(|i| {
+                json!({"resource": {"resourceType": "Observation", "status": status,
+                         "identifier": [{"system": "urn:example:obs", "value": format!("OBS-{i}")}],
+                         "code": {"text": format!("test {i}")}},
+                       "request": {"method": "PUT",
+                         "url": format!("Observation?identifier=urn:example:obs|OBS-{i}")}})
+            })
+            .collect();
+        json!({"resourceType": "Bundle", "type": "transaction", "entry": entries})
+    };
+    let locations = |b: &Value| -> Vec<(String, String)> {
+        b["entry"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                let loc = e["response"]["location"].as_str().unwrap();
+                let (path, version) = loc.split_once("/_history/").unwrap();
+                (path.to_owned(), version.to_owned())
+            })
+            .collect()
+    };
+    let first: Value = app
+        .post_json("", &bundle("preliminary"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let second: Value = app
+        .post_json("", &bundle("final"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let (a, b) = (locations(&first), locations(&second));
+    assert_eq!(a.len(), 45);
+    for (i, ((pa, va), (pb, vb))) in a.iter().zip(&b).enumerate() {
+        assert_eq!(pa, pb, "entry {i} updated another resource");
+        assert_eq!((va.as_str(), vb.as_str()), ("1", "2"), "entry {i}");
+        let obs: Value = app.get(pb).await.json().await.unwrap();
+        assert_eq!(obs["code"]["text"], format!("test {i}"));
+        assert_eq!(obs["status"], "final");
+    }
+}

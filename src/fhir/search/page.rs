@@ -100,11 +100,7 @@ pub fn few_ids(
     q: Query<'_>,
     limit: i64,
 ) -> Result<Vec<ResourceId>, FhirError> {
-    let (from, wh) = q.sql_parts();
-    let sql = format!(
-        "SELECT m.id FROM (SELECT r.id AS id FROM {from} WHERE {wh} OFFSET 0) m ORDER BY m.id LIMIT {}",
-        limit.max(0)
-    );
+    let sql = few_ids_sql(&q, 0, limit);
     // A prepared statement: a transaction Bundle from HL7 v2 makes one such
     // lookup per resource, each with the same text; the OFFSET 0 fence keeps
     // the plan on the index whatever the values.
@@ -113,6 +109,16 @@ pub fn few_ids(
         .iter()
         .filter_map(|r| ResourceId::parse(&r.id))
         .collect())
+}
+
+/// The text of a [`few_ids`] lookup; its rows carry `tag` as `k` (for several
+/// lookups in one statement, `conditional::find_many`).
+pub(super) fn few_ids_sql(q: &Query<'_>, tag: usize, limit: i64) -> String {
+    let (from, wh) = q.sql_parts();
+    format!(
+        "SELECT {tag}::int4 AS k, m.id FROM (SELECT r.id AS id FROM {from} WHERE {wh} OFFSET 0) m ORDER BY m.id LIMIT {}",
+        limit.max(0)
+    )
 }
 
 pub struct Page {

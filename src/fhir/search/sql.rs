@@ -347,19 +347,43 @@ impl<'a> Query<'a> {
     /// `cache` (see store/stmt.rs for when that is wise: here only for
     /// conditional lookups, whose text repeats).
     pub(super) fn statement(&self, sql: String, cache: bool) -> Stmt<'_> {
-        let mut q = if cache {
-            Stmt::new(sql)
-        } else {
-            Stmt::uncached(sql)
-        };
-        for b in &self.binds {
-            q = match b {
-                Bind::Text(s) => q.bind::<Text, _>(s.as_str()),
-                Bind::Bytes(v) => q.bind::<Bytea, _>(v.as_slice()),
-                Bind::Time(t) => q.bind::<Timestamptz, _>(*t),
-                Bind::Texts(v) => q.bind::<Array<Text>, _>(v.as_slice()),
-            };
+        statement_of(&self.binds, sql, cache)
+    }
+
+    /// A search whose placeholders continue after `binds` (the binds of the
+    /// searches before it in the same statement, the tenant first at `$1`).
+    pub(super) fn continuing(
+        ix: &'a BlindIndexer,
+        tenant: &TenantId,
+        rtype: ResourceType,
+        binds: Vec<Bind>,
+    ) -> Self {
+        let mut q = Self::new(ix, tenant, rtype);
+        if !binds.is_empty() {
+            q.binds = binds;
         }
         q
     }
+
+    pub(super) fn into_binds(self) -> Vec<Bind> {
+        self.binds
+    }
+}
+
+/// `sql` with `binds` as its `$1`, `$2`, ...
+pub(super) fn statement_of(binds: &[Bind], sql: String, cache: bool) -> Stmt<'_> {
+    let mut q = if cache {
+        Stmt::new(sql)
+    } else {
+        Stmt::uncached(sql)
+    };
+    for b in binds {
+        q = match b {
+            Bind::Text(s) => q.bind::<Text, _>(s.as_str()),
+            Bind::Bytes(v) => q.bind::<Bytea, _>(v.as_slice()),
+            Bind::Time(t) => q.bind::<Timestamptz, _>(*t),
+            Bind::Texts(v) => q.bind::<Array<Text>, _>(v.as_slice()),
+        };
+    }
+    q
 }

@@ -3,11 +3,13 @@
 //! its own). Writes go through the same `Services` as single interactions, so
 //! validation, encryption, indexing, double-booking and AuditEvents are the same.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 
 use diesel::PgConnection;
 use serde_json::{Map, Value};
 
+use super::lookups::Known;
 use super::refs::rewrite;
 use super::request::{Request, Target, Verb};
 use crate::audit::{AuditRecord, Interaction};
@@ -24,6 +26,8 @@ pub struct Env<'a> {
     pub svc: &'a Services,
     pub base: &'a str,
     pub template: &'a AuditRecord,
+    /// The transaction's conditional lookups, fetched together (lookups.rs).
+    pub known: RefCell<Known>,
 }
 
 /// The id an entry's POST or PUT writes ([`Env::assign`]).
@@ -83,10 +87,14 @@ impl<'a> Env<'a> {
         rtype: ResourceType,
         query: &[(String, String)],
     ) -> Result<Vec<ResourceId>, FhirError> {
+        let key = search::criteria_key(&self.svc.tenant, rtype, query);
+        if let Some(ids) = self.known.borrow().get(&key) {
+            return Ok(ids.clone());
+        }
         let criteria = search::conditional_criteria(&self.svc.model.registry, rtype, query)?;
         // The lock of a single conditional interaction: racing transactions with the
         // same ifNoneExist or conditional update make one resource (issue #4).
-        search::lock_criteria(conn, &search::criteria_key(&self.svc.tenant, rtype, query))?;
+        search::lock_criteria(conn, &key)?;
         let ix = self.svc.keyring.indexer(conn, self.svc.tenant.as_str())?;
         search::find_ids(conn, &ix, &self.svc.tenant, rtype, &criteria, 2)
     }

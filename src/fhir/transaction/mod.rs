@@ -5,6 +5,7 @@
 //! naming the entry. A batch answers every entry on its own.
 
 mod exec;
+mod lookups;
 mod order;
 mod patching;
 mod refs;
@@ -128,6 +129,7 @@ pub(crate) fn apply_in_tx(
         svc,
         base,
         template,
+        known: Default::default(),
     };
     Ok(env.transaction(conn, &reqs)?.len())
 }
@@ -161,6 +163,7 @@ pub async fn submit(
                 svc: &svc,
                 base: &base,
                 template: &template,
+                known: Default::default(),
             };
             match kind {
                 Kind::Transaction => {

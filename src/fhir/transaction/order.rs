@@ -59,17 +59,20 @@ impl Env<'_> {
             }
             answers.push((r.index, self.delete(conn, r, id).map_err(named)?));
         }
+        let writes: Vec<&Request> = ordered
+            .iter()
+            .copied()
+            .filter(|r| matches!(r.verb, Verb::Post | Verb::Put | Verb::Patch))
+            .collect();
+        *self.known.borrow_mut() = self.prefetch(conn, &writes)?;
         let mut mapped = HashMap::new();
         let mut plans = Vec::new();
-        for r in ordered
-            .iter()
-            .filter(|r| matches!(r.verb, Verb::Post | Verb::Put | Verb::Patch))
-        {
+        for r in writes.iter().copied() {
             let named = |e| name_entry(e, &r.label());
             if r.verb == Verb::Patch {
                 let id = self.patch_target(conn, r).map_err(named)?;
                 claim(&mut identities, r, &id)?;
-                plans.push((*r, Assigned::existing(&id)));
+                plans.push((r, Assigned::existing(&id)));
                 continue;
             }
             let a = self.assign(conn, r).map_err(named)?;
@@ -77,7 +80,7 @@ impl Env<'_> {
             if let Some(u) = &r.full_url {
                 mapped.insert(u.clone(), format!("{}/{}", r.target.rtype(), a.id));
             }
-            plans.push((*r, a));
+            plans.push((r, a));
         }
         // POSTs, then PUTs and PATCHes in entry order (http.html#trules step 3).
         let mut prepared = Vec::new();
