@@ -57,6 +57,10 @@ pub struct ServeArgs {
     /// Database connections in the pool.
     #[arg(long, env = "FHIRGATE_DB_POOL_SIZE")]
     pub db_pool_size: Option<u32>,
+    /// Most read-only requests (read, search, history) using the database at
+    /// once (default: three per CPU, at most the pool size); the others queue.
+    #[arg(long, env = "FHIRGATE_DB_READ_CONCURRENCY")]
+    pub db_read_concurrency: Option<usize>,
     /// HTTP worker threads (default: number of CPUs).
     #[arg(long, env = "FHIRGATE_HTTP_WORKERS")]
     pub http_workers: Option<usize>,
@@ -84,6 +88,7 @@ struct FileSettings {
     max_body_bytes: Option<usize>,
     max_bundle_entries: Option<usize>,
     db_pool_size: Option<u32>,
+    db_read_concurrency: Option<usize>,
     http_workers: Option<usize>,
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
@@ -103,6 +108,7 @@ pub struct Settings {
     pub max_body_bytes: usize,
     pub max_bundle_entries: usize,
     pub db_pool_size: u32,
+    pub db_read_concurrency: usize,
     pub http_workers: usize,
     pub tls: Option<(PathBuf, PathBuf)>,
     pub hl7: Hl7Settings,
@@ -137,6 +143,12 @@ impl Settings {
         };
         let hl7 = Hl7Settings::resolve(&serve.hl7, file.hl7.unwrap_or_default(), tls.as_ref())?;
         let default_addr = SocketAddr::from(([127, 0, 0, 1], 8080));
+        let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let db_pool_size = serve
+            .db_pool_size
+            .or(file.db_pool_size)
+            .unwrap_or(16)
+            .max(1);
         Ok(Self {
             database_url,
             embedded_postgres: common.embedded_postgres || file.embedded_postgres.unwrap_or(false),
@@ -160,11 +172,13 @@ impl Settings {
                 .max_bundle_entries
                 .or(file.max_bundle_entries)
                 .unwrap_or(DEFAULT_MAX_BUNDLE_ENTRIES),
-            db_pool_size: serve.db_pool_size.or(file.db_pool_size).unwrap_or(16),
-            http_workers: serve
-                .http_workers
-                .or(file.http_workers)
-                .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
+            db_pool_size,
+            db_read_concurrency: serve
+                .db_read_concurrency
+                .or(file.db_read_concurrency)
+                .unwrap_or(3 * cpus)
+                .clamp(1, db_pool_size as usize),
+            http_workers: serve.http_workers.or(file.http_workers).unwrap_or(cpus),
             tls,
             hl7,
         })

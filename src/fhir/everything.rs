@@ -195,7 +195,7 @@ async fn everything(ctx: &mut Ctx, patient: Option<ResourceId>) -> Result<Reply,
     let (rows, found, more) = ctx
         .state
         .db
-        .run(move |conn| {
+        .read(move |conn| {
             if let Some(id) = &patient {
                 match resources::read(conn, &keyring, &tenant, ResourceType::Patient, id)? {
                     Some(v) if v.body.is_some() => {}

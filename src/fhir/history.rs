@@ -81,7 +81,7 @@ pub async fn history_reply(ctx: &Ctx, scope: HistoryScopeOwned) -> Result<Reply,
     let (versions, total) = ctx
         .state
         .db
-        .run(move |conn| {
+        .read(move |conn| {
             let s = scope.borrow();
             let total = resources::history_total(conn, &tenant, &s, since)?;
             let v = resources::history(conn, &keyring, &tenant, &s, since, cursor.as_ref(), count)?;

@@ -30,6 +30,10 @@ pub async fn open(settings: &Settings) -> anyhow::Result<Db> {
 }
 
 fn open_blocking(settings: &Settings) -> anyhow::Result<Db> {
+    Ok(connect_blocking(settings)?.with_read_limit(settings.db_read_concurrency))
+}
+
+fn connect_blocking(settings: &Settings) -> anyhow::Result<Db> {
     if let Some(url) = &settings.database_url {
         ensure_database(url).with_context(|| "preparing the configured database".to_string())?;
         return Ok(Db::connect(url, settings.db_pool_size, None)?);

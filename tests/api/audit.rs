@@ -142,3 +142,70 @@ async fn each_transaction_entry_is_audited_with_its_own_entity_and_patient() {
     let by_patient = audit_search(&app, &format!("patient=Patient/{p}&action=C"), 3).await;
     assert_eq!(by_patient["total"], 3);
 }
+
+/// The audit writer sends each row's array columns as array literals: values
+/// with quotes, backslashes, braces, commas and spaces come back unchanged, and
+/// rows of different lengths (none included) keep their own elements.
+#[tokio::test]
+async fn audit_array_columns_keep_awkward_values() {
+    use diesel::prelude::*;
+    use diesel::sql_types::{Array, Text};
+    let app = spawn_app().await;
+    let master = fhirgate::crypto::MasterKey::parse(&app.master_key_hex).unwrap();
+    let keyring = fhirgate::crypto::Keyring::new(master);
+    let tenant = fhirgate::tenant::TenantId::default_tenant();
+    let awkward = vec![
+        r#"say "hi""#.to_owned(),
+        r"back\slash".to_owned(),
+        "{braces}, commas".to_owned(),
+        "  spaced  ".to_owned(),
+        "NULL".to_owned(),
+        String::new(),
+    ];
+    let row = |id: &fhirgate::model::ResourceId, entities: Vec<String>| {
+        fhirgate::store::audit::AuditRow {
+            id: id.clone(),
+            recorded: chrono::Utc::now(),
+            body: b"{}".to_vec(),
+            type_code: "rest".into(),
+            subtype: "read".into(),
+            action: "R".into(),
+            outcome: "0".into(),
+            entities,
+            patients: vec![],
+            agents: vec!["agent".into()],
+            address: None,
+            terms: vec!["t|1".into(), "t|2".into()],
+        }
+    };
+    let (a, b) = (
+        fhirgate::model::ResourceId::generate(),
+        fhirgate::model::ResourceId::generate(),
+    );
+    let mut conn = diesel::PgConnection::establish(&app.db_url).unwrap();
+    fhirgate::store::audit::insert_many(
+        &mut conn,
+        &keyring,
+        &tenant,
+        vec![row(&a, awkward.clone()), row(&b, vec![])],
+    )
+    .unwrap();
+    #[derive(QueryableByName)]
+    struct Got {
+        #[diesel(sql_type = Array<Text>)]
+        entities: Vec<String>,
+        #[diesel(sql_type = Array<Text>)]
+        terms: Vec<String>,
+    }
+    let mut got = |id: &fhirgate::model::ResourceId| -> Got {
+        diesel::sql_query("SELECT entities, terms FROM audit_events WHERE id = $1")
+            .bind::<Text, _>(id.as_str())
+            .get_result(&mut conn)
+            .unwrap()
+    };
+    let (ga, gb) = (got(&a), got(&b));
+    assert_eq!(ga.entities, awkward);
+    assert!(gb.entities.is_empty());
+    assert_eq!(ga.terms, ["t|1", "t|2"]);
+    assert_eq!(gb.terms, ["t|1", "t|2"]);
+}

@@ -138,6 +138,7 @@ pub fn test_settings(db_url: &str) -> Settings {
         max_body_bytes: fhirgate::config::DEFAULT_MAX_BODY_BYTES,
         max_bundle_entries: fhirgate::config::DEFAULT_MAX_BUNDLE_ENTRIES,
         db_pool_size: 8,
+        db_read_concurrency: 6,
         http_workers: 2,
         tls: None,
         hl7: fhirgate::hl7::config::Hl7Settings {
@@ -190,7 +191,9 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     configure(&mut settings);
     let key = KeyBytes::random().unwrap();
     let master_key_hex = hex::encode(key.0);
-    let db = Db::connect(&db_url, settings.db_pool_size, None).unwrap();
+    let db = Db::connect(&db_url, settings.db_pool_size, None)
+        .unwrap()
+        .with_read_limit(settings.db_read_concurrency);
     let app = Application::build(&settings, db, model, MasterKey::from_bytes(key))
         .await
         .unwrap();

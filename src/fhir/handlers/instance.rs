@@ -51,7 +51,7 @@ async fn do_read(
         let row = ctx
             .state
             .db
-            .run(move |conn| store::audit::read(conn, &keyring, &tenant, &id2))
+            .read(move |conn| store::audit::read(conn, &keyring, &tenant, &id2))
             .await?;
         row.filter(|_| version.is_none_or(|v| v == store::audit::AUDIT_VERSION))
             .map(|(recorded, body)| Version {
@@ -66,7 +66,7 @@ async fn do_read(
         let id2 = id.clone();
         ctx.state
             .db
-            .run(move |conn| match version {
+            .read(move |conn| match version {
                 None => resources::read(conn, &keyring, &tenant, rtype, &id2),
                 Some(v) => resources::read_version(conn, &keyring, &tenant, rtype, &id2, v),
             })

@@ -181,7 +181,7 @@ pub async fn search_reply(
     let (prepared, found) = ctx
         .state
         .db
-        .run(move |conn| {
+        .read(move |conn| {
             let found = execute(conn, &keyring, &tenant, rtype, &base2, &prepared)?;
             Ok::<_, FhirError>((prepared, found))
         })
