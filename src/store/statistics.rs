@@ -80,7 +80,7 @@ pub async fn start(db: Db, stop: Arc<AtomicBool>) {
     tokio::spawn(async move {
         let mut failures = 0;
         while !stop.load(Ordering::Relaxed) {
-            tokio::time::sleep(Duration::from_secs(5)).await;
+            tokio::time::sleep(Duration::from_secs(2)).await;
             if stop.load(Ordering::Relaxed) {
                 break;
             }

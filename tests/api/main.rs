@@ -29,6 +29,7 @@ mod hl7_limits;
 mod hl7_samples;
 mod import;
 mod import_files;
+mod lookups;
 mod patch;
 mod search;
 mod search_audit;

@@ -41,6 +41,7 @@ pub fn find_ids(
     limit: i64,
 ) -> Result<Vec<ResourceId>, FhirError> {
     let mut q = Query::new(indexer, tenant, rtype);
+    q.by_keys_only();
     for c in criteria {
         q.add(c)?;
     }
@@ -71,6 +72,7 @@ pub fn find_many(
             // Each search's placeholders continue after the previous one's; all
             // share the tenant at $1.
             let mut q = Query::continuing(indexer, tenant, *rtype, binds);
+            q.by_keys_only();
             for c in criteria {
                 q.add(c)?;
             }
