@@ -29,7 +29,7 @@ PGBENCH_DB=${PGBENCH_DB:-pgbench_search}
 PORT=${PORT:-18081}
 OUT=${OUT:-target/bench-search}
 DATA=${BENCH_DATA:-$OUT/data}
-BIN=${CARGO_TARGET_DIR:-target}/release/fhirgate
+BIN=${BIN:-${CARGO_TARGET_DIR:-target}/release/fhirgate}
 BASE=http://127.0.0.1:$PORT/fhir
 command -v wrk >/dev/null || { echo "install wrk (apt-get install wrk)"; exit 1; }
 PGBENCH=$(command -v pgbench || ls /usr/lib/postgresql/*/bin/pgbench | tail -1)

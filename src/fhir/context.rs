@@ -131,6 +131,9 @@ pub fn render_error(output: Output, err: &FhirError) -> HttpResponse {
             // carry no values), so they may be logged.
             tracing::error!(status = %err.status(), error = %m, "request failed");
         }
+        FhirError::Transient(m) => {
+            tracing::warn!(status = %err.status(), error = %m, "request aborted by a concurrent one");
+        }
         _ => tracing::debug!(status = %err.status(), "request refused"),
     }
     let oo = err.to_operation_outcome();

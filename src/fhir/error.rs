@@ -43,6 +43,10 @@ pub enum FhirError {
     Internal(String),
     /// 503: the database is unavailable.
     Unavailable(String),
+    /// 503: PostgreSQL aborted the transaction for a deadlock or a serialization
+    /// failure with a concurrent one; running it again is the remedy
+    /// (https://www.postgresql.org/docs/15/mvcc-serialization-failure-handling.html).
+    Transient(String),
 }
 
 impl FhirError {
@@ -72,7 +76,7 @@ impl FhirError {
             FhirError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             FhirError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             FhirError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            FhirError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            FhirError::Unavailable(_) | FhirError::Transient(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -114,6 +118,10 @@ impl FhirError {
             ),
             FhirError::Internal(_) => single("exception", "internal server error; the operator's log has the details"),
             FhirError::Unavailable(_) => single("transient", "the database is unavailable; retry later"),
+            FhirError::Transient(_) => single(
+                "transient",
+                "the request met a concurrent one (deadlock); retry it",
+            ),
         };
         json!({"resourceType": "OperationOutcome", "issue": issues})
     }
@@ -123,6 +131,7 @@ impl From<StoreError> for FhirError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Pool(m) => FhirError::Unavailable(m),
+            other if other.is_retryable() => FhirError::Transient(other.to_string()),
             other => FhirError::Internal(other.to_string()),
         }
     }

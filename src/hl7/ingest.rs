@@ -271,24 +271,37 @@ impl Ingestor {
         template.client_addr = peer;
         self.db
             .run(move |conn| {
-                conn.transaction(|conn| {
-                    let (sender, control) = (&received.sender, received.control_id.as_str());
-                    messages::lock_control_id(conn, &svc.tenant, sender, control)?;
-                    // Under the lock: a delivery racing on another connection has
-                    // either committed (then this is a duplicate) or not started.
-                    if let Some(first) =
-                        messages::accepted_ack(conn, &svc.keyring, &svc.tenant, sender, control)?
-                    {
-                        return Ok(Applied::Duplicate(first.0));
+                let mut attempt = 1;
+                loop {
+                    let done: Result<Applied, ApplyError> = conn.transaction(|conn| {
+                        let (sender, control) = (&received.sender, received.control_id.as_str());
+                        messages::lock_control_id(conn, &svc.tenant, sender, control)?;
+                        // Under the lock: a delivery racing on another connection has
+                        // either committed (then this is a duplicate) or not started.
+                        if let Some(first) = messages::accepted_ack(
+                            conn,
+                            &svc.keyring,
+                            &svc.tenant,
+                            sender,
+                            control,
+                        )? {
+                            return Ok(Applied::Duplicate(first.0));
+                        }
+                        crate::fhir::transaction::apply_in_tx(
+                            conn, &svc, &base, &template, &bundle, max,
+                        )
+                        .map_err(ApplyError::Fhir)?;
+                        let row = received.row(&raw, "AA", &ack, None);
+                        messages::insert(conn, &svc.keyring, &svc.tenant, &row)?;
+                        Ok(Applied::New)
+                    });
+                    // A deadlock with a concurrent message: the whole message
+                    // again (crate::fhir::transaction::retrying does the same).
+                    match done {
+                        Err(e) if e.is_transient() && attempt < 3 => attempt += 1,
+                        done => return done,
                     }
-                    crate::fhir::transaction::apply_in_tx(
-                        conn, &svc, &base, &template, &bundle, max,
-                    )
-                    .map_err(ApplyError::Fhir)?;
-                    let row = received.row(&raw, "AA", &ack, None);
-                    messages::insert(conn, &svc.keyring, &svc.tenant, &row)?;
-                    Ok(Applied::New)
-                })
+                }
             })
             .await
     }
@@ -337,6 +350,15 @@ impl Ingestor {
 enum ApplyError {
     Store(StoreError),
     Fhir(FhirError),
+}
+
+impl ApplyError {
+    fn is_transient(&self) -> bool {
+        match self {
+            ApplyError::Store(e) => e.is_retryable(),
+            ApplyError::Fhir(e) => matches!(e, FhirError::Transient(_)),
+        }
+    }
 }
 
 impl From<StoreError> for ApplyError {

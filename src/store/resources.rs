@@ -144,6 +144,34 @@ pub fn lock_current(
     }))
 }
 
+/// Locks the current rows of `targets` that exist, in (type, id) order, for
+/// the rest of the transaction. A transaction that updates several resources
+/// takes their row locks here first, so two that update the same resources in
+/// different entry orders queue instead of deadlocking; [`lock_current`] then
+/// finds each row already held.
+pub fn lock_existing(
+    conn: &mut PgConnection,
+    tenant: &TenantId,
+    targets: &[(ResourceType, &ResourceId)],
+) -> Result<(), StoreError> {
+    let (types, ids): (Vec<&str>, Vec<&str>) = targets
+        .iter()
+        .map(|(t, i)| (t.as_str(), i.as_str()))
+        .unzip();
+    // FOR UPDATE locks rows as they leave the sort, so in this order
+    // (https://www.postgresql.org/docs/15/sql-select.html#SQL-FOR-UPDATE-SHARE).
+    super::stmt::Stmt::new(
+        "SELECT r.id FROM resources r JOIN unnest($2::text[], $3::text[]) AS u(t, i) \
+         ON r.tenant_id = $1 AND r.resource_type = u.t AND r.id = u.i \
+         ORDER BY r.resource_type, r.id FOR UPDATE OF r",
+    )
+    .bind::<diesel::sql_types::Text, _>(tenant.as_str())
+    .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(types)
+    .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(ids)
+    .execute(conn)?;
+    Ok(())
+}
+
 pub fn current(
     conn: &mut PgConnection,
     tenant: &TenantId,

@@ -105,6 +105,30 @@ pub async fn post(
     ctx.finish(result).await
 }
 
+/// Attempts of a transaction that PostgreSQL aborts for a deadlock or a
+/// serialization failure ([`FhirError::Transient`]).
+const ATTEMPTS: u32 = 3;
+
+/// Runs `run` (a whole database transaction) again when it fails with
+/// [`FhirError::Transient`]: two Bundles that update the same resources in
+/// opposite orders each lock one row the other needs, and PostgreSQL aborts one
+/// of them (https://www.postgresql.org/docs/15/explicit-locking.html#LOCKING-DEADLOCKS).
+pub(crate) fn retrying<T>(mut run: impl FnMut() -> Result<T, FhirError>) -> Result<T, FhirError> {
+    let mut attempt = 1;
+    loop {
+        match run() {
+            Err(FhirError::Transient(_)) if attempt < ATTEMPTS => {
+                tracing::info!(
+                    attempt,
+                    "transaction aborted by a concurrent one; running it again"
+                );
+                attempt += 1;
+            }
+            done => return done,
+        }
+    }
+}
+
 /// Carries out a transaction Bundle on `conn`, inside the caller's database
 /// transaction, exactly as `POST [base]` does (same parsing, order, reference
 /// rewriting, Services and AuditEvents). For writers that are not HTTP
@@ -169,7 +193,8 @@ pub async fn submit(
                 Kind::Transaction => {
                     // The whole Bundle is refused when any entry is malformed.
                     let reqs = reqs.into_iter().collect::<Result<Vec<_>, _>>()?;
-                    let mut answers = conn.transaction(|conn| env.transaction(conn, &reqs))?;
+                    let mut answers =
+                        retrying(|| conn.transaction(|conn| env.transaction(conn, &reqs)))?;
                     answers.sort_by_key(|(i, _)| *i);
                     answers
                         .into_iter()
@@ -178,7 +203,7 @@ pub async fn submit(
                 }
                 Kind::Batch => reqs
                     .into_iter()
-                    .map(|r| entry(r.and_then(|r| env.one(conn, &r))))
+                    .map(|r| entry(r.and_then(|r| retrying(|| env.one(conn, &r)))))
                     .collect::<Result<Vec<_>, _>>(),
             }
         })

@@ -11,6 +11,7 @@ use super::name_entry;
 use super::request::{Request, Verb};
 use crate::fhir::error::FhirError;
 use crate::model::{ResourceId, ResourceType};
+use crate::store::resources;
 use crate::store::writes::WriteSet;
 
 /// Records that a transaction entry touches `id`; a second entry touching it fails.
@@ -44,6 +45,8 @@ impl Env<'_> {
         conn: &mut PgConnection,
         reqs: &[Request],
     ) -> Result<Vec<(usize, Answer)>, FhirError> {
+        // A retried transaction (mod.rs) must not see the last attempt's lookups.
+        *self.known.borrow_mut() = Default::default();
         let mut answers = Vec::with_capacity(reqs.len());
         // http.html#trules: "If any resource identities (including resolved
         // identities from conditional update/delete) overlap in steps 1-3, then the
@@ -81,6 +84,14 @@ impl Env<'_> {
                 mapped.insert(u.clone(), format!("{}/{}", r.target.rtype(), a.id));
             }
             plans.push((r, a));
+        }
+        let existing: Vec<(ResourceType, &ResourceId)> = plans
+            .iter()
+            .filter(|(_, a)| !a.fresh && a.done.is_none())
+            .map(|(r, a)| (r.target.rtype(), &a.id))
+            .collect();
+        if existing.len() > 1 {
+            resources::lock_existing(conn, &self.svc.tenant, &existing)?;
         }
         // POSTs, then PUTs and PATCHes in entry order (http.html#trules step 3).
         let mut prepared = Vec::new();
