@@ -19,6 +19,7 @@ mod leaf;
 mod options;
 mod page;
 mod sql;
+mod totals;
 mod values;
 
 pub use audit::AUDIT_PARAMS;

@@ -7,9 +7,7 @@
 //! and reverse chains nest as sub-selects over the reference index.
 
 use chrono::{DateTime, Utc};
-use diesel::pg::PgConnection;
-use diesel::sql_types::{Array, BigInt, Bytea, Text, Timestamptz};
-use diesel::{QueryableByName, RunQueryDsl};
+use diesel::sql_types::{Array, Bytea, Text, Timestamptz};
 use fhirgate_validate::IssueCode;
 
 use super::criteria::{Criterion, Leaf};
@@ -55,18 +53,6 @@ pub struct Query<'a> {
     binds: Vec<Bind>,
     /// This server's FHIR base: an absolute reference under it is a local one.
     pub(super) base: Option<String>,
-}
-
-#[derive(QueryableByName)]
-struct CountRow {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
-}
-
-#[derive(QueryableByName)]
-struct PlanRow {
-    #[diesel(sql_type = Text, column_name = "QUERY PLAN")]
-    plan: String,
 }
 
 pub(super) fn unsupported(param: &str, what: &str) -> FhirError {
@@ -333,24 +319,6 @@ impl<'a> Query<'a> {
             ),
             (None, true) => format!("r.{column}"),
         }
-    }
-
-    /// `_total=accurate` (search.html#total).
-    pub fn count(&self, conn: &mut PgConnection) -> Result<i64, FhirError> {
-        let (from, wh) = self.sql_parts();
-        let sql = format!("SELECT count(*) AS n FROM {from} WHERE {wh}");
-        Ok(self.statement(sql, false).get_result::<CountRow>(conn)?.n)
-    }
-
-    /// `_total=estimate`: the planner's row estimate, None when it cannot be read.
-    pub fn estimate(&self, conn: &mut PgConnection) -> Option<i64> {
-        let (from, wh) = self.sql_parts();
-        let sql = format!("EXPLAIN (FORMAT JSON) SELECT 1 FROM {from} WHERE {wh}");
-        let row: PlanRow = self.statement(sql, false).get_result(conn).ok()?;
-        let plan: serde_json::Value = serde_json::from_str(&row.plan).ok()?;
-        plan.pointer("/0/Plan/Plan Rows")?
-            .as_f64()
-            .map(|n| n.round() as i64)
     }
 
     /// `sql` with this query's binds, kept as a prepared statement when
