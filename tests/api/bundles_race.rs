@@ -78,6 +78,30 @@ async fn racing_conditional_creates_in_transactions_make_one_patient() {
     assert_eq!(obs["total"], 12);
 }
 
+/// Posts every Bundle at once (one task each); (status, body) in their order.
+async fn post_all(app: &TestApp, bundles: impl Iterator<Item = Value>) -> Vec<(u16, String)> {
+    let tasks: Vec<_> = bundles
+        .map(|body| {
+            let (client, url) = (app.client.clone(), app.url(""));
+            tokio::spawn(async move {
+                let r = client
+                    .post(url)
+                    .header("content-type", FHIR_JSON)
+                    .body(body.to_string())
+                    .send()
+                    .await
+                    .unwrap();
+                (r.status().as_u16(), r.text().await.unwrap())
+            })
+        })
+        .collect();
+    let mut out = Vec::new();
+    for t in tasks {
+        out.push(t.await.unwrap());
+    }
+    out
+}
+
 fn put_both(first: &str, second: &str, note: usize) -> Value {
     let entry = |mrn: &str| {
         let mut p = patient("Swap", mrn);
@@ -95,28 +119,14 @@ fn put_both(first: &str, second: &str, note: usize) -> Value {
 #[tokio::test]
 async fn conditionals_in_opposite_orders_do_not_deadlock() {
     let app = spawn_app().await;
-    let mut tasks = Vec::new();
-    for i in 0..16 {
-        let body = if i % 2 == 0 {
+    let bundles = (0..16).map(|i| {
+        if i % 2 == 0 {
             put_both("SWAP-A", "SWAP-B", i)
         } else {
             put_both("SWAP-B", "SWAP-A", i)
-        };
-        let (client, url) = (app.client.clone(), app.url(""));
-        tasks.push(tokio::spawn(async move {
-            let r = client
-                .post(url)
-                .header("content-type", FHIR_JSON)
-                .body(body.to_string())
-                .send()
-                .await
-                .unwrap();
-            let status = r.status().as_u16();
-            (status, r.text().await.unwrap())
-        }));
-    }
-    for t in tasks {
-        let (status, body) = t.await.unwrap();
+        }
+    });
+    for (status, body) in post_all(&app, bundles).await {
         assert_eq!(status, 200, "{body}");
     }
     for mrn in ["SWAP-A", "SWAP-B"] {
@@ -211,27 +221,14 @@ async fn updates_in_opposite_orders_do_not_deadlock() {
             201
         );
     }
-    let mut tasks = Vec::new();
-    for i in 0..16 {
-        let body = if i % 2 == 0 {
+    let bundles = (0..16).map(|i| {
+        if i % 2 == 0 {
             put_ids("dl-a", "dl-b", i)
         } else {
             put_ids("dl-b", "dl-a", i)
-        };
-        let (client, url) = (app.client.clone(), app.url(""));
-        tasks.push(tokio::spawn(async move {
-            let r = client
-                .post(url)
-                .header("content-type", FHIR_JSON)
-                .body(body.to_string())
-                .send()
-                .await
-                .unwrap();
-            (r.status().as_u16(), r.text().await.unwrap())
-        }));
-    }
-    for t in tasks {
-        let (status, body) = t.await.unwrap();
+        }
+    });
+    for (status, body) in post_all(&app, bundles).await {
         assert_eq!(status, 200, "{body}");
     }
     for id in ["dl-a", "dl-b"] {
