@@ -22,6 +22,7 @@ use super::Hl7Error;
 use crate::audit::{AuditRecord, AuditSink, Interaction};
 use crate::fhir::error::FhirError;
 use crate::fhir::service::Services;
+use crate::fhir::transaction::{retrying, Transient};
 use crate::metrics::Metrics;
 use crate::store::hl7::{self as messages, Received, Sender};
 use crate::store::{Db, StoreError};
@@ -271,9 +272,9 @@ impl Ingestor {
         template.client_addr = peer;
         self.db
             .run(move |conn| {
-                let mut attempt = 1;
-                loop {
-                    let done: Result<Applied, ApplyError> = conn.transaction(|conn| {
+                // A deadlock with a concurrent message: the whole message again.
+                retrying(|| {
+                    conn.transaction(|conn| {
                         let (sender, control) = (&received.sender, received.control_id.as_str());
                         messages::lock_control_id(conn, &svc.tenant, sender, control)?;
                         // Under the lock: a delivery racing on another connection has
@@ -294,14 +295,8 @@ impl Ingestor {
                         let row = received.row(&raw, "AA", &ack, None);
                         messages::insert(conn, &svc.keyring, &svc.tenant, &row)?;
                         Ok(Applied::New)
-                    });
-                    // A deadlock with a concurrent message: the whole message
-                    // again (crate::fhir::transaction::retrying does the same).
-                    match done {
-                        Err(e) if e.is_transient() && attempt < 3 => attempt += 1,
-                        done => return done,
-                    }
-                }
+                    })
+                })
             })
             .await
     }
@@ -352,11 +347,11 @@ enum ApplyError {
     Fhir(FhirError),
 }
 
-impl ApplyError {
+impl Transient for ApplyError {
     fn is_transient(&self) -> bool {
         match self {
             ApplyError::Store(e) => e.is_retryable(),
-            ApplyError::Fhir(e) => matches!(e, FhirError::Transient(_)),
+            ApplyError::Fhir(e) => e.is_transient(),
         }
     }
 }

@@ -151,10 +151,7 @@ impl<'a> Env<'a> {
         let rtype = r.target.rtype();
         match (&r.verb, &r.target) {
             (Verb::Post, _) => {
-                if let Some(cond) = &r.if_none_exist {
-                    let q = cond.split_once('?').map_or(cond.as_str(), |(_, q)| q);
-                    let pairs =
-                        serde_urlencoded::from_str::<Vec<(String, String)>>(q).unwrap_or_default();
+                if let Some(pairs) = r.if_none_exist_query() {
                     // http.html#ccreate: one match, no create (200); several, 412.
                     match self.find(conn, rtype, &pairs)?.as_slice() {
                         [] => {}

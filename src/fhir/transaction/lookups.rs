@@ -13,10 +13,9 @@
 use std::collections::{HashMap, HashSet};
 
 use diesel::PgConnection;
-use serde_json::Value;
 
 use super::exec::Env;
-use super::refs::conditional;
+use super::refs::conditional_references;
 use super::request::{Request, Target, Verb};
 use crate::fhir::error::FhirError;
 use crate::fhir::search;
@@ -29,26 +28,6 @@ pub struct Known(HashMap<String, Vec<ResourceId>>);
 impl Known {
     pub fn get(&self, key: &str) -> Option<&Vec<ResourceId>> {
         self.0.get(key)
-    }
-}
-
-/// Every `Type?query` reference in `v`, at any depth.
-fn references(v: &Value, out: &mut Vec<(ResourceType, String)>) {
-    match v {
-        Value::Object(map) => {
-            for (k, child) in map {
-                match child {
-                    Value::String(s) if k == "reference" => {
-                        if let Some((t, q)) = conditional(s) {
-                            out.push((t, q.to_owned()));
-                        }
-                    }
-                    _ => references(child, out),
-                }
-            }
-        }
-        Value::Array(items) => items.iter().for_each(|i| references(i, out)),
-        _ => {}
     }
 }
 
@@ -69,19 +48,14 @@ impl Env<'_> {
         for r in writes {
             let rtype = r.target.rtype();
             match (&r.verb, &r.target) {
-                (Verb::Post, _) => {
-                    if let Some(cond) = &r.if_none_exist {
-                        let q = cond.split_once('?').map_or(cond.as_str(), |(_, q)| q);
-                        wanted.extend(pairs(q).map(|p| (rtype, p)));
-                    }
-                }
+                (Verb::Post, _) => wanted.extend(r.if_none_exist_query().map(|p| (rtype, p))),
                 (Verb::Put, Target::Search(_, q)) => wanted.push((rtype, q.clone())),
                 _ => {}
             }
             if let (Verb::Post | Verb::Put, Some(body)) = (&r.verb, &r.resource) {
                 let mut refs = Vec::new();
                 for child in body.values() {
-                    references(child, &mut refs);
+                    conditional_references(child, &mut refs);
                 }
                 wanted.extend(refs.into_iter().filter_map(|(t, q)| Some((t, pairs(&q)?))));
             }

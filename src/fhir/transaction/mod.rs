@@ -109,15 +109,27 @@ pub async fn post(
 /// serialization failure ([`FhirError::Transient`]).
 const ATTEMPTS: u32 = 3;
 
-/// Runs `run` (a whole database transaction) again when it fails with
-/// [`FhirError::Transient`]: two Bundles that update the same resources in
-/// opposite orders each lock one row the other needs, and PostgreSQL aborts one
-/// of them (https://www.postgresql.org/docs/15/explicit-locking.html#LOCKING-DEADLOCKS).
-pub(crate) fn retrying<T>(mut run: impl FnMut() -> Result<T, FhirError>) -> Result<T, FhirError> {
+/// An error after which the whole database transaction may simply run again.
+pub(crate) trait Transient {
+    fn is_transient(&self) -> bool;
+}
+
+impl Transient for FhirError {
+    fn is_transient(&self) -> bool {
+        matches!(self, FhirError::Transient(_))
+    }
+}
+
+/// Runs `run` (a whole database transaction) again when it fails with a
+/// transient error ([`FhirError::Transient`]): two transactions that lock the
+/// same rows in opposite orders each hold one the other needs, and PostgreSQL
+/// aborts one of them (https://www.postgresql.org/docs/15/explicit-locking.html#LOCKING-DEADLOCKS).
+/// Transaction Bundles, batch entries and HL7 v2 messages all retry through here.
+pub(crate) fn retrying<T, E: Transient>(mut run: impl FnMut() -> Result<T, E>) -> Result<T, E> {
     let mut attempt = 1;
     loop {
         match run() {
-            Err(FhirError::Transient(_)) if attempt < ATTEMPTS => {
+            Err(e) if e.is_transient() && attempt < ATTEMPTS => {
                 tracing::info!(
                     attempt,
                     "transaction aborted by a concurrent one; running it again"

@@ -62,6 +62,27 @@ pub fn rewrite(
     Ok(())
 }
 
+/// Every `Type?query` reference in `v`, at any depth: what [`rewrite`] will
+/// resolve (the transaction looks them all up beforehand, lookups.rs).
+pub fn conditional_references(v: &Value, out: &mut Vec<(ResourceType, String)>) {
+    match v {
+        Value::Object(map) => {
+            for (k, child) in map {
+                match child {
+                    Value::String(s) if k == "reference" => {
+                        if let Some((t, q)) = conditional(s) {
+                            out.push((t, q.to_owned()));
+                        }
+                    }
+                    _ => conditional_references(child, out),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|i| conditional_references(i, out)),
+        _ => {}
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
@@ -77,6 +98,12 @@ mod tests {
             "note": [{"text": "urn:uuid:1"}]
         });
         let mapped = HashMap::from([("urn:uuid:1".to_owned(), "Patient/p1".to_owned())]);
+        let mut found = Vec::new();
+        conditional_references(&v, &mut found);
+        assert_eq!(
+            found,
+            vec![(ResourceType::Practitioner, "identifier=a|b".to_owned())]
+        );
         let mut seen = Vec::new();
         rewrite(&mut v, &mapped, &mut |t, q| {
             seen.push((t, q.to_owned()));

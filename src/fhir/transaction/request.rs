@@ -73,6 +73,15 @@ impl Request {
             None => format!("entry[{}]", self.index),
         }
     }
+
+    /// The search of a POST's `ifNoneExist` (`identifier=...` or
+    /// `Patient?identifier=...`), when it has one; empty when it does not parse,
+    /// which the conditional then refuses for having no criterion.
+    pub fn if_none_exist_query(&self) -> Option<Vec<(String, String)>> {
+        let cond = self.if_none_exist.as_deref()?;
+        let q = cond.split_once('?').map_or(cond, |(_, q)| q);
+        Some(serde_urlencoded::from_str(q).unwrap_or_default())
+    }
 }
 
 fn bad(msg: String) -> FhirError {
