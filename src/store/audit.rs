@@ -34,6 +34,16 @@ pub struct AuditRow {
     pub terms: Vec<String>,
 }
 
+/// What an AuditEvent's ciphertext is bound to (it has one version).
+fn binding<'a>(tenant: &'a TenantId, id: &'a str) -> RowBinding<'a> {
+    RowBinding {
+        tenant: tenant.as_str(),
+        resource_type: AUDIT_TYPE,
+        id,
+        version: AUDIT_VERSION,
+    }
+}
+
 /// Inserts AuditEvents, however many, in one statement.
 pub fn insert_many(
     conn: &mut PgConnection,
@@ -100,13 +110,7 @@ pub(crate) fn stage(
     );
     let [mut entities, mut patients, mut agents, mut terms] = <[Vec<String>; 4]>::default();
     for r in rows {
-        let binding = RowBinding {
-            tenant: tenant.as_str(),
-            resource_type: AUDIT_TYPE,
-            id: r.id.as_str(),
-            version: AUDIT_VERSION,
-        };
-        let (key_id, ct) = keyring.seal(conn, &binding, &r.body)?;
+        let (key_id, ct) = keyring.seal(conn, &binding(tenant, r.id.as_str()), &r.body)?;
         id.push(r.id.to_string());
         recorded.push(r.recorded);
         key.push(key_id);
@@ -160,13 +164,7 @@ pub fn read_many(
         .load::<(String, Vec<u8>)>(conn)?;
     let mut out = Vec::with_capacity(rows.len());
     for (id, ct) in rows {
-        let binding = RowBinding {
-            tenant: tenant.as_str(),
-            resource_type: AUDIT_TYPE,
-            id: &id,
-            version: AUDIT_VERSION,
-        };
-        let body = keyring.open(conn, &binding, &Ciphertext(ct))?;
+        let body = keyring.open(conn, &binding(tenant, &id), &Ciphertext(ct))?;
         let id =
             ResourceId::parse(&id).ok_or_else(|| StoreError::Corrupt("bad stored id".into()))?;
         out.push((id, body));
@@ -187,18 +185,10 @@ pub fn read(
         .first::<(DateTime<Utc>, Vec<u8>)>(conn)
         .optional()?;
     match row {
-        Some((recorded, ct)) => {
-            let binding = RowBinding {
-                tenant: tenant.as_str(),
-                resource_type: AUDIT_TYPE,
-                id: id.as_str(),
-                version: AUDIT_VERSION,
-            };
-            Ok(Some((
-                recorded,
-                keyring.open(conn, &binding, &Ciphertext(ct))?,
-            )))
-        }
+        Some((recorded, ct)) => Ok(Some((
+            recorded,
+            keyring.open(conn, &binding(tenant, id.as_str()), &Ciphertext(ct))?,
+        ))),
         None => Ok(None),
     }
 }

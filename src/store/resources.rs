@@ -75,12 +75,7 @@ fn decode(
     let id = ResourceId::parse(&id).ok_or_else(|| StoreError::Corrupt("bad stored id".into()))?;
     let body = match body {
         Some(ct) => {
-            let binding = RowBinding {
-                tenant: tenant.as_str(),
-                resource_type: resource_type.as_str(),
-                id: id.as_str(),
-                version: version_id,
-            };
+            let binding = binding(tenant, resource_type, &id, version_id);
             Some(keyring.open(conn, &binding, &Ciphertext(ct))?)
         }
         None => None,
@@ -110,6 +105,22 @@ const VERSION_COLUMNS: (
     rv::method,
     rv::body,
 );
+
+/// What a version's ciphertext is bound to (AES-GCM associated data): a body
+/// moved to another row does not decrypt.
+pub(crate) fn binding<'a>(
+    tenant: &'a TenantId,
+    rtype: ResourceType,
+    id: &'a ResourceId,
+    version: i32,
+) -> RowBinding<'a> {
+    RowBinding {
+        tenant: tenant.as_str(),
+        resource_type: rtype.as_str(),
+        id: id.as_str(),
+        version,
+    }
+}
 
 /// Locks the resource's current row for the rest of the transaction, creating a
 /// placeholder first if the id is new, so that concurrent writers of one id
