@@ -1,8 +1,9 @@
-//! Routing (http://hl7.org/fhir/R4/http.html#summary). More specific paths are
-//! registered first; a path with the wrong method gets 405, an unknown path 404,
-//! both as OperationOutcomes.
+//! Routing (http://hl7.org/fhir/R4/http.html#summary). The static paths are
+//! actix routes; the `[type]/...` shapes are split by `dispatch.rs`. A path with
+//! the wrong method gets 405, an unknown path 404, both as OperationOutcomes.
 
 mod common;
+mod dispatch;
 mod instance;
 mod system;
 mod type_level;
@@ -37,51 +38,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                         .default_service(web::to(mna)),
                 )
                 .service(
-                    web::resource("/Patient/{id}/$everything")
-                        .route(web::get().to(crate::fhir::everything::instance))
-                        .default_service(web::to(mna)),
-                )
-                .service(
                     web::resource("/_history")
                         .route(web::get().to(system::history))
                         .default_service(web::to(mna)),
                 )
-                .service(
-                    web::resource("/{type}/_history")
-                        .route(web::get().to(type_level::history))
-                        .default_service(web::to(mna)),
-                )
-                .service(
-                    web::resource("/{type}/_search")
-                        .route(web::post().to(type_level::search_post))
-                        .default_service(web::to(mna)),
-                )
-                .service(
-                    web::resource("/{type}/{id}/_history/{vid}")
-                        .route(web::get().to(instance::vread))
-                        .default_service(web::to(mna)),
-                )
-                .service(
-                    web::resource("/{type}/{id}/_history")
-                        .route(web::get().to(instance::history))
-                        .default_service(web::to(mna)),
-                )
-                .service(
-                    web::resource("/{type}/{id}")
-                        .route(web::get().to(instance::read))
-                        .route(web::put().to(instance::update))
-                        .route(web::patch().to(crate::fhir::patch::patch))
-                        .route(web::delete().to(instance::delete))
-                        .default_service(web::to(mna)),
-                )
-                .service(
-                    web::resource("/{type}")
-                        .route(web::get().to(type_level::search_get))
-                        .route(web::post().to(type_level::create))
-                        .route(web::put().to(type_level::conditional_update))
-                        .route(web::delete().to(type_level::conditional_delete))
-                        .default_service(web::to(mna)),
-                )
-                .default_service(web::to(not_found)),
+                // every other path: dispatch.rs
+                .default_service(web::to(dispatch::dispatch)),
         );
 }
