@@ -1,8 +1,11 @@
 //! The AuditEvent resource for an [`AuditRecord`], after IHE BALP's RESTful
 //! activity pattern (https://profiles.ihe.net/ITI/BALP/content.html#3573-restful-activities).
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, SecondsFormat, Utc};
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::Value;
 
 use super::AuditRecord;
 use crate::model::ResourceId;
@@ -20,79 +23,227 @@ pub fn outcome(status: u16) -> &'static str {
     }
 }
 
-pub fn to_resource(r: &AuditRecord, id: &ResourceId, recorded: DateTime<Utc>) -> Value {
-    let mut entities = Vec::new();
+/// A coded value written by the server (R4 Coding).
+#[derive(Serialize)]
+pub struct Code {
+    pub system: &'static str,
+    pub code: &'static str,
+    pub display: &'static str,
+}
+
+const fn code(system: &'static str, code: &'static str, display: &'static str) -> Code {
+    Code {
+        system,
+        code,
+        display,
+    }
+}
+
+const ENTITY_TYPE: &str = "http://terminology.hl7.org/CodeSystem/audit-entity-type";
+const OBJECT_ROLE: &str = "http://terminology.hl7.org/CodeSystem/object-role";
+const SYSTEM_OBJECT: Code = code(ENTITY_TYPE, "2", "System Object");
+const PERSON: Code = code(ENTITY_TYPE, "1", "Person");
+
+#[derive(Serialize)]
+struct Reference<'a> {
+    reference: Cow<'a, str>,
+}
+
+#[derive(Serialize)]
+struct CodeableConcept {
+    coding: [Code; 1],
+}
+
+#[derive(Serialize)]
+struct Display {
+    display: &'static str,
+}
+
+#[derive(Serialize)]
+struct Network<'a> {
+    address: &'a str,
+    /// 2: IP address (http://hl7.org/fhir/R4/valueset-network-type.html).
+    #[serde(rename = "type")]
+    kind: &'static str,
+}
+
+/// AuditEvent.agent, in R4 element order.
+#[derive(Serialize)]
+struct Agent<'a> {
+    #[serde(rename = "type")]
+    kind: CodeableConcept,
+    who: Display,
+    requestor: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    network: Option<Network<'a>>,
+}
+
+/// AuditEvent.entity, in R4 element order.
+#[derive(Serialize)]
+pub struct Entity<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    what: Option<Reference<'a>>,
+    #[serde(rename = "type")]
+    pub kind: Code,
+    pub role: Code,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    description: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    query: Option<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Meta<'a> {
+    version_id: &'static str,
+    last_updated: &'a str,
+}
+
+#[derive(Serialize)]
+pub struct Source {
+    pub site: &'static str,
+    observer: Display,
+    #[serde(rename = "type")]
+    kind: [Code; 1],
+}
+
+/// The AuditEvent the server writes, serialised straight from this struct (in R4
+/// element order) rather than built as a `serde_json::Value`: building the
+/// Value was most of the audit writer's own CPU under read load.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Event<'a> {
+    resource_type: &'static str,
+    id: &'a str,
+    meta: Meta<'a>,
+    #[serde(rename = "type")]
+    kind: Code,
+    subtype: [Code; 1],
+    action: &'static str,
+    recorded: &'a str,
+    outcome: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    outcome_desc: Option<String>,
+    agent: [Agent<'a>; 2],
+    pub source: Source,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub entity: Vec<Entity<'a>>,
+}
+
+/// The AuditEvent of `r`; `recorded` is its instant as FHIR instant text.
+pub fn build<'a>(r: &'a AuditRecord, id: &'a ResourceId, recorded: &'a str) -> Event<'a> {
+    let mut entity = Vec::new();
     if let (Some(t), Some(i)) = (&r.resource_type, &r.id) {
         let what = match r.version {
             Some(v) => format!("{t}/{i}/_history/{v}"),
             None => format!("{t}/{i}"),
         };
-        entities.push(json!({
-            "what": {"reference": what},
-            "type": {"system": "http://terminology.hl7.org/CodeSystem/audit-entity-type", "code": "2", "display": "System Object"},
-            "role": {"system": "http://terminology.hl7.org/CodeSystem/object-role", "code": "4", "display": "Domain Resource"}
-        }));
+        entity.push(Entity {
+            what: Some(Reference {
+                reference: Cow::Owned(what),
+            }),
+            kind: SYSTEM_OBJECT,
+            role: code(OBJECT_ROLE, "4", "Domain Resource"),
+            description: None,
+            query: None,
+        });
     }
     if let Some(q) = &r.query {
         use base64::Engine;
-        let mut e = json!({
-            "type": {"system": "http://terminology.hl7.org/CodeSystem/audit-entity-type", "code": "2", "display": "System Object"},
-            "role": {"system": "http://terminology.hl7.org/CodeSystem/object-role", "code": "24", "display": "Query"},
-            "query": base64::engine::general_purpose::STANDARD.encode(q.as_bytes())
+        entity.push(Entity {
+            what: None,
+            kind: SYSTEM_OBJECT,
+            role: code(OBJECT_ROLE, "24", "Query"),
+            description: r.resource_type.as_ref().map(|t| format!("{t} query")),
+            query: Some(base64::engine::general_purpose::STANDARD.encode(q.as_bytes())),
         });
-        if let (Some(t), Some(obj)) = (&r.resource_type, e.as_object_mut()) {
-            obj.insert("description".into(), json!(format!("{t} query")));
-        }
-        entities.push(e);
     }
     for p in &r.patients {
-        entities.push(json!({
-            "what": {"reference": p},
-            "type": {"system": "http://terminology.hl7.org/CodeSystem/audit-entity-type", "code": "1", "display": "Person"},
-            "role": {"system": "http://terminology.hl7.org/CodeSystem/object-role", "code": "1", "display": "Patient"}
-        }));
+        entity.push(Entity {
+            what: Some(Reference {
+                reference: Cow::Borrowed(p),
+            }),
+            kind: PERSON,
+            role: code(OBJECT_ROLE, "1", "Patient"),
+            description: None,
+            query: None,
+        });
     }
-    let mut client = json!({
-        "type": {"coding": [{"system": DCM, "code": "110153", "display": "Source Role ID"}]},
-        "who": {"display": "unauthenticated client"},
-        "requestor": true
-    });
-    if let (Some(addr), Some(obj)) = (&r.client_addr, client.as_object_mut()) {
-        obj.insert("network".into(), json!({"address": addr, "type": "2"}));
+    let agent =
+        |code_: &'static str, display: &'static str, who, requestor, addr: &'a Option<String>| {
+            Agent {
+                kind: CodeableConcept {
+                    coding: [code(DCM, code_, display)],
+                },
+                who: Display { display: who },
+                requestor,
+                network: addr
+                    .as_deref()
+                    .map(|address| Network { address, kind: "2" }),
+            }
+        };
+    Event {
+        resource_type: "AuditEvent",
+        id: id.as_str(),
+        meta: Meta {
+            version_id: "1",
+            last_updated: recorded,
+        },
+        kind: code(
+            "http://terminology.hl7.org/CodeSystem/audit-event-type",
+            "rest",
+            "RESTful Operation",
+        ),
+        subtype: [code(
+            "http://hl7.org/fhir/restful-interaction",
+            r.interaction.code(),
+            r.interaction.code(),
+        )],
+        action: r.interaction.action(),
+        recorded,
+        outcome: outcome(r.status),
+        outcome_desc: (r.status >= 400).then(|| format!("HTTP {}", r.status)),
+        agent: [
+            agent(
+                "110153",
+                "Source Role ID",
+                "unauthenticated client",
+                true,
+                &r.client_addr,
+            ),
+            agent(
+                "110152",
+                "Destination Role ID",
+                "fhirgate",
+                false,
+                &r.server_addr,
+            ),
+        ],
+        source: Source {
+            site: "fhirgate",
+            observer: Display {
+                display: "fhirgate",
+            },
+            kind: [code(
+                "http://terminology.hl7.org/CodeSystem/security-source-type",
+                "4",
+                "Application Server",
+            )],
+        },
+        entity,
     }
-    let mut server = json!({
-        "type": {"coding": [{"system": DCM, "code": "110152", "display": "Destination Role ID"}]},
-        "who": {"display": "fhirgate"},
-        "requestor": false
-    });
-    if let (Some(addr), Some(obj)) = (&r.server_addr, server.as_object_mut()) {
-        obj.insert("network".into(), json!({"address": addr, "type": "2"}));
-    }
-    let mut event = json!({
-        "resourceType": "AuditEvent",
-        "id": id.as_str(),
-        "meta": {"versionId": "1", "lastUpdated": recorded.to_rfc3339_opts(SecondsFormat::Millis, true)},
-        "type": {"system": "http://terminology.hl7.org/CodeSystem/audit-event-type", "code": "rest", "display": "RESTful Operation"},
-        "subtype": [{"system": "http://hl7.org/fhir/restful-interaction", "code": r.interaction.code(), "display": r.interaction.code()}],
-        "action": r.interaction.action(),
-        "recorded": recorded.to_rfc3339_opts(SecondsFormat::Millis, true),
-        "outcome": outcome(r.status),
-        "agent": [client, server],
-        "source": {
-            "site": "fhirgate",
-            "observer": {"display": "fhirgate"},
-            "type": [{"system": "http://terminology.hl7.org/CodeSystem/security-source-type", "code": "4", "display": "Application Server"}]
-        }
-    });
-    if let Some(obj) = event.as_object_mut() {
-        if r.status >= 400 {
-            obj.insert("outcomeDesc".into(), json!(format!("HTTP {}", r.status)));
-        }
-        if !entities.is_empty() {
-            obj.insert("entity".into(), json!(entities));
-        }
-    }
-    event
+}
+
+/// The AuditEvent of `r` as JSON, for the tests.
+#[cfg(test)]
+pub fn to_resource(r: &AuditRecord, id: &ResourceId, recorded: DateTime<Utc>) -> Value {
+    let text = instant(recorded);
+    serde_json::to_value(build(r, id, &text)).unwrap_or(Value::Null)
+}
+
+/// A FHIR instant with milliseconds (http://hl7.org/fhir/R4/datatypes.html#instant).
+pub fn instant(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
 /// "Type/id" of a relative or absolute reference (the projection's form).

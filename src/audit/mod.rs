@@ -126,8 +126,9 @@ fn to_row(
     recorded: DateTime<Utc>,
 ) -> Result<store::audit::AuditRow, StoreError> {
     let id = ResourceId::generate();
-    let resource = event::to_resource(record, &id, recorded);
-    let terms = terms::encode(ix, &terms::values(&resource));
+    let instant = event::instant(recorded);
+    let resource = event::build(record, &id, &instant);
+    let terms = terms::encode(ix, &terms::of_event(&resource));
     let body = serde_json::to_vec(&resource).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     let entities = match (&record.resource_type, &record.id) {
         (Some(t), Some(i)) => vec![format!("{t}/{i}")],

@@ -29,6 +29,7 @@
 use fhirgate_search::{IndexEntry, IndexValue};
 use serde_json::Value;
 
+use super::event::{Code, Event};
 use crate::crypto::BlindIndexer;
 use crate::store::index::phi::{column, fold, is_phi};
 
@@ -194,6 +195,31 @@ pub fn values(event: &Value) -> Vec<IndexEntry> {
             push("source", r);
         }
     }
+    out
+}
+
+/// The index values of [`TERM_PARAMS`] in an AuditEvent the server built: the
+/// same as [`values`] of its JSON (a test checks it), read from the struct. The
+/// server's events carry only entity types and roles and the source site.
+pub fn of_event(event: &Event) -> Vec<IndexEntry> {
+    let token = |c: &Code| IndexValue::Token {
+        system: Some(c.system.to_owned()),
+        code: Some(c.code.to_owned()),
+        text: Some(c.display.to_owned()),
+    };
+    let mut out = Vec::with_capacity(2 * event.entity.len() + 1);
+    for entity in &event.entity {
+        for (param, c) in [("entity-role", &entity.role), ("entity-type", &entity.kind)] {
+            out.push(IndexEntry {
+                param: param.to_owned(),
+                value: token(c),
+            });
+        }
+    }
+    out.push(IndexEntry {
+        param: "site".to_owned(),
+        value: code_only(event.source.site.to_owned()),
+    });
     out
 }
 

@@ -110,9 +110,9 @@ fn phi_never_in_the_clear() {
     );
 }
 
-/// The server's own events: read and search of a patient, and a create.
-fn server_events() -> Vec<Value> {
-    let id = ResourceId::generate();
+/// The server's own records: read and search of a patient, a create, and a
+/// refused read with the addresses of both ends.
+fn server_records() -> Vec<AuditRecord> {
     let mut read = AuditRecord::new(Interaction::Read);
     read.resource_type = Some("Patient".into());
     read.id = Some("p1".into());
@@ -128,8 +128,21 @@ fn server_events() -> Vec<Value> {
     create.resource_type = Some("Observation".into());
     create.id = Some("o1".into());
     create.status = 201;
-    [read, search, create]
+    let mut refused = AuditRecord::new(Interaction::Read);
+    refused.resource_type = Some("Patient".into());
+    refused.id = Some("p2".into());
+    refused.client_addr = Some("10.0.0.9".into());
+    refused.server_addr = Some("10.0.0.1".into());
+    refused.status = 404;
+    vec![read, search, create, refused]
+}
+
+/// The server's own events: read and search of a patient, and a create.
+fn server_events() -> Vec<Value> {
+    let id = ResourceId::generate();
+    server_records()
         .iter()
+        .take(3)
         .map(|r| event::to_resource(r, &id, Utc::now()))
         .collect()
 }
@@ -172,6 +185,24 @@ fn server_events_get_their_documented_terms() {
     // The create: the resource only.
     assert!(!create.contains(&"entity-role|c|24".to_owned()));
     assert!(create.contains(&"entity-type|c|2".to_owned()));
+}
+
+/// The terms read from the server's own event struct are those of its JSON.
+#[test]
+fn struct_terms_agree_with_the_json_walk() {
+    let ix = indexer();
+    let id = ResourceId::generate();
+    let recorded = Utc::now();
+    let text = event::instant(recorded);
+    for r in server_records() {
+        let built = event::build(&r, &id, &text);
+        let json = event::to_resource(&r, &id, recorded);
+        assert_eq!(
+            encode(&ix, &of_event(&built)),
+            encode(&ix, &values(&json)),
+            "{json}"
+        );
+    }
 }
 
 /// The direct walk gives the same terms as the R4 SearchParameter expressions
