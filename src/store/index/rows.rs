@@ -9,9 +9,7 @@ use chrono::{DateTime, Utc};
 use fhirgate_search::{IndexEntry, IndexValue};
 
 use super::keys::{reference_keys, token_keys};
-use super::phi::{
-    column, date_precisions, fold, is_decimal, is_phi, prefix_digest, soundex, MAX_PREFIX,
-};
+use super::phi::{column, date_precisions, fold, is_decimal, is_phi, soundex, MAX_PREFIX};
 use crate::crypto::BlindIndexer;
 
 type T = Option<String>;
@@ -122,16 +120,19 @@ impl IndexRows {
                         self.push_string(p.clone(), v, None, None, b, None);
                     }
                 } else if phi {
-                    let ends = folded
+                    let ends: Vec<usize> = folded
                         .char_indices()
                         .skip(1)
                         .map(|(i, _)| i)
-                        .chain([folded.len()]);
-                    let prefixes: Vec<u8> = ends
+                        .chain([folded.len()])
                         .take(MAX_PREFIX)
-                        .filter_map(|i| folded.get(..i))
-                        .flat_map(|prefix| prefix_digest(ix, rtype, param, prefix))
                         .collect();
+                    let prefixes = ix.prefixes(
+                        &column(rtype, param, "prefix"),
+                        &folded,
+                        &ends,
+                        crate::crypto::blind::PREFIX_LEN,
+                    );
                     self.push_string(
                         p,
                         None,
