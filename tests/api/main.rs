@@ -17,6 +17,7 @@ mod bundles;
 mod bundles_more;
 mod bundles_patch;
 mod bundles_race;
+mod bundles_retry;
 mod concurrency;
 mod crud;
 mod encryption;
