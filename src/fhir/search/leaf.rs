@@ -135,9 +135,13 @@ impl Query<'_> {
                     let v = unescape(v);
                     let folded = fold(&v);
                     alts.push(match (m, phi) {
-                        (Some("exact"), true) => {
-                            format!("exact_bi = {}", self.bind(self.blind(rtype, &l.param, "exact", &v)))
-                        }
+                        // A value that matches as written also matches folded; both
+                        // columns lead the one blind index (migration 000007).
+                        (Some("exact"), true) => format!(
+                            "(norm_bi = {} AND exact_bi = {})",
+                            self.bind(self.blind(rtype, &l.param, "norm", &folded)),
+                            self.bind(self.blind(rtype, &l.param, "exact", &v))
+                        ),
                         (Some("exact"), false) => format!("value_exact = {}", self.text(v)),
                         (Some("contains"), true) => {
                             return Err(unsupported(
