@@ -16,9 +16,14 @@ use super::{Db, StoreError};
 use crate::config::Settings;
 
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
+/// The server this machine may run itself. Over loopback, TLS protects nothing
+/// (whoever can read loopback traffic can read the key file too), yet libpq's
+/// default `sslmode=prefer` negotiates it, and it cost a quarter of read
+/// throughput (docs/performance.md, session 6). A configured URL is used as
+/// given: a remote database must keep TLS, PHI crosses that network.
 const DEFAULT_URLS: [&str; 2] = [
-    "postgres://127.0.0.1:5432/fhirgate?connect_timeout=3",
-    "postgres://postgres@127.0.0.1:5432/fhirgate?connect_timeout=3",
+    "postgres://127.0.0.1:5432/fhirgate?connect_timeout=3&sslmode=disable",
+    "postgres://postgres@127.0.0.1:5432/fhirgate?connect_timeout=3&sslmode=disable",
 ];
 /// Arbitrary constant for the advisory lock that serialises concurrent migrators.
 const MIGRATION_LOCK: i64 = 0x6668_6972_6761_7465;
