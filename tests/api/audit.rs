@@ -7,12 +7,7 @@ use serde_json::Value;
 async fn audit_search(app: &TestApp, query: &str, at_least: i64) -> Value {
     // Reads are audited through a batched writer: poll briefly.
     for _ in 0..50 {
-        let v: Value = app
-            .get(&format!("AuditEvent?{query}"))
-            .await
-            .json()
-            .await
-            .unwrap();
+        let v = app.get_value(&format!("AuditEvent?{query}")).await;
         if v["total"].as_i64().unwrap_or(0) >= at_least {
             return v;
         }
@@ -63,22 +58,14 @@ async fn interactions_are_audited() {
     let failed = audit_search(&app, "outcome=4", 2).await;
     assert_eq!(failed["total"], 2);
     // A code from another system matches nothing.
-    let v: Value = app
-        .get("AuditEvent?action=http://example.org|C")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let v = app
+        .get_value("AuditEvent?action=http://example.org|C")
+        .await;
     assert_eq!(v["total"], 0);
 
     // AuditEvents are readable by id.
     let aid = e["id"].as_str().unwrap();
-    let read: Value = app
-        .get(&format!("AuditEvent/{aid}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let read = app.get_value(&format!("AuditEvent/{aid}")).await;
     assert_eq!(read["id"], aid);
 }
 

@@ -190,7 +190,7 @@ async fn every_auditevent_parameter_is_searchable() {
 #[tokio::test]
 async fn capability_statement_lists_every_auditevent_parameter() {
     let app = spawn_app().await;
-    let cs: Value = app.get("metadata").await.json().await.unwrap();
+    let cs = app.get_value("metadata").await;
     let audit = cs["rest"][0]["resource"]
         .as_array()
         .unwrap()

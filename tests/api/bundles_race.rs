@@ -58,23 +58,15 @@ async fn racing_conditional_creates_in_transactions_make_one_patient() {
         results.iter().all(|(_, p)| *p == results[0].1),
         "{results:?}"
     );
-    let found: Value = app
-        .get("Patient?identifier=TX-RACE-1")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let found = app.get_value("Patient?identifier=TX-RACE-1").await;
     assert_eq!(found["total"], 1);
     // Every transaction's Observation points at that one Patient.
-    let obs: Value = app
-        .get(&format!(
+    let obs = app
+        .get_value(&format!(
             "Observation?subject={}&_total=accurate",
             results[0].1
         ))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(obs["total"], 12);
 }
 
@@ -130,12 +122,9 @@ async fn conditionals_in_opposite_orders_do_not_deadlock() {
         assert_eq!(status, 200, "{body}");
     }
     for mrn in ["SWAP-A", "SWAP-B"] {
-        let found: Value = app
-            .get(&format!("Patient?identifier={mrn}&_total=accurate"))
-            .await
-            .json()
-            .await
-            .unwrap();
+        let found = app
+            .get_value(&format!("Patient?identifier={mrn}&_total=accurate"))
+            .await;
         assert_eq!(found["total"], 1, "{mrn}: {found}");
         // Sixteen writes of one resource: one create and fifteen updates.
         assert_eq!(found["entry"][0]["resource"]["meta"]["versionId"], "16");
@@ -189,7 +178,7 @@ async fn many_conditional_updates_each_find_their_own_resource() {
     for (i, ((pa, va), (pb, vb))) in a.iter().zip(&b).enumerate() {
         assert_eq!(pa, pb, "entry {i} updated another resource");
         assert_eq!((va.as_str(), vb.as_str()), ("1", "2"), "entry {i}");
-        let obs: Value = app.get(pb).await.json().await.unwrap();
+        let obs = app.get_value(pb).await;
         assert_eq!(obs["code"]["text"], format!("test {i}"));
         assert_eq!(obs["status"], "final");
     }
@@ -232,12 +221,7 @@ async fn updates_in_opposite_orders_do_not_deadlock() {
         assert_eq!(status, 200, "{body}");
     }
     for id in ["dl-a", "dl-b"] {
-        let p: Value = app
-            .get(&format!("Patient/{id}"))
-            .await
-            .json()
-            .await
-            .unwrap();
+        let p = app.get_value(&format!("Patient/{id}")).await;
         assert_eq!(p["meta"]["versionId"], "17", "{id}");
     }
 }

@@ -109,12 +109,7 @@ async fn a_deadlocked_transaction_bundle_runs_again_and_succeeds() {
         .unwrap()
         .expect("the other session was not the deadlock victim");
     for (id, family) in [("dl-a", "First"), ("dl-b", "Second")] {
-        let p: Value = app
-            .get(&format!("Patient/{id}"))
-            .await
-            .json()
-            .await
-            .unwrap();
+        let p = app.get_value(&format!("Patient/{id}")).await;
         assert_eq!(p["name"][0]["family"], family);
         assert_eq!(p["meta"]["versionId"], "2", "{p}");
     }

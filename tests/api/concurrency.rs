@@ -46,12 +46,7 @@ async fn conditional_create_is_race_free() {
     );
     let first = &results[0].1;
     assert!(results.iter().all(|(_, id)| id == first));
-    let found: Value = app
-        .get("Patient?identifier=RACE-1")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let found = app.get_value("Patient?identifier=RACE-1").await;
     assert_eq!(found["total"], 1);
 
     // Two matches: 412.

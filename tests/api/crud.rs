@@ -48,12 +48,7 @@ async fn create_read_update_delete_cycle() {
     assert_eq!(v2["gender"], "other");
 
     // vread keeps the old version.
-    let v1: Value = app
-        .get(&format!("Patient/{id}/_history/1"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let v1 = app.get_value(&format!("Patient/{id}/_history/1")).await;
     assert_eq!(v1["gender"], "female");
     assert_outcome(app.get(&format!("Patient/{id}/_history/9")).await, 404).await;
 
@@ -167,12 +162,7 @@ async fn history_newest_first_with_count_and_since() {
     }
     tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     assert_eq!(app.delete(&format!("Patient/{id}")).await.status(), 204);
-    let h: Value = app
-        .get(&format!("Patient/{id}/_history"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let h = app.get_value(&format!("Patient/{id}/_history")).await;
     assert_eq!(h["type"], "history");
     assert_eq!(h["total"], 5);
     let entries = h["entry"].as_array().unwrap();
@@ -186,12 +176,9 @@ async fn history_newest_first_with_count_and_since() {
     assert_eq!(entries[1]["response"]["etag"], "W/\"4\"");
 
     // _count pages with a working next link.
-    let page: Value = app
-        .get(&format!("Patient/{id}/_history?_count=2"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let page = app
+        .get_value(&format!("Patient/{id}/_history?_count=2"))
+        .await;
     assert_eq!(page["entry"].as_array().unwrap().len(), 2);
     let next = next_link(&page);
     let page2 = app.follow(&next).await;
@@ -199,20 +186,17 @@ async fn history_newest_first_with_count_and_since() {
 
     // _since is inclusive of the instant given.
     let v3_time = entries[2]["response"]["lastModified"].as_str().unwrap();
-    let since: Value = app
-        .get(&format!(
+    let since = app
+        .get_value(&format!(
             "Patient/{id}/_history?_since={}",
             v3_time.replace('+', "%2B")
         ))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(since["total"], 3);
 
     // Type history covers every Patient.
     app.create(&patient("Other", "H-2")).await;
-    let th: Value = app.get("Patient/_history").await.json().await.unwrap();
+    let th = app.get_value("Patient/_history").await;
     assert_eq!(th["total"], 6);
     assert_outcome(app.get("Patient/_history?_since=yesterday").await, 400).await;
 }
@@ -235,7 +219,7 @@ async fn system_history_covers_every_type_newest_first() {
     let (o, _) = app
         .create(&serde_json::json!({"resourceType": "Observation", "status": "final", "code": {"text": "x"}}))
         .await;
-    let h: serde_json::Value = app.get("_history").await.json().await.unwrap();
+    let h: serde_json::Value = app.get_value("_history").await;
     assert_eq!(h["type"], "history");
     assert_eq!(h["total"], 3);
     let seen: Vec<(String, String, String)> = h["entry"]

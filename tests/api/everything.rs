@@ -69,37 +69,26 @@ async fn everything_for_one_patient_and_for_all() {
         format!("Appointment/{ap}"),
         format!("Practitioner/{d}"),
     ]);
-    let got: Value = app
-        .get(&format!("Patient/{a}/$everything"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let got = app.get_value(&format!("Patient/{a}/$everything")).await;
     assert_eq!(got["type"], "searchset");
     assert_eq!(ids_of(&got), want_a);
     assert_eq!(got["total"], 5);
     // _type restricts the types returned.
-    let only: Value = app
-        .get(&format!(
+    let only = app
+        .get_value(&format!(
             "Patient/{a}/$everything?_type=Observation,Practitioner"
         ))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(
         ids_of(&only),
         sorted(&[format!("Observation/{o1}"), format!("Practitioner/{d}")])
     );
     // _since after everything was written: nothing.
-    let later: Value = app
-        .get(&format!(
+    let later = app
+        .get_value(&format!(
             "Patient/{a}/$everything?_since=2999-01-01T00:00:00Z"
         ))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(ids_of(&later), Vec::<String>::new());
     // Paging with _count: every resource once.
     let all: Vec<String> = all_pages(&app, &format!("Patient/{a}/$everything?_count=2"))
@@ -109,7 +98,7 @@ async fn everything_for_one_patient_and_for_all() {
         .collect();
     assert_eq!(sorted(&all), want_a);
     // Type level: every patient with its compartment; the unrelated Practitioner is absent.
-    let every: Value = app.get("Patient/$everything").await.json().await.unwrap();
+    let every = app.get_value("Patient/$everything").await;
     let mut want = want_a.clone();
     want.push(format!("Patient/{b}"));
     want.push(format!("Observation/{o2}"));

@@ -1,7 +1,6 @@
 //! Formats (http://hl7.org/fhir/R4/http.html#mime-type).
 
 use crate::helpers::*;
-use serde_json::Value;
 
 #[tokio::test]
 async fn xml_in_and_out() {
@@ -26,12 +25,7 @@ async fn xml_in_and_out() {
     assert!(text.contains("<family value=\"Xml\"/>"), "{text}");
     let id = loc.split('/').rev().nth(2).unwrap();
     // Stored as JSON, read back as JSON by default.
-    let json: Value = app
-        .get(&format!("Patient/{id}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let json = app.get_value(&format!("Patient/{id}")).await;
     assert_eq!(json["name"][0]["family"], "Xml");
     assert_eq!(json["active"], true);
     // _format overrides Accept.

@@ -117,7 +117,7 @@ pub fn sample(name: &str) -> String {
 
 /// The matches of a FHIR search (entries with search.mode "match").
 pub async fn matches(app: &crate::helpers::TestApp, q: &str) -> Vec<serde_json::Value> {
-    let b: serde_json::Value = app.get(q).await.json().await.unwrap();
+    let b: serde_json::Value = app.get_value(q).await;
     b["entry"]
         .as_array()
         .cloned()

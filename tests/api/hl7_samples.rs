@@ -199,12 +199,7 @@ async fn resource_counts(app: &TestApp) -> Vec<usize> {
         "Appointment",
         "MedicationRequest",
     ] {
-        let b: Value = app
-            .get(&format!("{t}?_summary=count"))
-            .await
-            .json()
-            .await
-            .unwrap();
+        let b = app.get_value(&format!("{t}?_summary=count")).await;
         out.push(b["total"].as_u64().unwrap() as usize);
     }
     out

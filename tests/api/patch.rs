@@ -24,7 +24,7 @@ async fn patch(
 }
 
 async fn read(app: &TestApp, path: &str) -> Value {
-    app.get(path).await.json().await.unwrap()
+    app.get_value(path).await
 }
 
 #[tokio::test]

@@ -171,12 +171,7 @@ async fn string_token_date_and_reference_parameters() {
     );
 
     // Unknown parameters are ignored and reported (search.mode outcome) unless strict.
-    let b: Value = app
-        .get("Patient?family=chal&bogus=1")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let b = app.get_value("Patient?family=chal&bogus=1").await;
     let last = b["entry"].as_array().unwrap().last().unwrap();
     assert_eq!(last["search"]["mode"], "outcome");
     let strict = app
@@ -189,7 +184,7 @@ async fn string_token_date_and_reference_parameters() {
     assert_outcome(strict, 400).await;
 
     // Paging: _count with a next link that continues where the page ended.
-    let page: Value = app.get("Patient?_count=2").await.json().await.unwrap();
+    let page = app.get_value("Patient?_count=2").await;
     assert_eq!(page["entry"].as_array().unwrap().len(), 2);
     let next = next_link(&page);
     let page2 = app.follow(&next).await;

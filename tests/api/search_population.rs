@@ -77,12 +77,9 @@ async fn searches_over_the_shared_examples() {
         strs(&["medrx0326", "medrx0334"])
     );
     // _include follows Observation.subject to the example Patient f001.
-    let b: Value = app
-        .get("Observation?patient=f001&_include=Observation:patient")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let b = app
+        .get_value("Observation?patient=f001&_include=Observation:patient")
+        .await;
     let included: Vec<&str> = b["entry"]
         .as_array()
         .unwrap()
@@ -198,12 +195,7 @@ async fn searches_over_a_generated_population() {
         .collect();
     assert_eq!(got, want);
     // _total=accurate counts all 180 while returning one page.
-    let b: Value = app
-        .get("Observation?_total=accurate&_count=5")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let b = app.get_value("Observation?_total=accurate&_count=5").await;
     assert_eq!(b["total"], 180);
     assert_eq!(b["entry"].as_array().unwrap().len(), 5);
 }

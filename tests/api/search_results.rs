@@ -352,7 +352,7 @@ async fn summary_and_elements() {
     );
 
     // The stored resource is unchanged (no SUBSETTED tag on a plain read).
-    let read: Value = app.get(&format!("Patient/{p}")).await.json().await.unwrap();
+    let read = app.get_value(&format!("Patient/{p}")).await;
     assert!(
         read.get("photo").is_some() && !is_subsetted(&read),
         "{read}"
