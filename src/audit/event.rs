@@ -289,7 +289,7 @@ pub fn patient_refs(resource_type: &str, id: Option<&str>, resource: &Value) -> 
 }
 
 #[cfg(test)]
-#[allow(clippy::indexing_slicing)]
+#[allow(clippy::indexing_slicing, clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::audit::Interaction;
@@ -313,6 +313,31 @@ mod tests {
         assert_eq!(e["agent"][0]["requestor"], true);
         r.status = 404;
         assert_eq!(to_resource(&r, &id, Utc::now())["outcome"], "4");
+    }
+
+    /// Every shape the server writes is valid R4 (the official JSON Schema and
+    /// the rules it cannot express), as a client reading it would check.
+    #[test]
+    fn events_are_valid_r4() {
+        let v = fhirgate_validate::Validator::new(&["AuditEvent"]).unwrap();
+        let id = ResourceId::generate();
+        let mut r = AuditRecord::new(Interaction::SearchType);
+        r.resource_type = Some("Patient".into());
+        r.query = Some("name=x".into());
+        r.client_addr = Some("10.1.2.3".into());
+        r.server_addr = Some("10.1.2.4".into());
+        r.status = 400;
+        let search = to_resource(&r, &id, Utc::now());
+        let mut r = AuditRecord::new(Interaction::Update);
+        r.resource_type = Some("Patient".into());
+        r.id = Some("p1".into());
+        r.version = Some(3);
+        r.patients = vec!["Patient/p1".into()];
+        r.status = 200;
+        let update = to_resource(&r, &id, Utc::now());
+        for e in [search, update] {
+            assert_eq!(v.validate("AuditEvent", &e), Ok(()), "{e}");
+        }
     }
 
     #[test]

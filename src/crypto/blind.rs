@@ -76,9 +76,7 @@ impl BlindIndexer {
         let full = hmac(&key.0, &[value.as_bytes()]);
         BlindIndex(full.get(..len).unwrap_or(&full).to_vec())
     }
-}
 
-impl BlindIndexer {
     /// The blind indexes, `len` bytes each and concatenated, of the first
     /// `ends.len()` prefixes of `value`: `value[..e]` for each byte offset `e` of
     /// `ends` (ascending). Equal to [`BlindIndexer::index_len`] of each prefix,
@@ -86,8 +84,8 @@ impl BlindIndexer {
     /// only adds its last characters to a running MAC, which is cloned and
     /// finished (HMAC is a hash of key-pad || message, so a clone of the
     /// running state is the state of the shorter message). A Patient's names
-    /// and address lines give ~60 prefixes; digesting each from scratch was a
-    /// tenth of the gateway's CPU per create (docs/performance.md, session 6).
+    /// and address lines give ~60 prefixes; digesting each from scratch was 6%
+    /// of the gateway's CPU per create (docs/performance.md, session 6).
     pub fn prefixes(&self, column: &str, value: &str, ends: &[usize], len: usize) -> Vec<u8> {
         let key = self.column_key(column);
         let Ok(mut running) = HmacSha256::new_from_slice(&key.0) else {
