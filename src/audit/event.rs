@@ -109,7 +109,7 @@ pub struct Source {
 
 /// The AuditEvent the server writes, serialised straight from this struct (in R4
 /// element order) rather than built as a `serde_json::Value`: building the
-/// Value was most of the audit writer's own CPU under read load.
+/// Value and serialising it was a third of the audit writer's CPU under read load.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Event<'a> {
