@@ -3,7 +3,6 @@
 
 use std::borrow::Cow;
 
-use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -236,14 +235,41 @@ pub fn build<'a>(r: &'a AuditRecord, id: &'a ResourceId, recorded: &'a str) -> E
 
 /// The AuditEvent of `r` as JSON, for the tests.
 #[cfg(test)]
-pub fn to_resource(r: &AuditRecord, id: &ResourceId, recorded: DateTime<Utc>) -> Value {
-    let text = instant(recorded);
+pub fn to_resource(
+    r: &AuditRecord,
+    id: &ResourceId,
+    recorded: chrono::DateTime<chrono::Utc>,
+) -> Value {
+    let text = crate::fhir::resource::instant(recorded);
     serde_json::to_value(build(r, id, &text)).unwrap_or(Value::Null)
 }
 
-/// A FHIR instant with milliseconds (http://hl7.org/fhir/R4/datatypes.html#instant).
-pub fn instant(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+/// The server's own records, for the tests: read and search of a patient, a
+/// create, and a refused read with the addresses of both ends.
+#[cfg(test)]
+pub(crate) fn sample_records() -> Vec<AuditRecord> {
+    let mut read = AuditRecord::new(super::Interaction::Read);
+    read.resource_type = Some("Patient".into());
+    read.id = Some("p1".into());
+    read.version = Some(1);
+    read.patients = vec!["Patient/p1".into()];
+    read.client_addr = Some("127.0.0.1".into());
+    read.status = 200;
+    let mut search = AuditRecord::new(super::Interaction::SearchType);
+    search.resource_type = Some("Patient".into());
+    search.query = Some("family=Zyxqvorth".into());
+    search.status = 200;
+    let mut create = AuditRecord::new(super::Interaction::Create);
+    create.resource_type = Some("Observation".into());
+    create.id = Some("o1".into());
+    create.status = 201;
+    let mut refused = AuditRecord::new(super::Interaction::Read);
+    refused.resource_type = Some("Patient".into());
+    refused.id = Some("p2".into());
+    refused.client_addr = Some("10.0.0.9".into());
+    refused.server_addr = Some("10.0.0.1".into());
+    refused.status = 404;
+    vec![read, search, create, refused]
 }
 
 /// "Type/id" of a relative or absolute reference (the projection's form).
@@ -291,6 +317,8 @@ pub fn patient_refs(resource_type: &str, id: Option<&str>, resource: &Value) -> 
 #[cfg(test)]
 #[allow(clippy::indexing_slicing, clippy::unwrap_used)]
 mod tests {
+    use chrono::Utc;
+
     use super::*;
     use crate::audit::Interaction;
 
@@ -321,21 +349,8 @@ mod tests {
     fn events_are_valid_r4() {
         let v = fhirgate_validate::Validator::new(&["AuditEvent"]).unwrap();
         let id = ResourceId::generate();
-        let mut r = AuditRecord::new(Interaction::SearchType);
-        r.resource_type = Some("Patient".into());
-        r.query = Some("name=x".into());
-        r.client_addr = Some("10.1.2.3".into());
-        r.server_addr = Some("10.1.2.4".into());
-        r.status = 400;
-        let search = to_resource(&r, &id, Utc::now());
-        let mut r = AuditRecord::new(Interaction::Update);
-        r.resource_type = Some("Patient".into());
-        r.id = Some("p1".into());
-        r.version = Some(3);
-        r.patients = vec!["Patient/p1".into()];
-        r.status = 200;
-        let update = to_resource(&r, &id, Utc::now());
-        for e in [search, update] {
+        for r in sample_records() {
+            let e = to_resource(&r, &id, Utc::now());
             assert_eq!(v.validate("AuditEvent", &e), Ok(()), "{e}");
         }
     }

@@ -126,7 +126,7 @@ fn to_row(
     recorded: DateTime<Utc>,
 ) -> Result<store::audit::AuditRow, StoreError> {
     let id = ResourceId::generate();
-    let instant = event::instant(recorded);
+    let instant = crate::fhir::resource::instant(recorded);
     let resource = event::build(record, &id, &instant);
     let terms = terms::encode(ix, &terms::of_event(&resource));
     let body = serde_json::to_vec(&resource).map_err(|e| StoreError::Corrupt(e.to_string()))?;

@@ -9,7 +9,7 @@ use chrono::Utc;
 use serde_json::json;
 
 use super::*;
-use crate::audit::{event, AuditRecord, Interaction};
+use crate::audit::event;
 use crate::crypto::KeyBytes;
 use crate::model::ResourceId;
 
@@ -110,37 +110,10 @@ fn phi_never_in_the_clear() {
     );
 }
 
-/// The server's own records: read and search of a patient, a create, and a
-/// refused read with the addresses of both ends.
-fn server_records() -> Vec<AuditRecord> {
-    let mut read = AuditRecord::new(Interaction::Read);
-    read.resource_type = Some("Patient".into());
-    read.id = Some("p1".into());
-    read.version = Some(1);
-    read.patients = vec!["Patient/p1".into()];
-    read.client_addr = Some("127.0.0.1".into());
-    read.status = 200;
-    let mut search = AuditRecord::new(Interaction::SearchType);
-    search.resource_type = Some("Patient".into());
-    search.query = Some("family=Zyxqvorth".into());
-    search.status = 200;
-    let mut create = AuditRecord::new(Interaction::Create);
-    create.resource_type = Some("Observation".into());
-    create.id = Some("o1".into());
-    create.status = 201;
-    let mut refused = AuditRecord::new(Interaction::Read);
-    refused.resource_type = Some("Patient".into());
-    refused.id = Some("p2".into());
-    refused.client_addr = Some("10.0.0.9".into());
-    refused.server_addr = Some("10.0.0.1".into());
-    refused.status = 404;
-    vec![read, search, create, refused]
-}
-
 /// The server's own events: read and search of a patient, and a create.
 fn server_events() -> Vec<Value> {
     let id = ResourceId::generate();
-    server_records()
+    event::sample_records()
         .iter()
         .take(3)
         .map(|r| event::to_resource(r, &id, Utc::now()))
@@ -193,8 +166,8 @@ fn struct_terms_agree_with_the_json_walk() {
     let ix = indexer();
     let id = ResourceId::generate();
     let recorded = Utc::now();
-    let text = event::instant(recorded);
-    for r in server_records() {
+    let text = crate::fhir::resource::instant(recorded);
+    for r in event::sample_records() {
         let built = event::build(&r, &id, &text);
         let json = event::to_resource(&r, &id, recorded);
         assert_eq!(
