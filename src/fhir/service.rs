@@ -38,6 +38,14 @@ pub struct Written {
     pub created: bool,
 }
 
+/// Whether a create of `rtype` does nothing but stage rows in its WriteSet,
+/// so that it can be sent as one statement (`Ctx::write_one`). An
+/// Appointment's create also writes its bookings, which must see its
+/// practitioners' locks first (store/bookings.rs).
+pub fn create_only_stages(rtype: ResourceType) -> bool {
+    rtype != ResourceType::Appointment
+}
+
 impl Services {
     /// Index, bookings and audit for a version just staged in `ws`.
     /// `audit.status` must already hold the status the write will answer with.
@@ -58,7 +66,7 @@ impl Services {
             index::delete(conn, &self.tenant, rtype.as_str(), id)?;
         }
         ws.index(&indexer, rtype, id, &entries);
-        if rtype == ResourceType::Appointment {
+        if !create_only_stages(rtype) {
             let slots = practitioner_slots(resource);
             bookings::replace(conn, &self.tenant, id, &slots).map_err(|e| {
                 // A deadlock here is two bookings of one slot waiting on each
