@@ -22,7 +22,7 @@ use super::Hl7Error;
 use crate::audit::{AuditRecord, AuditSink, Interaction};
 use crate::fhir::error::FhirError;
 use crate::fhir::service::Services;
-use crate::fhir::transaction::{retrying, Transient};
+use crate::fhir::transaction::{retrying, MergeFn, Merges, Transient};
 use crate::metrics::Metrics;
 use crate::store::hl7::{self as messages, Received, Sender};
 use crate::store::{Db, StoreError};
@@ -202,8 +202,8 @@ impl Ingestor {
         // The duplicate check is made inside `apply`'s transaction, under the
         // message's lock; a message that no longer maps (a mapping change since
         // it was accepted) is checked here, so it still gets its first ACK.
-        let bundle = match fhirgate_v2fhir::to_bundle(&msg, &self.map) {
-            Ok(m) => m.bundle,
+        let mapped = match fhirgate_v2fhir::to_bundle(&msg, &self.map) {
+            Ok(m) => m,
             Err(me) => {
                 if let Some(first) = self.first_ack(&sender, msg.control_id()).await? {
                     m.duplicates.fetch_add(1, Ordering::Relaxed);
@@ -217,7 +217,7 @@ impl Ingestor {
         let accepted = ack::accepted(&msg);
         let stored = ack::join(&accepted);
         match self
-            .apply(&raw, &msg, &sender, bundle, &stored, peer.clone())
+            .apply(&raw, &msg, &sender, mapped, &stored, peer.clone())
             .await
         {
             Ok(Applied::New) => {
@@ -261,10 +261,12 @@ impl Ingestor {
         raw: &[u8],
         msg: &Message,
         sender: &Sender,
-        bundle: serde_json::Value,
+        mapped: fhirgate_v2fhir::Mapped,
         ack: &[u8],
         peer: Option<String>,
     ) -> Result<Applied, ApplyError> {
+        let merges = merges_of(&mapped);
+        let bundle = mapped.bundle;
         let (svc, base, max) = (self.svc.clone(), self.base.clone(), self.max_entries);
         let (raw, ack) = (raw.to_vec(), ack.to_vec());
         let received = received_of(Some(msg), sender.clone(), peer.clone());
@@ -289,7 +291,7 @@ impl Ingestor {
                             return Ok(Applied::Duplicate(first.0));
                         }
                         crate::fhir::transaction::apply_in_tx(
-                            conn, &svc, &base, &template, &bundle, max,
+                            conn, &svc, &base, &template, &bundle, &merges, max,
                         )
                         .map_err(ApplyError::Fhir)?;
                         let row = received.row(&raw, "AA", &ack, None);
@@ -366,4 +368,19 @@ impl From<diesel::result::Error> for ApplyError {
     fn from(e: diesel::result::Error) -> Self {
         ApplyError::Store(StoreError::Db(e))
     }
+}
+
+/// The entries the mapping wants merged with what is stored
+/// (`fhirgate_v2fhir::Merge`: A40's retired patient, the links of ADT patients).
+pub(crate) fn merges_of(mapped: &fhirgate_v2fhir::Mapped) -> Merges {
+    mapped
+        .entries
+        .iter()
+        .filter_map(|e| {
+            let kind = e.merge?;
+            let merge: MergeFn =
+                Box::new(move |stored, entry| fhirgate_v2fhir::merge(kind, stored, entry));
+            Some((e.full_url.clone(), merge))
+        })
+        .collect()
 }

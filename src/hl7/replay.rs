@@ -58,16 +58,15 @@ pub fn run(ingest: &Arc<Ingestor>, args: &ReplayArgs) -> anyhow::Result<ReplaySu
             let outcome = fhirgate_hl7::parse(&stored.raw.0)
                 .map_err(|_| "the stored message no longer parses".to_owned())
                 .and_then(|msg| {
-                    fhirgate_v2fhir::to_bundle(&msg, &ingest.map)
-                        .map(|m| m.bundle)
-                        .map_err(|e| format!("map: {e}"))
+                    fhirgate_v2fhir::to_bundle(&msg, &ingest.map).map_err(|e| format!("map: {e}"))
                 });
             let code = match outcome {
                 Err(reason) => {
                     tracing::warn!(id = %stored.id, %reason, "stored message no longer maps; not replayed");
                     "AE"
                 }
-                Ok(bundle) => {
+                Ok(mapped) => {
+                    let merges = super::ingest::merges_of(&mapped);
                     let mut template = AuditRecord::new(Interaction::Transaction);
                     template.client_addr = Some("replay".into());
                     let applied = ingest.db.run_sync(|conn| {
@@ -77,7 +76,8 @@ pub fn run(ingest: &Arc<Ingestor>, args: &ReplayArgs) -> anyhow::Result<ReplaySu
                                 svc,
                                 &ingest.base,
                                 &template,
-                                &bundle,
+                                &mapped.bundle,
+                                &merges,
                                 ingest.max_entries,
                             )
                         })

@@ -49,7 +49,7 @@ fn stored_code(app: &TestApp, control: &str) -> Option<String> {
 /// Sends a sample; returns its outcome code: MSA-1 of the ACK, or, for a
 /// message whose MSH-15/MSH-16 ask for no acknowledgement at all (NE, 2.9.3),
 /// the outcome it was stored with.
-async fn deliver(app: &TestApp, text: &str) -> String {
+pub async fn deliver(app: &TestApp, text: &str) -> String {
     let first = text
         .trim_start_matches('\u{feff}')
         .split(['\r', '\n'])

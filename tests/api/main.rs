@@ -27,6 +27,7 @@ mod formats;
 mod hl7;
 mod hl7_client;
 mod hl7_limits;
+mod hl7_merge;
 mod hl7_samples;
 mod import;
 mod import_files;

@@ -16,6 +16,7 @@ use crate::ctx::{following, missing_segment, reference, Ctx, Seg};
 use crate::datatypes::cx;
 use crate::datatypes::xpn;
 use crate::error::{ErrorCode, MapError};
+use crate::merge::Merge;
 use crate::{patient, practitioner};
 
 pub fn map(ctx: &mut Ctx, segs: &[Seg], event: &str) -> Result<(), MapError> {
@@ -39,11 +40,9 @@ pub fn map(ctx: &mut Ctx, segs: &[Seg], event: &str) -> Result<(), MapError> {
 
 /// A40: each PID (survivor) with its MRG (the record merged into it). The
 /// survivor gets `link: replaces`, the other `link: replaced-by` and
-/// `active: false` (patient.html#links). The other Patient is written with a
-/// conditional update too (a transaction cannot patch): what the message
-/// knows of it (MRG-1 identifiers, MRG-7 name) replaces its stored content,
-/// which is acceptable for a retired record whose demographics now live on the
-/// survivor; README "A40".
+/// `active: false` (patient.html#links). Both are conditional updates; the
+/// other Patient's is marked [`Merge::Retired`], so a stored record keeps its
+/// content and only becomes inactive and linked (README "A40").
 fn merge(ctx: &mut Ctx, segs: &[Seg]) -> Result<(), MapError> {
     let mut found = false;
     for (i, pid) in segs.iter().enumerate().filter(|(_, s)| s.name() == "PID") {
@@ -89,6 +88,7 @@ fn merge(ctx: &mut Ctx, segs: &[Seg]) -> Result<(), MapError> {
                 "names the surviving patient itself",
             ));
         }
+        ctx.bundle.set_merge(&replaced, Merge::Retired);
         if let Some(s) = ctx.bundle.resource_mut(&survivor) {
             s.insert("active".into(), Value::Bool(true));
             s.insert(

@@ -21,6 +21,7 @@ use std::collections::HashMap;
 use serde_json::{json, Map, Value};
 
 use crate::ids::{entry_uuid, token_query};
+use crate::merge::Merge;
 
 /// How an entry is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,6 +40,9 @@ pub struct EntryInfo {
     pub method: Method,
     /// The conditional search: `identifier=<system>%7C<value>` (form-encoded).
     pub condition: String,
+    /// Set when the entry's resource is to be combined with the stored one
+    /// rather than replace it (merge.rs).
+    pub merge: Option<Merge>,
 }
 
 #[derive(Default)]
@@ -69,11 +73,23 @@ impl Bundle {
             full_url: entry_uuid(&key),
             method,
             condition: token_query("identifier", system, value),
+            merge: None,
         };
         let url = info.full_url.clone();
         self.by_key.insert(key, self.entries.len());
         self.entries.push((info, resource));
         url
+    }
+
+    /// Marks the entry `full_url` to be merged with the stored resource (merge.rs).
+    pub fn set_merge(&mut self, full_url: &str, merge: Merge) {
+        if let Some((info, _)) = self
+            .entries
+            .iter_mut()
+            .find(|(i, _)| i.full_url == full_url)
+        {
+            info.merge = Some(merge);
+        }
     }
 
     /// Changes the resource of an entry already added (A40 links both patients).

@@ -17,6 +17,7 @@ mod datatypes;
 pub mod dtm;
 pub mod error;
 mod ids;
+mod merge;
 mod obx;
 mod oru;
 mod patient;
@@ -32,6 +33,7 @@ use serde_json::Value;
 
 pub use bundle::{EntryInfo, Method};
 pub use error::{ErrorCode, Location, MapError};
+pub use merge::{merge, Merge};
 
 /// Site configuration of the translation.
 #[derive(Debug, Clone, Default)]

@@ -13,6 +13,7 @@ use crate::datatypes::cx::{self, Ident};
 use crate::datatypes::xtn::DefaultUse;
 use crate::datatypes::{cwe, put_str, xad, xpn, xtn};
 use crate::error::{ErrorCode, MapError};
+use crate::merge::Merge;
 use crate::practitioner;
 use crate::tables;
 
@@ -32,9 +33,13 @@ pub fn add(
     method: Method,
 ) -> Result<String, MapError> {
     let p = map(ctx, pid, pd1)?;
-    Ok(ctx
+    let url = ctx
         .bundle
-        .add("Patient", &p.key.system, &p.key.value, method, p.resource))
+        .add("Patient", &p.key.system, &p.key.value, method, p.resource);
+    if method == Method::Put {
+        ctx.bundle.set_merge(&url, Merge::KeepLinks);
+    }
+    Ok(url)
 }
 
 fn identifiers(ctx: &Ctx, pid: &Seg) -> Result<(Option<Ident>, Vec<Value>), MapError> {

@@ -10,7 +10,8 @@
 mod common;
 
 use common::{by_url, check, map, of_type};
-use serde_json::json;
+use fhirgate_v2fhir::Merge;
+use serde_json::{json, Value};
 
 const US_SSN: &str = "http://hl7.org/fhir/sid/us-ssn";
 
@@ -285,4 +286,14 @@ fn a40_links_survivor_and_replaced() {
         r["link"],
         json!([{"other": {"reference": survivor["fullUrl"]}, "type": "replaced-by"}])
     );
+    // The gateway merges both into what it has stored (src/merge.rs): the
+    // retired record keeps its content, the survivor its earlier links.
+    let merge_of = |e: &Value| {
+        m.entries
+            .iter()
+            .find(|i| e["fullUrl"] == i.full_url.as_str())
+            .and_then(|i| i.merge)
+    };
+    assert_eq!(merge_of(replaced), Some(Merge::Retired));
+    assert_eq!(merge_of(survivor), Some(Merge::KeepLinks));
 }

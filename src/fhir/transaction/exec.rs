@@ -22,10 +22,20 @@ use crate::model::{ResourceId, ResourceType};
 use crate::store::resources::{self, Method};
 use crate::store::writes::WriteSet;
 
+/// How a writer that is not an HTTP client wants an entry's resource combined
+/// with the stored resource its PUT updates, instead of replacing it:
+/// `merge(stored, entry)` (HL7 v2 ingest: `fhirgate_v2fhir::merge`).
+pub type MergeFn =
+    Box<dyn Fn(&Map<String, Value>, Map<String, Value>) -> Map<String, Value> + Send + Sync>;
+
+/// [`MergeFn`]s by entry fullUrl; an HTTP Bundle has none.
+pub type Merges = HashMap<String, MergeFn>;
+
 pub struct Env<'a> {
     pub svc: &'a Services,
     pub base: &'a str,
     pub template: &'a AuditRecord,
+    pub merges: &'a Merges,
     /// The transaction's conditional lookups, fetched together (lookups.rs).
     pub known: RefCell<Known>,
 }
@@ -199,20 +209,37 @@ impl<'a> Env<'a> {
         }
     }
 
-    /// The resource of a POST or PUT, references rewritten and validated.
+    /// The resource of a POST or PUT, references rewritten, merged with the
+    /// stored resource where the writer asked for it ([`Merges`]), and validated.
+    /// `fresh`: `id` was generated for this entry (nothing is stored under it).
     pub(super) fn prepare(
         &self,
         conn: &mut PgConnection,
         r: &Request,
         id: &ResourceId,
+        fresh: bool,
         mapped: &HashMap<String, String>,
     ) -> Result<Map<String, Value>, FhirError> {
         let rtype = r.target.rtype();
         let mut v = Value::Object(r.resource.clone().unwrap_or_default());
         rewrite(&mut v, mapped, &mut |t, q| self.resolve(conn, t, q))?;
-        let Value::Object(map) = v else {
+        let Value::Object(mut map) = v else {
             return Err(FhirError::Internal("resource changed shape".into()));
         };
+        let merge = r.full_url.as_deref().and_then(|u| self.merges.get(u));
+        if let (Some(merge), false, Verb::Put) = (merge, fresh, r.verb) {
+            // The row lock the update takes anyway, taken before the read, so
+            // that no other writer changes what is merged (a second FOR UPDATE
+            // of the same row in this transaction is free).
+            resources::lock_existing(conn, &self.svc.tenant, &[(rtype, id)])?;
+            let stored = resources::read(conn, &self.svc.keyring, &self.svc.tenant, rtype, id)?
+                .and_then(|cur| cur.body);
+            if let Some(body) = stored {
+                let stored: Map<String, Value> = serde_json::from_slice(&body.0)
+                    .map_err(|e| FhirError::Internal(format!("stored resource: {e}")))?;
+                map = merge(&stored, map);
+            }
+        }
         let rule = match (&r.verb, &r.target) {
             (Verb::Put, Target::Instance(..)) => IdRule::MustEqual(id),
             (Verb::Put, _) => IdRule::Optional,

@@ -17,6 +17,7 @@ use diesel::Connection;
 use serde_json::Value;
 
 use self::exec::{Answer, Env};
+pub(crate) use self::exec::{MergeFn, Merges};
 use self::request::{parse_bundle, Kind};
 use super::bundle::{raw, Bundle, Entry, EntryResponse};
 use super::context::{Ctx, Reply};
@@ -145,6 +146,7 @@ pub(crate) fn retrying<T, E: Transient>(mut run: impl FnMut() -> Result<T, E>) -
 /// transaction, exactly as `POST [base]` does (same parsing, order, reference
 /// rewriting, Services and AuditEvents). For writers that are not HTTP
 /// clients: HL7 v2 ingest commits the message row in the same transaction.
+/// `merges` names the PUT entries to combine with what is stored ([`Merges`]).
 /// Returns the number of entries carried out.
 pub(crate) fn apply_in_tx(
     conn: &mut diesel::PgConnection,
@@ -152,6 +154,7 @@ pub(crate) fn apply_in_tx(
     base: &str,
     template: &crate::audit::AuditRecord,
     bundle: &serde_json::Value,
+    merges: &Merges,
     max_entries: usize,
 ) -> Result<usize, FhirError> {
     let (kind, reqs) = parse_bundle(bundle, base, max_entries)?;
@@ -165,6 +168,7 @@ pub(crate) fn apply_in_tx(
         svc,
         base,
         template,
+        merges,
         known: Default::default(),
     };
     Ok(env.transaction(conn, &reqs)?.len())
@@ -195,10 +199,12 @@ pub async fn submit(
     let entries = state
         .db
         .run(move |conn| {
+            let merges = Merges::new();
             let env = Env {
                 svc: &svc,
                 base: &base,
                 template: &template,
+                merges: &merges,
                 known: Default::default(),
             };
             match kind {

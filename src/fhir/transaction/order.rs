@@ -101,7 +101,7 @@ impl Env<'_> {
                 None if r.verb == Verb::Patch => prepared.push((r, id, fresh, None)),
                 None => {
                     let map = self
-                        .prepare(conn, r, &id, &mapped)
+                        .prepare(conn, r, &id, fresh, &mapped)
                         .map_err(|e| name_entry(e, &r.label()))?;
                     prepared.push((r, id, fresh, Some(map)));
                 }
@@ -146,7 +146,7 @@ impl Env<'_> {
                 if let Some(done) = a.done {
                     return Ok(done);
                 }
-                let map = self.prepare(conn, r, &a.id, &HashMap::new())?;
+                let map = self.prepare(conn, r, &a.id, a.fresh, &HashMap::new())?;
                 let mut ws = WriteSet::default();
                 let answer = self.write(conn, &mut ws, r, a.id, a.fresh, map)?;
                 self.svc.flush(conn, &mut ws)?;
