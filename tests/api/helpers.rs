@@ -153,10 +153,11 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
-    // Quiet by default (each test drops its database under a running audit
-    // writer); FHIRGATE_LOG=debug cargo test ... shows everything.
+    // Quiet by default: each test drops its database under a running pool,
+    // whose reconnection attempts r2d2 logs as errors (hundreds of lines per
+    // run that are not failures). FHIRGATE_LOG=debug cargo test ... shows everything.
     if std::env::var("FHIRGATE_LOG").is_err() && std::env::var("RUST_LOG").is_err() {
-        std::env::set_var("FHIRGATE_LOG", "error");
+        std::env::set_var("FHIRGATE_LOG", "error,r2d2=off");
     }
     fhirgate::telemetry::init(fhirgate::telemetry::LogFormat::Text);
     let (server, model) = tokio::task::spawn_blocking(|| (server(), model()))
