@@ -43,4 +43,5 @@ mod search_paging;
 mod search_params;
 mod search_population;
 mod search_results;
+mod search_unions;
 mod system;

@@ -14,6 +14,7 @@ mod model;
 mod registry;
 #[cfg(test)]
 mod tests;
+mod unions;
 
 pub use extract::{DATE_MAX, DATE_MIN};
 
@@ -91,6 +92,21 @@ pub struct SearchParamDef {
     pub comparators: Vec<String>,
     /// `(component definition url, expression relative to each base element)`.
     pub components: Vec<(String, String)>,
+    /// When not empty, this parameter's values are exactly the values of these
+    /// parameters together; it is not indexed itself, and a search on it reads
+    /// their index rows (src/unions.rs: Observation's `combo-*`).
+    pub union_of: Vec<String>,
+}
+
+impl SearchParamDef {
+    /// The parameters whose index rows hold this parameter's values.
+    pub fn index_params(&self) -> Vec<String> {
+        if self.union_of.is_empty() {
+            vec![self.code.clone()]
+        } else {
+            self.union_of.clone()
+        }
+    }
 }
 
 /// One value to index for one parameter of one resource.

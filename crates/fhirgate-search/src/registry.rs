@@ -231,9 +231,15 @@ impl Registry {
                     .iter()
                     .map(|c| (c.definition.clone(), c.expression.clone()))
                     .collect(),
+                union_of: Vec::new(),
             });
         }
         defs.sort_by(|a, b| a.code.cmp(&b.code));
+        let types: std::collections::HashMap<&str, ParamType> = raws
+            .iter()
+            .filter_map(|r| Some((r.url.as_str(), ParamType::from_code(&r.param_type)?)))
+            .collect();
+        crate::unions::mark(&mut defs, |url| types.get(url).copied());
         let by_code = defs
             .iter()
             .enumerate()

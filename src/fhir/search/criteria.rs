@@ -22,6 +22,9 @@ pub const MAX_PARAMS: usize = 64;
 #[derive(Debug, Clone)]
 pub struct Leaf {
     pub param: String,
+    /// The parameters whose index rows hold `param`'s values: `param` itself,
+    /// or the parts of a union parameter (fhirgate-search unions.rs).
+    pub rows_of: Vec<String>,
     pub param_type: ParamType,
     pub modifier: Option<String>,
     /// Comma-separated alternatives (OR), split at unescaped commas; other
@@ -188,6 +191,7 @@ fn parse_name(
         }
         return Ok(Some(Criterion::Leaf(Leaf {
             param: def.code.clone(),
+            rows_of: def.index_params(),
             param_type: def.param_type,
             modifier: modifier.map(str::to_owned),
             values,

@@ -41,27 +41,29 @@ impl Query<'_> {
     }
 
     /// The `idx_keys` keys of a plain token or reference criterion, one per
-    /// comma-separated value (any of them matches); None when the criterion
-    /// needs the per-value index tables (modifiers, absolute URLs).
+    /// comma-separated value and parameter holding its rows (`Leaf::rows_of`;
+    /// any key matches); None when the criterion needs the per-value index
+    /// tables (modifiers, absolute URLs).
     pub(super) fn equality_keys(&self, l: &Leaf) -> Result<Option<Vec<String>>, FhirError> {
         let rtype = self.rtype.as_str();
-        let mut keys = Vec::with_capacity(l.values.len());
+        let mut keys = Vec::with_capacity(l.values.len() * l.rows_of.len());
         match (l.param_type, l.modifier.as_deref()) {
             // `_id` is a column of `resources`, not an index value.
             (ParamType::Token, None) if l.param != "_id" => {
-                let phi = is_phi(rtype, &l.param);
                 for v in &l.values {
                     let Ok((system, code)) = token_parts(v) else {
                         return Ok(None);
                     };
-                    let code = if phi && !code.is_empty() {
-                        hex::encode(self.ix.index(&column(rtype, &l.param, "code"), &code).0)
-                    } else {
-                        code
-                    };
-                    match token_search_key(rtype, &l.param, system.as_deref(), &code) {
-                        Some(k) => keys.push(k),
-                        None => return Ok(None),
+                    for param in &l.rows_of {
+                        let code = if is_phi(rtype, param) && !code.is_empty() {
+                            hex::encode(self.ix.index(&column(rtype, param, "code"), &code).0)
+                        } else {
+                            code.clone()
+                        };
+                        match token_search_key(rtype, param, system.as_deref(), &code) {
+                            Some(k) => keys.push(k),
+                            None => return Ok(None),
+                        }
                     }
                 }
             }
@@ -72,7 +74,9 @@ impl Query<'_> {
                     let Some((t, id)) = self.local_reference(v, m) else {
                         return Ok(None);
                     };
-                    keys.push(reference_search_key(rtype, &l.param, t.as_deref(), &id));
+                    for param in &l.rows_of {
+                        keys.push(reference_search_key(rtype, param, t.as_deref(), &id));
+                    }
                 }
             }
             _ => return Ok(None),

@@ -60,7 +60,7 @@ impl Query<'_> {
                 [v] if v == "false" => false,
                 _ => return Err(invalid_value(&l.param, ":missing takes true or false")),
             };
-            return Ok(self.in_index(col, missing, table, rtype, &l.param, None));
+            return Ok(self.in_index(col, missing, table, rtype, &l.rows_of, None));
         }
         let phi = is_phi(rtype.as_str(), &l.param);
         let m = l.modifier.as_deref();
@@ -77,7 +77,7 @@ impl Query<'_> {
                             let (a, b) = (self.text(format!("{f}%")), self.text(format!("% {f}%")));
                             alts.push(format!("text_norm LIKE {a} OR text_norm LIKE {b}"));
                         }
-                        return Ok(self.in_index(col, false, table, rtype, &l.param, Some(alts)));
+                        return Ok(self.in_index(col, false, table, rtype, &l.rows_of, Some(alts)));
                     }
                     Some("text") => {
                         return Err(unsupported(
@@ -185,7 +185,7 @@ impl Query<'_> {
                             }
                             alts.push(s);
                         }
-                        return Ok(self.in_index(col, false, table, rtype, &l.param, Some(alts)));
+                        return Ok(self.in_index(col, false, table, rtype, &l.rows_of, Some(alts)));
                     }
                     // search.html#reference: `:[type]` names one of the parameter's
                     // target types, served here or not (a Group reference is still a reference).
@@ -277,7 +277,7 @@ impl Query<'_> {
             }
             ParamType::Special => return Err(unsupported(&l.param, "this parameter type")),
         }
-        Ok(self.in_index(col, negate, table, rtype, &l.param, Some(alts)))
+        Ok(self.in_index(col, negate, table, rtype, &l.rows_of, Some(alts)))
     }
 
     /// A date search range against a stored range (search.html#prefix, the

@@ -115,11 +115,11 @@ pub fn parse_options(
                     ),
                 ));
             }
-            let param_type = reg
-                .get(rtype.as_str(), code)
-                .map_or(ParamType::Special, |d| d.param_type);
+            let def = reg.get(rtype.as_str(), code);
+            let param_type = def.map_or(ParamType::Special, |d| d.param_type);
             o.sort.push(super::page::SortKey {
                 param: code.to_owned(),
+                rows_of: def.map_or_else(|| vec![code.to_owned()], |d| d.index_params()),
                 param_type,
                 desc,
             });

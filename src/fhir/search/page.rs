@@ -32,6 +32,8 @@ pub enum KeyKind {
 #[derive(Debug, Clone)]
 pub struct SortKey {
     pub param: String,
+    /// As [`super::criteria::Leaf::rows_of`].
+    pub rows_of: Vec<String>,
     pub param_type: ParamType,
     pub desc: bool,
 }
@@ -182,10 +184,10 @@ fn key_expr(q: &mut Query<'_>, k: &SortKey) -> Result<(String, KeyKind), FhirErr
         ),
         _ => return Err(unsupported(&k.param, "sorting on this parameter type")),
     };
-    let p = q.text(k.param.as_str());
+    let p = q.param_condition("x.param", &k.rows_of);
     Ok((
         format!(
-            "(SELECT {col} FROM {table} x WHERE x.tenant_id = $1 AND x.resource_type = '{}' AND x.resource_id = r.id AND x.param = {p})",
+            "(SELECT {col} FROM {table} x WHERE x.tenant_id = $1 AND x.resource_type = '{}' AND x.resource_id = r.id AND {p})",
             rtype.as_str()
         ),
         kind,

@@ -199,19 +199,32 @@ impl<'a> Query<'a> {
         negate: bool,
         table: &str,
         rtype: ResourceType,
-        param: &str,
+        params: &[String],
         alternatives: Option<Vec<String>>,
     ) -> String {
-        let p = self.text(param);
+        let p = self.param_condition("param", params);
         let alts = match alternatives {
             Some(a) if !a.is_empty() => format!(" AND (({}))", a.join(") OR (")),
             _ => String::new(),
         };
         format!(
-            "{col} {}IN (SELECT resource_id FROM {table} WHERE tenant_id = $1 AND resource_type = '{}' AND param = {p}{alts})",
+            "{col} {}IN (SELECT resource_id FROM {table} WHERE tenant_id = $1 AND resource_type = '{}' AND {p}{alts})",
             if negate { "NOT " } else { "" },
             rtype.as_str()
         )
+    }
+
+    /// `column` names one of `params` (a criterion's [`Leaf::rows_of`]): an
+    /// equality for one, as before there were union parameters, so that the
+    /// index conditions and plans of every other parameter stay as they were.
+    pub(super) fn param_condition(&mut self, column: &str, params: &[String]) -> String {
+        match params {
+            [one] => format!("{column} = {}", self.text(one.as_str())),
+            many => {
+                let binds: Vec<String> = many.iter().map(|p| self.text(p.as_str())).collect();
+                format!("{column} IN ({})", binds.join(", "))
+            }
+        }
     }
 
     /// A date search value (with its prefix) against a timestamptz column holding

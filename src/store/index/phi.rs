@@ -159,6 +159,32 @@ pub fn date_precisions(low: DateTime<Utc>, high: DateTime<Utc>) -> Vec<String> {
 mod tests {
     use super::*;
 
+    /// A union parameter (fhirgate-search unions.rs) is searched through its
+    /// parts' rows, but a PHI value's blind index is keyed by the parameter's
+    /// own name (`column`), which the search code takes from the criterion:
+    /// a PHI union or part would silently never match. None is, in R4.
+    #[test]
+    #[allow(clippy::unwrap_used)]
+    fn no_union_parameter_carries_phi() {
+        let served: Vec<&str> = crate::model::ResourceType::ALL
+            .iter()
+            .map(|t| t.as_str())
+            .collect();
+        let registry = fhirgate_search::Registry::r4(&served).unwrap();
+        for rt in &served {
+            for d in registry
+                .params(rt)
+                .iter()
+                .filter(|d| !d.union_of.is_empty())
+            {
+                assert!(!is_phi(rt, &d.code), "{rt}.{}", d.code);
+                for part in &d.union_of {
+                    assert!(!is_phi(rt, part), "{rt}.{} part {part}", d.code);
+                }
+            }
+        }
+    }
+
     #[test]
     fn folding_follows_the_default_string_match() {
         assert_eq!(fold("Chalmers"), "chalmers");

@@ -53,6 +53,10 @@ pub(crate) fn extract_all<'a>(
     let mut entries = Vec::new();
     let mut values = Vec::new();
     for (def, c) in defs.iter().zip(compiled) {
+        // Its values are its parts' values, indexed under their names (unions.rs).
+        if !def.union_of.is_empty() {
+            continue;
+        }
         let Some(expr) = &c.expr else { continue };
         values.clear();
         let items = ctx.ev.eval_root(expr);

@@ -102,3 +102,67 @@ fn per_type_members_and_lookup() {
     let org = Registry::r4(&["Organization"]).unwrap();
     assert!(org.get("Organization", "_id").is_some());
 }
+
+/// The union parameters of the served types, written from the R4 definitions
+/// (search-parameters.json: each `combo-*` expression is the union of the
+/// plain and `component-*` expressions; nothing else qualifies).
+#[test]
+fn union_parameters_are_observations_combos() {
+    let reg = Registry::r4(&[
+        "Patient",
+        "Practitioner",
+        "Observation",
+        "Appointment",
+        "MedicationRequest",
+    ])
+    .unwrap();
+    let mut found = Vec::new();
+    for rt in [
+        "Patient",
+        "Practitioner",
+        "Observation",
+        "Appointment",
+        "MedicationRequest",
+    ] {
+        for d in reg.params(rt) {
+            if !d.union_of.is_empty() {
+                found.push(format!("{rt}.{} = {}", d.code, d.union_of.join(" + ")));
+            }
+        }
+    }
+    assert_eq!(
+        found,
+        [
+            "Observation.combo-code = code + component-code",
+            "Observation.combo-code-value-concept = code-value-concept + component-code-value-concept",
+            "Observation.combo-code-value-quantity = code-value-quantity + component-code-value-quantity",
+            "Observation.combo-data-absent-reason = component-data-absent-reason + data-absent-reason",
+            "Observation.combo-value-concept = component-value-concept + value-concept",
+            "Observation.combo-value-quantity = component-value-quantity + value-quantity",
+        ]
+    );
+    // Not indexed under their own name; their parts carry the values.
+    let obs = serde_json::json!({
+        "resourceType": "Observation", "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "85354-9"}]},
+        "component": [{"code": {"coding": [{"system": "http://loinc.org", "code": "8480-6"}]},
+                       "valueQuantity": {"value": 120, "system": "http://unitsofmeasure.org", "code": "mm[Hg]"}}]
+    });
+    let params: Vec<String> = reg
+        .extract("Observation", &obs)
+        .into_iter()
+        .map(|e| e.param)
+        .collect();
+    assert!(
+        !params.iter().any(|p| p.starts_with("combo-")),
+        "{params:?}"
+    );
+    for p in [
+        "code",
+        "component-code",
+        "component-value-quantity",
+        "component-code-value-quantity",
+    ] {
+        assert!(params.iter().any(|x| x == p), "{p} in {params:?}");
+    }
+}

@@ -109,3 +109,21 @@ pub fn date(low: &str, high: &str) -> IndexValue {
         high: utc(high),
     }
 }
+
+/// What a search on an Observation's `param` reads: the parameter's own
+/// values, or for a union parameter (`combo-*`, src/unions.rs) its parts'
+/// values, which are all it has (union parameters are not indexed themselves).
+pub fn searched(entries: &[IndexEntry], param: &str) -> Vec<IndexValue> {
+    let parts = registry()
+        .get("Observation", param)
+        .map(|d| d.index_params())
+        .unwrap_or_else(|| vec![param.to_string()]);
+    if parts.len() > 1 {
+        assert_eq!(
+            values(entries, param),
+            vec![],
+            "{param} has rows of its own"
+        );
+    }
+    parts.iter().flat_map(|p| values(entries, p)).collect()
+}
