@@ -18,6 +18,12 @@ pub async fn search(app: &TestApp, query: &str) -> Value {
     b
 }
 
+/// `v` in order (to compare result sets whose order is not specified).
+pub fn sorted(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v
+}
+
 /// The ids of the entries with search.mode `match`, in Bundle order.
 pub fn match_ids(b: &Value) -> Vec<String> {
     mode_entries(b, "match")

@@ -10,11 +10,6 @@ fn r(t: &str, id: &str) -> String {
     format!("{t}/{id}")
 }
 
-fn sorted(mut v: Vec<String>) -> Vec<String> {
-    v.sort();
-    v
-}
-
 #[tokio::test]
 async fn include_revinclude_and_iterate() {
     let app = spawn_app().await;

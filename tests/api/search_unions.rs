@@ -19,11 +19,6 @@ fn qty(v: u32) -> Value {
     json!({"value": v, "unit": "mm[Hg]", "system": UCUM, "code": "mm[Hg]"})
 }
 
-fn sorted(mut v: Vec<String>) -> Vec<String> {
-    v.sort();
-    v
-}
-
 #[tokio::test]
 async fn combo_parameters_match_root_and_component_values() {
     let app = spawn_app().await;
