@@ -38,12 +38,12 @@ pub struct Written {
     pub created: bool,
 }
 
-/// Whether a create of `rtype` does nothing but stage rows in its WriteSet,
-/// so that it can be sent as one statement (`Ctx::write_one`). An
-/// Appointment's create also writes its bookings, which must see its
-/// practitioners' locks first (store/bookings.rs).
-pub fn create_only_stages(rtype: ResourceType) -> bool {
-    rtype != ResourceType::Appointment
+/// Whether a write of `rtype` also maintains `appointment_bookings` (with
+/// statements of its own, after its practitioners' locks: store/bookings.rs).
+/// A create that does not only stages rows in its WriteSet, so it can be sent
+/// as one statement (`Ctx::write_one`).
+pub fn writes_bookings(rtype: ResourceType) -> bool {
+    rtype == ResourceType::Appointment
 }
 
 impl Services {
@@ -66,7 +66,7 @@ impl Services {
             index::delete(conn, &self.tenant, rtype.as_str(), id)?;
         }
         ws.index(&indexer, rtype, id, &entries);
-        if !create_only_stages(rtype) {
+        if writes_bookings(rtype) {
             let slots = practitioner_slots(resource);
             bookings::replace(conn, &self.tenant, id, &slots).map_err(|e| {
                 // A deadlock here is two bookings of one slot waiting on each

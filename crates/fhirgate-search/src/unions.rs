@@ -46,12 +46,15 @@ where
     F: Fn(&str) -> Option<crate::ParamType>,
 {
     let parsed: Vec<Option<Vec<Expr>>> = defs.iter().map(|d| members(&d.expression)).collect();
-    let components = |d: &SearchParamDef| -> Vec<(Option<crate::ParamType>, String)> {
-        d.components
-            .iter()
-            .map(|(url, e)| (component_type(url), e.clone()))
-            .collect()
-    };
+    let components: Vec<Vec<(Option<crate::ParamType>, &str)>> = defs
+        .iter()
+        .map(|d| {
+            d.components
+                .iter()
+                .map(|(url, e)| (component_type(url), e.as_str()))
+                .collect()
+        })
+        .collect();
     let mut found = Vec::new();
     for (i, p) in defs.iter().enumerate() {
         let Some(pm) = parsed
@@ -70,7 +73,7 @@ where
             if j == i
                 || q.param_type != p.param_type
                 || qm.len() >= pm.len()
-                || components(q) != components(p)
+                || components.get(j) != components.get(i)
             {
                 continue;
             }

@@ -13,7 +13,7 @@ use crate::fhir::error::FhirError;
 use crate::fhir::history::history_reply;
 use crate::fhir::resource::{parse_resource, read_body, IdRule};
 use crate::fhir::search::{self, conditional_criteria};
-use crate::fhir::service::{create_only_stages, Written};
+use crate::fhir::service::{writes_bookings, Written};
 use crate::fhir::AppState;
 use crate::model::{ResourceId, ResourceType};
 use crate::store::resources;
@@ -58,7 +58,7 @@ async fn do_create(ctx: &mut Ctx, rtype: &str, payload: web::Payload) -> Result<
         }
         None => None,
     };
-    if condition.is_none() && create_only_stages(rtype) {
+    if condition.is_none() && !writes_bookings(rtype) {
         let w = ctx
             .write_one(move |svc, conn, ws, audit| {
                 svc.create_staged(conn, ws, rtype, ResourceId::generate(), resource, audit)

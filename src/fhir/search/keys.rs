@@ -50,12 +50,17 @@ impl Query<'_> {
         match (l.param_type, l.modifier.as_deref()) {
             // `_id` is a column of `resources`, not an index value.
             (ParamType::Token, None) if l.param != "_id" => {
+                let params: Vec<(&str, bool)> = l
+                    .rows_of
+                    .iter()
+                    .map(|p| (p.as_str(), is_phi(rtype, p)))
+                    .collect();
                 for v in &l.values {
                     let Ok((system, code)) = token_parts(v) else {
                         return Ok(None);
                     };
-                    for param in &l.rows_of {
-                        let code = if is_phi(rtype, param) && !code.is_empty() {
+                    for &(param, phi) in &params {
+                        let code = if phi && !code.is_empty() {
                             hex::encode(self.ix.index(&column(rtype, param, "code"), &code).0)
                         } else {
                             code.clone()
