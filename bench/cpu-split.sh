@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Quick run: read and create at 32 connections on a fresh database with 300
-# seeded Patients, with CPU per request for the gateway and for PostgreSQL
-# (from /proc/<pid>/stat deltas) and WAL bytes per create.
+# seeded Patients, then HL7 ORU^R01 (bench/hl7_load.py) at 8 MLLP connections,
+# with CPU per request (or message) for the gateway and for PostgreSQL (from
+# /proc/<pid>/stat deltas) and WAL bytes per request.
 #   bench/cpu-split.sh            (D=10 seconds per phase; WORKERS=, POOL= override
 #                                  the gateway's HTTP workers and database pool;
 #                                  BIN= runs a prebuilt binary, for A/B runs)
@@ -10,10 +11,11 @@ cd "$(dirname "$0")/.."
 D=${D:-10}
 PGURL=${PGURL:-postgres://postgres@127.0.0.1:5432}
 PORT=${PORT:-18080}
+MLLP=${MLLP:-12580}
 BIN=${BIN:-target/release/fhirgate}
 [ "$BIN" = target/release/fhirgate ] && cargo build --release --quiet
 psql "$PGURL/postgres" -qc "DROP DATABASE IF EXISTS fhirgate_quick WITH (FORCE)" -c "CREATE DATABASE fhirgate_quick" >/dev/null
-env ${WORKERS:+FHIRGATE_HTTP_WORKERS=$WORKERS} ${POOL:+FHIRGATE_DB_POOL_SIZE=$POOL} FHIRGATE_DATABASE_URL="$PGURL/fhirgate_quick" FHIRGATE_MLLP_DISABLED=true FHIRGATE_HTTP_ADDR="127.0.0.1:$PORT" FHIRGATE_DATA_DIR=target/bench/data \
+env ${WORKERS:+FHIRGATE_HTTP_WORKERS=$WORKERS} ${POOL:+FHIRGATE_DB_POOL_SIZE=$POOL} FHIRGATE_DATABASE_URL="$PGURL/fhirgate_quick" FHIRGATE_MLLP_ADDR="127.0.0.1:$MLLP" FHIRGATE_HTTP_ADDR="127.0.0.1:$PORT" FHIRGATE_DATA_DIR=target/bench/data \
   FHIRGATE_LOG=warn "$BIN" serve > target/bench-quick.log 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null' EXIT
@@ -24,16 +26,27 @@ for i in $(seq 300); do
     -d "{\"resourceType\":\"Patient\",\"name\":[{\"family\":\"Seed$i\"}]}" | tr -d '\r' | sed -n 's#^location: .*/Patient/\([^/]*\)/_history/.*#\1#ip'
 done > "$IDS"
 export FHIRGATE_BENCH_IDS="$IDS"
-cpu() { local t=0; for p in $(pgrep -f "$1"); do s=$(awk '{print $14+$15}' "/proc/$p/stat" 2>/dev/null || echo 0); t=$((t+s)); done; echo $t; }
+# CPU ticks (1/100 s) used so far by the processes given, or by every process whose
+# command line matches -f PATTERN.
+cpu() { local t=0 pids; if [ "$1" = -f ]; then pids=$(pgrep -f "$2"); else pids=$*; fi
+  for p in $pids; do s=$(awk '{print $14+$15}' "/proc/$p/stat" 2>/dev/null || echo 0); t=$((t+s)); done; echo $t; }
 lsn() { psql "$PGURL/fhirgate_quick" -Atc "select pg_current_wal_lsn()"; }
-for kind in read create; do
-  f0=$(cpu "fhirgate serve"); p0=$(cpu "postgres:"); w0=$(lsn)
-  wrk -t2 -c32 -d"${D}s" --latency -s "bench/$kind.lua" "http://127.0.0.1:$PORT" > "target/bench-quick-$kind.txt"
-  f1=$(cpu "fhirgate serve"); p1=$(cpu "postgres:"); w1=$(lsn)
-  n=$(sed -n 's/^ *\([0-9]*\) requests in.*/\1/p' "target/bench-quick-$kind.txt")
+python3 -c 'import hl7' 2>/dev/null || pip install -q hl7
+for kind in read create hl7; do
+  f0=$(cpu "$SERVER"); p0=$(cpu -f "postgres:"); w0=$(lsn)
+  if [ "$kind" = hl7 ]; then
+    python3 bench/hl7_load.py 127.0.0.1 "$MLLP" 8 "$D" > "target/bench-quick-$kind.txt"
+    n=$(sed -n 's/^messages \([0-9]*\) in.*/\1/p' "target/bench-quick-$kind.txt")
+    rate=$(sed -n 's/.*: \([0-9.]*\) msg\/s.*/\1/p' "target/bench-quick-$kind.txt")
+    p99=$(sed -n 's/.* p99 \([0-9.]*\) ms.*/\1ms/p' "target/bench-quick-$kind.txt")
+  else
+    wrk -t2 -c32 -d"${D}s" --latency -s "bench/$kind.lua" "http://127.0.0.1:$PORT" > "target/bench-quick-$kind.txt"
+    n=$(sed -n 's/^ *\([0-9]*\) requests in.*/\1/p' "target/bench-quick-$kind.txt")
+    rate=$(sed -n 's/^Requests\/sec: *//p' "target/bench-quick-$kind.txt")
+    p99=$(sed -n 's/^ *99% *//p' "target/bench-quick-$kind.txt")
+  fi
+  f1=$(cpu "$SERVER"); p1=$(cpu -f "postgres:"); w1=$(lsn)
   wal=$(psql "$PGURL/fhirgate_quick" -Atc "select (pg_wal_lsn_diff('$w1','$w0')/$n)::int")
-  echo "$kind: $(sed -n 's/^Requests\/sec: *//p' "target/bench-quick-$kind.txt") req/s," \
-    "p99 $(sed -n 's/^ *99% *//p' "target/bench-quick-$kind.txt")," \
-    "CPU per request: gateway $(( (f1-f0)*10000/n )) us, postgres $(( (p1-p0)*10000/n )) us, WAL $wal B"
+  echo "$kind: $rate req/s, p99 $p99, CPU per request: gateway $(( (f1-f0)*10000/n )) us, postgres $(( (p1-p0)*10000/n )) us, WAL $wal B"
 done
 rm -f "$IDS"

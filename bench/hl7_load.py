@@ -68,4 +68,5 @@ async def main():
         sys.exit(f"{len(bad)} ACKs were not AA, e.g. {bad[0]}")
 
 
-asyncio.run(main())
+if __name__ == "__main__":
+    asyncio.run(main())
