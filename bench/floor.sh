@@ -11,7 +11,9 @@
 #   the sealed raw message and ACK (its patient, known after the first
 #   messages, is left out);
 # - each once without and once with the search-index rows the gateway itself
-#   wrote for that Patient and those Observations.
+#   wrote for that Patient and those Observations;
+# - the create once more with those values as one document-index row instead
+#   (option (b) in docs/performance.md's next steps).
 #
 # Every choice errs toward a lower floor: the secondary indexes of
 # resource_versions, resources, audit_events and hl7_messages are dropped
@@ -93,6 +95,27 @@ for typ in Patient Observation; do
     psql "$PGURL/$DB" -qc "CREATE TABLE floor_${typ}_$t AS SELECT o.n, x.* FROM floor_$typ o JOIN $t x ON x.resource_type = '$typ' AND x.resource_id = o.id" >/dev/null
   done
 done
+# Option (b) of docs/performance.md, a per-resource document index: the
+# Patient's search values as one row, its keys (equality keys, string values,
+# whole-value and prefix blind indexes as hex) under GIN and its dates as a
+# multirange under GiST, in place of its index rows.
+psql "$PGURL/$DB" -q >/dev/null <<'SQL'
+CREATE TABLE floor_doc_index (tenant_id text NOT NULL, resource_type text NOT NULL, resource_id text NOT NULL,
+  keys text[] NOT NULL, dates tstzmultirange, PRIMARY KEY (tenant_id, resource_type, resource_id));
+CREATE INDEX floor_doc_index_keys ON floor_doc_index USING gin (keys) WITH (gin_pending_list_limit = 128);
+CREATE INDEX floor_doc_index_dates ON floor_doc_index USING gist (dates);
+CREATE TABLE floor_doc AS SELECT 1 AS n,
+  (SELECT array_agg(k) FROM (
+     SELECT unnest(keys) AS k FROM floor_Patient_idx_keys
+     UNION ALL SELECT param || '|' || value_norm FROM floor_Patient_idx_string WHERE value_norm IS NOT NULL
+     UNION ALL SELECT param || '|b|' || encode(norm_bi, 'hex') FROM floor_Patient_idx_string WHERE norm_bi IS NOT NULL
+     UNION ALL SELECT param || '|x|' || encode(exact_bi, 'hex') FROM floor_Patient_idx_string WHERE exact_bi IS NOT NULL
+     UNION ALL SELECT param || '|p|' || encode(unnest(prefix_bis), 'hex') FROM floor_Patient_idx_string WHERE prefix_bis IS NOT NULL
+     UNION ALL SELECT param || '|d|' || encode(value_bi, 'hex') FROM floor_Patient_idx_date WHERE value_bi IS NOT NULL) s) AS keys,
+  (SELECT range_agg(tstzrange(low, high, '[]')) FROM floor_Patient_idx_date WHERE low IS NOT NULL) AS dates;
+SQL
+doc_cte="doc AS (INSERT INTO floor_doc_index SELECT 'default', 'Patient', r.id, f.keys, f.dates FROM floor_doc f JOIN r ON r.g = f.n),"
+
 # CTEs that write, for every row of r (id, g), the index rows of template
 # resource g of type $1: one per index table that has rows, as the gateway's
 # WriteSet writes only tables with rows (src/store/writes.rs).
@@ -150,6 +173,7 @@ SQL
 [ "$(psql "$PGURL/$DB" -Atc "SELECT count(*) FROM floor_Observation")" = 6 ] || { echo "expected the ORU's 6 Observations" >&2; exit 1; }
 create_sql "" > "$OUT/create.sql"
 create_sql "$(index_ctes Patient)" > "$OUT/create-indexed.sql"
+create_sql "$doc_cte" > "$OUT/create-doc.sql"
 oru_sql "" > "$OUT/oru.sql"
 oru_sql "$(index_ctes Observation)" > "$OUT/oru-indexed.sql"
 
@@ -165,18 +189,21 @@ for r in $(seq "$RUNS"); do
   o=$(tps -M prepared -c 8 -f "$OUT/oru.sql")
   x=$(tps -M prepared -c 32 -f "$OUT/create-indexed.sql")
   y=$(tps -M prepared -c 8 -f "$OUT/oru-indexed.sql")
-  [ -n "$i" ] && [ -n "$c" ] && [ -n "$o" ] && [ -n "$x" ] && [ -n "$y" ] || { cat "$OUT/pgbench.err" >&2; exit 1; }
-  echo "$i $c $o $x $y" >> "$OUT/results.txt"
+  z=$(tps -M prepared -c 32 -f "$OUT/create-doc.sql")
+  [ -n "$i" ] && [ -n "$c" ] && [ -n "$o" ] && [ -n "$x" ] && [ -n "$y" ] && [ -n "$z" ] || { cat "$OUT/pgbench.err" >&2; exit 1; }
+  echo "$i $c $o $x $y $z" >> "$OUT/results.txt"
 done
-echo "insert-tps(32c)  create-floor-tps(32c)  oru-floor-tps(8c)  create-with-index-rows-tps(32c)  oru-with-index-rows-tps(8c)"
+echo "insert-tps(32c)  create-floor-tps(32c)  oru-floor-tps(8c)  create-with-index-rows-tps(32c)  oru-with-index-rows-tps(8c)  create-with-document-index-tps(32c)"
 cat "$OUT/results.txt"
-for col in 1 2 3 4 5; do printf '%s ' "$(awk -v c=$col '{print $c}' "$OUT/results.txt" | median)"; done; echo " <- medians"
+for col in 1 2 3 4 5 6; do printf '%s ' "$(awk -v c=$col '{print $c}' "$OUT/results.txt" | median)"; done; echo " <- medians"
 awk '{print $2/$1}' "$OUT/results.txt" | median | xargs printf 'create floor / insert (median ratio): %.3f\n'
 awk '{print $4/$1}' "$OUT/results.txt" | median | xargs printf 'create floor with index rows / insert (median ratio): %.3f\n'
 budget=$(awk '{print int(2e6/(0.30*$1))}' "$OUT/results.txt" | median)
 floor=$(awk '{print int(2e6/$2)}' "$OUT/results.txt" | median)
 indexed=$(awk '{print int(2e6/$4)}' "$OUT/results.txt" | median)
-echo "create: budget at 0.30 of insert $budget us of machine time; floor $floor us; with the index rows $indexed us (medians)"
+doc=$(awk '{print int(2e6/$6)}' "$OUT/results.txt" | median)
+echo "create: budget at 0.30 of insert $budget us of machine time; floor $floor us; with the index rows $indexed us; with a document index instead $doc us (medians)"
+awk '{print $6/$1}' "$OUT/results.txt" | median | xargs printf 'create floor with a document index / insert (median ratio): %.3f\n'
 oru=$(awk '{print int(2e6/$3)}' "$OUT/results.txt" | median)
 oru_indexed=$(awk '{print int(2e6/$5)}' "$OUT/results.txt" | median)
 echo "ORU: budget at 1,000 msg/s 2000 us of machine time; floor $oru us; with the index rows $oru_indexed us (medians)"
