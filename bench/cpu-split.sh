@@ -8,6 +8,7 @@
 #                                  BIN= runs a prebuilt binary, for A/B runs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 D=${D:-10}
 PGURL=${PGURL:-postgres://postgres@127.0.0.1:5432}
 PORT=${PORT:-18080}
@@ -19,7 +20,7 @@ env ${WORKERS:+FHIRGATE_HTTP_WORKERS=$WORKERS} ${POOL:+FHIRGATE_DB_POOL_SIZE=$PO
   FHIRGATE_LOG=warn "$BIN" serve > target/bench-quick.log 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null' EXIT
-for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null && break; sleep 0.2; done
+wait_ready "$PORT"
 IDS=$(mktemp)
 for i in $(seq 300); do
   curl -s -D - -o /dev/null -X POST "http://127.0.0.1:$PORT/fhir/Patient" -H 'Content-Type: application/fhir+json' -H 'Prefer: return=minimal' \

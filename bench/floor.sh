@@ -47,7 +47,7 @@ AUDIT_BYTES=${AUDIT_BYTES:-1650}
 ORU_RESOURCE_BYTES=${ORU_RESOURCE_BYTES:-1195}
 RAW_BYTES=${RAW_BYTES:-585}
 ACK_BYTES=${ACK_BYTES:-148}
-PGBENCH=$(command -v pgbench || ls /usr/lib/postgresql/*/bin/pgbench | tail -1)
+. bench/lib.sh
 BIN=${BIN:-${CARGO_TARGET_DIR:-target}/release/fhirgate}
 [ "${SKIP_BUILD:-0}" = 1 ] || cargo build --release --quiet
 OUT=${OUT:-target/bench-floor}
@@ -63,7 +63,7 @@ FHIRGATE_DATABASE_URL="$PGURL/$DB" FHIRGATE_MLLP_ADDR="127.0.0.1:$MLLP" FHIRGATE
   FHIRGATE_DATA_DIR="$OUT/data" FHIRGATE_LOG=warn "$BIN" serve > "$OUT/server.log" 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null' EXIT
-for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null && break; sleep 0.2; done
+wait_ready "$PORT"
 curl -sf -o /dev/null -X POST "http://127.0.0.1:$PORT/fhir/Patient" -H 'Content-Type: application/fhir+json' \
   -d '{"resourceType":"Patient","identifier":[{"system":"urn:bench","value":"B-0-1-4242"}],"name":[{"family":"Bench1","given":["Load"]}],"gender":"female","birthDate":"1970-01-01","telecom":[{"system":"phone","value":"+1 555 0000001"}],"address":[{"line":["1 Bench St"],"city":"Loadville"}]}'
 FHIRGATE_DATA_DIR="$OUT/data" "$BIN" hl7 send --addr "127.0.0.1:$MLLP" "$OUT/oru.hl7" | grep -q 'MSA|AA' \
@@ -179,7 +179,6 @@ oru_sql "$(index_ctes Observation)" > "$OUT/oru-indexed.sql"
 
 tps() { "$PGBENCH" -n -j 2 -T "$DURATION" -D pb="$PATIENT_BYTES" -D ab="$AUDIT_BYTES" -D ob="$ORU_RESOURCE_BYTES" \
   -D rb="$RAW_BYTES" -D kb="$ACK_BYTES" "$@" "$PGURL/$DB" 2>"$OUT/pgbench.err" | sed -n 's/^tps = \([0-9.]*\).*/\1/p'; }
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 : > "$OUT/results.txt"
 for r in $(seq "$RUNS"); do

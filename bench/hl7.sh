@@ -14,7 +14,7 @@ PGURL=${PGURL:-postgres://postgres@127.0.0.1:5432}
 PORT=${PORT:-18090}
 MLLP=${MLLP:-12575}
 NULLPORT=${NULLPORT:-12576}
-PGBENCH=$(command -v pgbench || ls /usr/lib/postgresql/*/bin/pgbench | tail -1)
+. bench/lib.sh
 python3 -c 'import hl7' 2>/dev/null || pip install -q hl7
 OUT=${OUT:-target/bench-hl7}
 mkdir -p "$OUT"
@@ -31,12 +31,10 @@ SERVER=$!
 python3 bench/hl7_null_server.py "$NULLPORT" > "$OUT/null.log" 2>&1 &
 NULL=$!
 trap 'kill $SERVER $NULL 2>/dev/null; wait $SERVER $NULL 2>/dev/null' EXIT
-for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null && break; sleep 0.2; done
+wait_ready "$PORT"
 
-tps_pgbench() { "$PGBENCH" "$@" 2>/dev/null | sed -n 's/^tps = \([0-9.]*\).*/\1/p'; }
 rate() { sed -n 's/.*: \([0-9.]*\) msg\/s.*/\1/p'; }
 p99() { sed -n 's/.* p99 \([0-9.]*\) ms.*/\1/p'; }
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 : > "$OUT/results.txt"
 for r in $(seq "$RUNS"); do

@@ -20,7 +20,7 @@ PORT=${PORT:-18083}
 OUT=${OUT:-target/bench-import}
 SYNTHEA=${SYNTHEA:-../shared/examples/synthea}
 BIN=${BIN:-${CARGO_TARGET_DIR:-target}/release/fhirgate}
-PGBENCH=$(command -v pgbench || ls /usr/lib/postgresql/*/bin/pgbench | tail -1)
+. bench/lib.sh
 mkdir -p "$OUT"
 [ "${SKIP_BUILD:-0}" = 1 ] || cargo build --release --quiet
 psql "$PGURL/postgres" -qc "DROP DATABASE IF EXISTS fhirgate_bench_import WITH (FORCE)" -c "CREATE DATABASE fhirgate_bench_import" >/dev/null
@@ -30,14 +30,13 @@ FHIRGATE_DATABASE_URL="$PGURL/fhirgate_bench_import" FHIRGATE_MLLP_DISABLED=true
   FHIRGATE_LOG=warn "$BIN" serve > "$OUT/server.log" 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null; rm -rf "$OUT/in"' EXIT
-for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null && break; sleep 0.2; done
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+wait_ready "$PORT"
 ticks() { local t=0 s; for p in "$@"; do s=$(awk '{print $14+$15}' "/proc/$p/stat" 2>/dev/null || echo 0); t=$((t+s)); done; echo $t; }
 lsn() { psql "$PGURL/postgres" -Atc "select pg_current_wal_lsn()"; }
 : > "$OUT/results.txt"
 for r in $(seq "$RUNS"); do
   load=$(cut -d' ' -f1 /proc/loadavg)
-  i=$("$PGBENCH" -f bench/insert.sql -c "$PGCONNS" -j 2 -T "$DURATION" -n "$PGURL/pgbench_import" 2>/dev/null | sed -n 's/^tps = \([0-9.]*\).*/\1/p')
+  i=$(tps_pgbench -f bench/insert.sql -c "$PGCONNS" -j 2 -T "$DURATION" -n "$PGURL/pgbench_import")
   rm -rf "$OUT/in"
   python3 bench/synthea-copies.py "$OUT/in" "$COPIES" "r$r-$$" "$SYNTHEA"/*.json
   g0=$(ticks "$SERVER"); p0=$(ticks $(pgrep -x postgres)); w0=$(lsn)

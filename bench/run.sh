@@ -11,7 +11,7 @@ CONNS=${CONNS:-32}
 PGURL=${PGURL:-postgres://postgres@127.0.0.1:5432}
 PORT=${PORT:-18080}
 command -v wrk >/dev/null || { echo "install wrk (apt-get install wrk)"; exit 1; }
-PGBENCH=$(command -v pgbench || ls /usr/lib/postgresql/*/bin/pgbench | tail -1)
+. bench/lib.sh
 OUT=${OUT:-target/bench}
 mkdir -p "$OUT"
 
@@ -26,7 +26,7 @@ FHIRGATE_DATABASE_URL="$PGURL/fhirgate_bench" FHIRGATE_MLLP_DISABLED=true FHIRGA
   FHIRGATE_LOG=warn "$BIN" serve > "$OUT/server.log" 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null' EXIT
-for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null && break; sleep 0.2; done
+wait_ready "$PORT"
 
 # Seed 1,000 patients for the read benchmark.
 : > "$OUT/ids.txt"
@@ -37,8 +37,6 @@ for i in $(seq 1000); do
 done
 export FHIRGATE_BENCH_IDS="$OUT/ids.txt"
 
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-tps_pgbench() { "$PGBENCH" "$@" 2>/dev/null | sed -n 's/^tps = \([0-9.]*\).*/\1/p'; }
 rps_wrk() { sed -n 's/^Requests\/sec: *\([0-9.]*\)/\1/p'; }
 p99_wrk() { sed -n 's/^ *99% *\([0-9.]*\)\(us\|ms\|s\)$/\1 \2/p' | awk '{v=$1; if ($2=="us") v/=1000; if ($2=="s") v*=1000; print v}'; }
 

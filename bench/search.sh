@@ -32,7 +32,7 @@ DATA=${BENCH_DATA:-$OUT/data}
 BIN=${BIN:-${CARGO_TARGET_DIR:-target}/release/fhirgate}
 BASE=http://127.0.0.1:$PORT/fhir
 command -v wrk >/dev/null || { echo "install wrk (apt-get install wrk)"; exit 1; }
-PGBENCH=$(command -v pgbench || ls /usr/lib/postgresql/*/bin/pgbench | tail -1)
+. bench/lib.sh
 mkdir -p "$OUT" "$DATA"
 OUT=$(cd "$OUT" && pwd)
 DATA=$(cd "$DATA" && pwd)
@@ -41,7 +41,6 @@ DATA=$(cd "$DATA" && pwd)
 [ -x "$BIN" ] || { echo "no release binary at $BIN"; exit 1; }
 
 psql_db() { psql "$PGURL/$DB" -XAtq "$@"; }
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 # A fixed, bench-only master key (synthetic data only): the loaded database then
 # works from any checkout or data dir, so it is loaded once and reused.
@@ -191,7 +190,7 @@ wrk_search() { # name paths-file run
 : > "$OUT/noise.txt"
 for r in $(seq "$RUNS"); do
   echo "run $r" >&2
-  s=$("$PGBENCH" -S -c "$CONNS" -j 2 -T "$DURATION" -n "$PGURL/$PGBENCH_DB" 2>/dev/null | sed -n 's/^tps = \([0-9.]*\).*/\1/p')
+  s=$(tps_pgbench -S -c "$CONNS" -j 2 -T "$DURATION" -n "$PGURL/$PGBENCH_DB")
   wrk_search obs "$OUT/obs-queries.txt" "$r"
   wrk_search patient "$OUT/patient-queries.txt" "$r"
   line="$s"

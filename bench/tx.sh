@@ -13,7 +13,7 @@ PORT=${PORT:-18082}
 OUT=${OUT:-target/bench-tx}
 BIN=${BIN:-${CARGO_TARGET_DIR:-target}/release/fhirgate}
 command -v wrk >/dev/null || { echo "install wrk (apt-get install wrk)"; exit 1; }
-PGBENCH=$(command -v pgbench || ls /usr/lib/postgresql/*/bin/pgbench | tail -1)
+. bench/lib.sh
 mkdir -p "$OUT"
 [ "${SKIP_BUILD:-0}" = 1 ] || cargo build --release --quiet
 psql "$PGURL/postgres" -qc "DROP DATABASE IF EXISTS fhirgate_bench_tx WITH (FORCE)" -c "CREATE DATABASE fhirgate_bench_tx" >/dev/null
@@ -23,12 +23,11 @@ FHIRGATE_DATABASE_URL="$PGURL/fhirgate_bench_tx" FHIRGATE_MLLP_DISABLED=true FHI
   FHIRGATE_LOG=warn "$BIN" serve > "$OUT/server.log" 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null' EXIT
-for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null && break; sleep 0.2; done
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+wait_ready "$PORT"
 : > "$OUT/results.txt"
 for r in $(seq "$RUNS"); do
   echo "run $r" >&2
-  i=$("$PGBENCH" -f bench/insert.sql -c "$CONNS" -j 2 -T "$DURATION" -n "$PGURL/pgbench_tx" 2>/dev/null | sed -n 's/^tps = \([0-9.]*\).*/\1/p')
+  i=$(tps_pgbench -f bench/insert.sql -c "$CONNS" -j 2 -T "$DURATION" -n "$PGURL/pgbench_tx")
   res=$(wrk -t2 -c"$CONNS" -d"${DURATION}s" -s bench/tx.lua "http://127.0.0.1:$PORT" | grep RESULT)
   echo "$res" >&2
   tps=$(echo "$res" | sed -n 's/.*tps=\([0-9.]*\).*/\1/p')
