@@ -27,14 +27,10 @@ for i in $(seq 300); do
     -d "{\"resourceType\":\"Patient\",\"name\":[{\"family\":\"Seed$i\"}]}" | tr -d '\r' | sed -n 's#^location: .*/Patient/\([^/]*\)/_history/.*#\1#ip'
 done > "$IDS"
 export FHIRGATE_BENCH_IDS="$IDS"
-# CPU ticks (1/100 s) used so far by the processes given, or by every process whose
-# command line matches -f PATTERN.
-cpu() { local t=0 pids; if [ "$1" = -f ]; then pids=$(pgrep -f "$2"); else pids=$*; fi
-  for p in $pids; do s=$(awk '{print $14+$15}' "/proc/$p/stat" 2>/dev/null || echo 0); t=$((t+s)); done; echo $t; }
 lsn() { psql "$PGURL/fhirgate_quick" -Atc "select pg_current_wal_lsn()"; }
 python3 -c 'import hl7' 2>/dev/null || pip install -q hl7
 for kind in read create hl7; do
-  f0=$(cpu "$SERVER"); p0=$(cpu -f "postgres:"); w0=$(lsn)
+  f0=$(ticks "$SERVER"); p0=$(ticks $(pgrep -f "postgres:")); w0=$(lsn)
   if [ "$kind" = hl7 ]; then
     python3 bench/hl7_load.py 127.0.0.1 "$MLLP" 8 "$D" > "target/bench-quick-$kind.txt"
     n=$(sed -n 's/^messages \([0-9]*\) in.*/\1/p' "target/bench-quick-$kind.txt")
@@ -46,7 +42,7 @@ for kind in read create hl7; do
     rate=$(sed -n 's/^Requests\/sec: *//p' "target/bench-quick-$kind.txt")
     p99=$(sed -n 's/^ *99% *//p' "target/bench-quick-$kind.txt")
   fi
-  f1=$(cpu "$SERVER"); p1=$(cpu -f "postgres:"); w1=$(lsn)
+  f1=$(ticks "$SERVER"); p1=$(ticks $(pgrep -f "postgres:")); w1=$(lsn)
   wal=$(psql "$PGURL/fhirgate_quick" -Atc "select (pg_wal_lsn_diff('$w1','$w0')/$n)::int")
   echo "$kind: $rate req/s, p99 $p99, CPU per request: gateway $(( (f1-f0)*10000/n )) us, postgres $(( (p1-p0)*10000/n )) us, WAL $wal B"
 done

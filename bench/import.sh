@@ -31,7 +31,6 @@ FHIRGATE_DATABASE_URL="$PGURL/fhirgate_bench_import" FHIRGATE_MLLP_DISABLED=true
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null; rm -rf "$OUT/in"' EXIT
 wait_ready "$PORT"
-ticks() { local t=0 s; for p in "$@"; do s=$(awk '{print $14+$15}' "/proc/$p/stat" 2>/dev/null || echo 0); t=$((t+s)); done; echo $t; }
 lsn() { psql "$PGURL/postgres" -Atc "select pg_current_wal_lsn()"; }
 : > "$OUT/results.txt"
 for r in $(seq "$RUNS"); do
