@@ -77,6 +77,14 @@ impl BlindIndexer {
         BlindIndex(full.get(..len).unwrap_or(&full).to_vec())
     }
 
+    /// The whole HMAC-SHA-256 of `bytes` (any bytes, not only text) in
+    /// `column`: for comparing large values, such as a stored HL7 message
+    /// with a resend, where a false match must be out of the question.
+    pub fn digest(&self, column: &str, bytes: &[u8]) -> BlindIndex {
+        let key = self.column_key(column);
+        BlindIndex(hmac(&key.0, &[bytes]).to_vec())
+    }
+
     /// The blind indexes, `len` bytes each and concatenated, of the first
     /// `ends.len()` prefixes of `value`: `value[..e]` for each byte offset `e` of
     /// `ends` (ascending). Equal to [`BlindIndexer::index_len`] of each prefix,

@@ -6,7 +6,8 @@
 //! `hl7_messages` row, and only then is AA sent. A message refused (AR) or not
 //! applied (AE) is stored raw with its outcome, in its own transaction, before
 //! its ACK goes out. A message already accepted from the same sender with the
-//! same MSH-10 is not applied again: it gets the ACK it got the first time.
+//! same MSH-10 is not applied again: the same message gets the ACK it got the
+//! first time, another message gets AE (`dedupe.rs`).
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -17,6 +18,7 @@ use fhirgate_hl7::Message;
 use fhirgate_hl7::ack::{AckError, ErrorCode, Outcome};
 
 use super::ack;
+use super::dedupe::{self, Seen};
 use super::metrics::Held;
 use super::Hl7Error;
 use crate::audit::{AuditRecord, AuditSink, Interaction};
@@ -53,6 +55,8 @@ enum Applied {
     New,
     /// Another delivery was accepted first: its stored ACK frames.
     Duplicate(Vec<u8>),
+    /// Another message was accepted under this control id: not applied.
+    Conflict,
 }
 
 /// MSH-3 and MSH-4, whole (every component), as the namespace of MSH-10.
@@ -205,9 +209,13 @@ impl Ingestor {
         let mapped = match fhirgate_v2fhir::to_bundle(&msg, &self.map) {
             Ok(m) => m,
             Err(me) => {
-                if let Some(first) = self.first_ack(&sender, msg.control_id()).await? {
-                    m.duplicates.fetch_add(1, Ordering::Relaxed);
-                    return Ok(ack::split(&first));
+                match self.seen_before(&sender, msg.control_id(), &raw).await? {
+                    Some(Seen::Same(first)) => {
+                        m.duplicates.fetch_add(1, Ordering::Relaxed);
+                        return Ok(ack::split(&first));
+                    }
+                    Some(Seen::Other) => return self.conflict(&raw, &msg, peer).await,
+                    None => {}
                 }
                 let err = ack::map_error(&me);
                 let frames = ack::for_error(&msg, &err);
@@ -229,6 +237,7 @@ impl Ingestor {
                 tracing::info!(control_id = %msg.control_id(), "duplicate HL7 message; answered with its original ACK");
                 Ok(ack::split(&first))
             }
+            Ok(Applied::Conflict) => self.conflict(&raw, &msg, peer).await,
             Err(ApplyError::Store(e)) => Err(e),
             Err(ApplyError::Fhir(fe)) => {
                 let err = from_fhir(&fe);
@@ -238,21 +247,41 @@ impl Ingestor {
         }
     }
 
-    /// The ACK frames of the message `control` from `sender`, when it was accepted already.
-    async fn first_ack(
+    /// How the message accepted under `control` from `sender`, if any,
+    /// compares with `raw`.
+    async fn seen_before(
         &self,
         sender: &Sender,
         control: &str,
-    ) -> Result<Option<Vec<u8>>, StoreError> {
-        let (svc, s, c) = (self.svc.clone(), sender.clone(), control.to_owned());
-        let seen = self
-            .db
-            .run(move |conn| messages::accepted_ack(conn, &svc.keyring, &svc.tenant, &s, &c))
-            .await?;
-        if seen.is_some() {
-            tracing::info!(control_id = %control, "duplicate HL7 message; answered with its original ACK");
-        }
-        Ok(seen.map(|a| a.0))
+        raw: &[u8],
+    ) -> Result<Option<Seen>, StoreError> {
+        let (svc, s, c, raw) = (
+            self.svc.clone(),
+            sender.clone(),
+            control.to_owned(),
+            raw.to_vec(),
+        );
+        self.db
+            .run(move |conn| {
+                let digest = dedupe::digest(conn, &svc.keyring, &svc.tenant, &raw)?;
+                dedupe::seen(conn, &svc.keyring, &svc.tenant, &s, &c, &digest)
+            })
+            .await
+    }
+
+    /// Refuses another message under an accepted control id (AE), counted.
+    async fn conflict(
+        &self,
+        raw: &[u8],
+        msg: &Message,
+        peer: Option<String>,
+    ) -> Result<Vec<Vec<u8>>, StoreError> {
+        let m = &self.metrics.hl7;
+        m.control_id_conflicts.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!(control_id = %msg.control_id(), "HL7 control id reused for another message; answered AE");
+        let err = dedupe::conflict();
+        let frames = ack::for_error(msg, &err);
+        self.refused(raw, Some(msg), &err, frames, peer).await
     }
 
     /// Applies the message's Bundle and stores it as accepted, in one transaction.
@@ -281,20 +310,24 @@ impl Ingestor {
                         messages::lock_control_id(conn, &svc.tenant, sender, control)?;
                         // Under the lock: a delivery racing on another connection has
                         // either committed (then this is a duplicate) or not started.
-                        if let Some(first) = messages::accepted_ack(
+                        let digest = dedupe::digest(conn, &svc.keyring, &svc.tenant, &raw)?;
+                        match dedupe::seen(
                             conn,
                             &svc.keyring,
                             &svc.tenant,
                             sender,
                             control,
+                            &digest,
                         )? {
-                            return Ok(Applied::Duplicate(first.0));
+                            Some(Seen::Same(first)) => return Ok(Applied::Duplicate(first)),
+                            Some(Seen::Other) => return Ok(Applied::Conflict),
+                            None => {}
                         }
                         crate::fhir::transaction::apply_in_tx(
                             conn, &svc, &base, &template, &bundle, &merges, max,
                         )
                         .map_err(ApplyError::Fhir)?;
-                        let row = received.row(&raw, "AA", &ack, None);
+                        let row = received.row(&raw, &digest, "AA", &ack, None);
                         messages::insert(conn, &svc.keyring, &svc.tenant, &row)?;
                         Ok(Applied::New)
                     })
@@ -329,7 +362,8 @@ impl Ingestor {
         );
         self.db
             .run(move |conn| {
-                let row = received.row(&raw, code, &stored, Some(&summary));
+                let digest = dedupe::digest(conn, &svc.keyring, &svc.tenant, &raw)?;
+                let row = received.row(&raw, &digest, code, &stored, Some(&summary));
                 messages::insert(conn, &svc.keyring, &svc.tenant, &row)
             })
             .await?;

@@ -12,6 +12,8 @@ pub struct Hl7Metrics {
     pub errored: AtomicU64,
     pub rejected: AtomicU64,
     pub duplicates: AtomicU64,
+    /// Messages under a control id already accepted for another message (AE).
+    pub control_id_conflicts: AtomicU64,
     pub bytes: AtomicU64,
     /// Messages received and not yet acknowledged.
     pub queue_depth: AtomicI64,
@@ -41,7 +43,7 @@ impl Drop for Held<'_> {
 impl Hl7Metrics {
     /// The Prometheus text exposition of every counter.
     pub fn render(&self, out: &mut String) {
-        let counters: [(&str, &str, &AtomicU64); 8] = [
+        let counters: [(&str, &str, &AtomicU64); 9] = [
             ("received", "HL7 v2 messages received", &self.received),
             ("accepted", "messages answered AA (applied)", &self.accepted),
             (
@@ -58,6 +60,11 @@ impl Hl7Metrics {
                 "duplicates",
                 "messages already accepted, answered with the original ACK",
                 &self.duplicates,
+            ),
+            (
+                "control_id_conflicts",
+                "messages under a control id already accepted for another message, answered AE",
+                &self.control_id_conflicts,
             ),
             ("bytes", "bytes of HL7 v2 messages received", &self.bytes),
             (

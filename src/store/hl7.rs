@@ -8,7 +8,7 @@ use diesel::sql_types::Text;
 
 use super::schema::hl7_messages as hm;
 use super::StoreError;
-use crate::crypto::{Ciphertext, Keyring, PhiBytes, RowBinding};
+use crate::crypto::{BlindIndex, Ciphertext, Keyring, PhiBytes, RowBinding};
 use crate::model::ResourceId;
 use crate::tenant::TenantId;
 
@@ -33,6 +33,8 @@ pub struct NewMessage<'a> {
     pub ack_code: &'a str,
     pub ack: &'a [u8],
     pub error: Option<&'a str>,
+    /// The keyed digest of the message's content (migration 000009).
+    pub digest: &'a BlindIndex,
 }
 
 /// What is known of a message as received, before its outcome.
@@ -49,6 +51,7 @@ impl Received {
     pub fn row<'a>(
         &'a self,
         raw: &'a [u8],
+        digest: &'a BlindIndex,
         ack_code: &'a str,
         ack: &'a [u8],
         error: Option<&'a str>,
@@ -64,6 +67,7 @@ impl Received {
             ack_code,
             ack,
             error,
+            digest,
         }
     }
 }
@@ -106,6 +110,7 @@ pub fn insert(
                 hm::ack_code.eq(m.ack_code),
                 hm::ack.eq(ack.0),
                 hm::error.eq(m.error),
+                hm::digest.eq(&m.digest.0),
             ),
         ))
         .execute(conn)?;
@@ -126,24 +131,51 @@ pub fn lock_control_id(
     Ok(())
 }
 
-/// The ACK sent for the accepted message with this sender and control id.
-pub fn accepted_ack(
+/// What tells a stored message's content: its digest, or, for a row stored
+/// before digests were kept (migration 000009), the raw message itself.
+pub enum Content {
+    Digest(BlindIndex),
+    Raw(PhiBytes),
+}
+
+/// The accepted message with a sender and control id.
+pub struct Accepted {
+    /// The ACK frames it was answered with.
+    pub ack: PhiBytes,
+    pub content: Content,
+}
+
+/// The message accepted with this sender and control id, if any.
+pub fn accepted(
     conn: &mut PgConnection,
     keyring: &Keyring,
     tenant: &TenantId,
     sender: &Sender,
     control_id: &str,
-) -> Result<Option<PhiBytes>, StoreError> {
+) -> Result<Option<Accepted>, StoreError> {
     let row = hm::table
         .filter(hm::tenant_id.eq(tenant.as_str()))
         .filter(hm::sender.eq(&sender.0))
         .filter(hm::control_id.eq(control_id))
         .filter(hm::ack_code.eq("AA"))
-        .select((hm::id, hm::ack))
-        .first::<(String, Vec<u8>)>(conn)
+        .select((hm::id, hm::ack, hm::digest))
+        .first::<(String, Vec<u8>, Option<Vec<u8>>)>(conn)
         .optional()?;
-    row.map(|(id, ack)| keyring.open(conn, &binding(tenant, ACK_TYPE, &id), &Ciphertext(ack)))
-        .transpose()
+    let Some((id, ack, digest)) = row else {
+        return Ok(None);
+    };
+    let ack = keyring.open(conn, &binding(tenant, ACK_TYPE, &id), &Ciphertext(ack))?;
+    let content = match digest {
+        Some(d) => Content::Digest(BlindIndex(d)),
+        None => {
+            let raw = hm::table
+                .find((tenant.as_str(), id.as_str()))
+                .select(hm::raw)
+                .first::<Vec<u8>>(conn)?;
+            Content::Raw(keyring.open(conn, &binding(tenant, RAW_TYPE, &id), &Ciphertext(raw))?)
+        }
+    };
+    Ok(Some(Accepted { ack, content }))
 }
 
 /// One stored message, opened, for replay.

@@ -82,5 +82,6 @@ diesel::table! {
         error -> Nullable<Text>,
         replayed_at -> Nullable<Timestamptz>,
         replay_code -> Nullable<Text>,
+        digest -> Nullable<Bytea>,
     }
 }

@@ -26,6 +26,7 @@ mod examples;
 mod formats;
 mod hl7;
 mod hl7_client;
+mod hl7_dedupe;
 mod hl7_limits;
 mod hl7_merge;
 mod hl7_samples;

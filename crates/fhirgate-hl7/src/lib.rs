@@ -13,9 +13,11 @@ mod header;
 pub mod message;
 pub mod mllp;
 pub mod parse;
+pub mod resend;
 
 pub use batch::{split_batch, Batch, SubBatch};
 pub use charset::Charset;
 pub use message::{Component, Field, Message, Repetition, Segment, Separators};
 pub use mllp::{Frame, MllpCodec, MllpError};
 pub use parse::{parse, ParseError};
+pub use resend::resend_form;

@@ -1,9 +1,9 @@
-//! Arbitrary bytes through parse, split_batch and ACK building. Must never
+//! Arbitrary bytes through parse, split_batch, ACK building and the resend form. Must never
 //! panic; an ACK we build must itself parse and echo the control id.
 #![no_main]
 
 use fhirgate_hl7::ack::{build_ack, check_header, reject_unparsed, AckCode};
-use fhirgate_hl7::{parse, split_batch};
+use fhirgate_hl7::{parse, resend_form, split_batch};
 use libfuzzer_sys::fuzz_target;
 
 fn ack_round_trip(raw: &[u8]) {
@@ -30,6 +30,10 @@ fn ack_round_trip(raw: &[u8]) {
 
 fuzz_target!(|data: &[u8]| {
     ack_round_trip(data);
+    // The duplicate check's form of a message is a fixed point: a resend of
+    // the form itself is the same message.
+    let form = resend_form(data);
+    assert_eq!(resend_form(&form), form);
     if let Ok(batch) = split_batch(data) {
         for m in batch.messages().take(16) {
             ack_round_trip(m);
