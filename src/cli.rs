@@ -75,8 +75,15 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(_) => runtime.block_on(crate::startup::serve(settings)),
         Command::Migrate => runtime.block_on(async move {
+            // The master key converts what SQL cannot (readable index text to
+            // blind indexes, migration 000011).
+            let master = crate::crypto::MasterKey::load_or_generate(
+                settings.master_key_file.as_deref(),
+                &settings.data_dir,
+            )?;
             let db = crate::store::bootstrap::open(&settings).await?;
-            db.migrate().await?;
+            db.migrate(std::sync::Arc::new(crate::crypto::Keyring::new(master)))
+                .await?;
             tracing::info!("migrations applied");
             db.shutdown().await;
             Ok(())

@@ -36,8 +36,8 @@ pub async fn run(settings: Settings, command: KeysCommand) -> anyhow::Result<()>
     let master =
         MasterKey::load_or_generate(settings.master_key_file.as_deref(), &settings.data_dir)?;
     let db = crate::store::bootstrap::open(&settings).await?;
-    db.migrate().await?;
     let keyring = Arc::new(Keyring::new(master));
+    db.migrate(keyring.clone()).await?;
     let tenant = TenantId::default_tenant();
     let db2 = db.clone();
     let result = tokio::task::spawn_blocking(move || match command {

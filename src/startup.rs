@@ -184,7 +184,9 @@ pub async fn open_store(settings: &Settings) -> anyhow::Result<(Db, Arc<FhirMode
     let master =
         MasterKey::load_or_generate(settings.master_key_file.as_deref(), &settings.data_dir)?;
     let db = crate::store::bootstrap::open(settings).await?;
-    db.migrate().await.context("applying migrations")?;
+    db.migrate(Arc::new(Keyring::new(master.clone())))
+        .await
+        .context("applying migrations")?;
     let model = Arc::new(tokio::task::spawn_blocking(FhirModel::load).await??);
     Ok((db, model, master))
 }

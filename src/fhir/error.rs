@@ -23,8 +23,14 @@ pub enum FhirError {
     MethodNotAllowed(String),
     /// 406: no acceptable representation (Accept / _format).
     NotAcceptable(String),
-    /// 409: conflicts with the current state (double booking, id clash).
+    /// 409: the resource changed under a concurrent request (http.html#concurrency
+    /// keeps 409 and 412 for version conflicts).
     Conflict(String),
+    /// 422: refused by a business rule of the gateway's, not an R4 invariant
+    /// (a double booking): http.html#2.21.0.17 "422 Unprocessable Entity - the
+    /// proposed resource violated applicable FHIR profiles or server business
+    /// rules".
+    BusinessRule(String),
     /// 410: the resource was deleted.
     Gone(String),
     /// 412: If-Match / conditional criteria not satisfied.
@@ -74,7 +80,9 @@ impl FhirError {
             FhirError::TooLarge(_) | FhirError::TooManyEntries(_) => StatusCode::PAYLOAD_TOO_LARGE,
             FhirError::UnprocessablePatch(_) => StatusCode::UNPROCESSABLE_ENTITY,
             FhirError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            FhirError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            FhirError::Unprocessable(_) | FhirError::BusinessRule(_) => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             FhirError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             FhirError::Unavailable(_) | FhirError::Transient(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
@@ -107,6 +115,7 @@ impl FhirError {
             }
             FhirError::Conflict(m) | FhirError::PreconditionFailed(m) => single("conflict", m),
             FhirError::Gone(m) => single("deleted", m),
+            FhirError::BusinessRule(m) => single("business-rule", m),
             FhirError::UnprocessablePatch(m) => single("processing", m),
             FhirError::TooManyEntries(limit) => single(
                 "too-costly",

@@ -72,7 +72,7 @@ impl Services {
                 // A deadlock here is two bookings of one slot waiting on each
                 // other; PostgreSQL aborts one, and that one overlaps the other.
                 if e.is_exclusion_violation() || e.is_deadlock() {
-                    FhirError::Conflict(
+                    FhirError::BusinessRule(
                         "the appointment overlaps another booked, arrived or checked-in appointment of the same practitioner".into(),
                     )
                 } else {

@@ -112,16 +112,21 @@ fn from_fhir(e: &FhirError) -> Hl7Error {
                 .join("; ")
         })
         .unwrap_or_default();
-    let (code, kind) = match status {
-        409 => (
-            ErrorCode::ApplicationRecordLocked,
-            "conflict with stored data (e.g. a double booking)",
+    let (code, kind) = match (e, status) {
+        // Table 0357 has no "business rule" code: 207 with the rule in ERR-8.
+        (FhirError::BusinessRule(_), _) => (
+            ErrorCode::ApplicationError,
+            "refused by a business rule (e.g. a double booking)",
         ),
-        412 => (
+        (_, 409) => (
+            ErrorCode::ApplicationRecordLocked,
+            "a concurrent change of the same record",
+        ),
+        (_, 412) => (
             ErrorCode::UnknownKeyIdentifier,
             "a referenced patient or practitioner is ambiguous",
         ),
-        500..=599 => (ErrorCode::ApplicationError, "internal error"),
+        (_, 500..=599) => (ErrorCode::ApplicationError, "internal error"),
         _ => (
             ErrorCode::ApplicationError,
             "resources made from the message are not valid R4",

@@ -112,10 +112,12 @@ pub async fn command(settings: crate::config::Settings, args: ReplayArgs) -> any
         &settings.data_dir,
     )?;
     let db = crate::store::bootstrap::open(&settings).await?;
-    db.migrate().await.context("applying migrations")?;
+    let keyring = Arc::new(crate::crypto::Keyring::new(master));
+    db.migrate(keyring.clone())
+        .await
+        .context("applying migrations")?;
     let model = Arc::new(tokio::task::spawn_blocking(crate::fhir::FhirModel::load).await??);
     let tenant = crate::tenant::TenantId::default_tenant();
-    let keyring = Arc::new(crate::crypto::Keyring::new(master));
     {
         let (k, t) = (keyring.clone(), tenant.clone());
         db.run(move |conn| k.ensure_tenant(conn, t.as_str()))

@@ -4,16 +4,20 @@
 //! resources with an identifier become conditional creates.
 //!
 //! Why each rule (the module comment of `import/mod.rs` and the README say the same):
-//! - A reference to a left-out entry would be a dangling `urn:uuid:`, which a
-//!   transaction refuses (bundle.html#references). It becomes a Reference with
+//! - A reference to a left-out entry by its `urn:uuid:` fullUrl would dangle,
+//!   which a transaction refuses (bundle.html#references). It becomes a Reference with
 //!   only `type`, the target's first `identifier` when it has one, and `display`
 //!   (http://hl7.org/fhir/R4/references.html#Reference: a Reference may carry
 //!   any of them alone), so what it pointed at stays known without a link.
+//!   Every other reference (`Encounter/1`, absolute URLs), in a resource or its
+//!   `contained`, is kept as it is: import stores what a PUT would store.
+//! - Response Bundles (batch-response, transaction-response, searchset,
+//!   history) are a server's answers, not data: skipped and listed.
 //! - `MedicationRequest.medication[x]` is required (1..1). A `medicationReference`
 //!   to a left-out Medication entry that has a `code` becomes
 //!   `medicationCodeableConcept` with that code (the valid alternative R4 offers,
 //!   medicationrequest.html); without a code it gets the display-only Reference.
-//! - A collection (or document, searchset) has no requests: each entry is PUT
+//! - A collection (or document) has no requests: each entry is PUT
 //!   `Type/id` when its resource has a valid id, else POSTed; fullUrls are kept so
 //!   the transaction rewrites references to them (http.html#trules).
 //! - ifNoneExist `identifier=system|value` (first identifier with both) on POSTs
@@ -97,18 +101,39 @@ fn identifier_criteria(resource: &Value) -> Option<String> {
     serde_urlencoded::to_string([("identifier", token)]).ok()
 }
 
+/// Why a source Bundle sends nothing.
+#[derive(Debug, Clone, PartialEq)]
+pub enum NotSent {
+    /// A server's answer (batch-response, transaction-response, searchset,
+    /// history: bundle.html#bundle-types): a folder exported from a server
+    /// holds them beside its data; they are not data to load, so they are
+    /// skipped and listed, not a failure.
+    Response(String),
+    /// Not an importable Bundle: a hard failure.
+    Invalid(String),
+}
+
 /// Turns one source Bundle into what is sent. `kind` is the source's Bundle.type.
-pub fn prepare(mut bundle: Value, opts: Options) -> Result<Prepared, String> {
+pub fn prepare(mut bundle: Value, opts: Options) -> Result<Prepared, NotSent> {
     let kind = text(&bundle, "type").unwrap_or("").to_owned();
     let out_kind = match kind.as_str() {
         "transaction" | "batch" => kind.as_str(),
-        "collection" | "document" | "searchset" => "transaction",
-        other => return Err(format!("a Bundle of type {other:?} is not imported (transaction, batch, collection, document or searchset)")),
+        "collection" | "document" => "transaction",
+        "batch-response" | "transaction-response" | "searchset" | "history" => {
+            return Err(NotSent::Response(format!(
+                "a {kind} Bundle is a server's answer, not data to import: skipped"
+            )))
+        }
+        other => {
+            return Err(NotSent::Invalid(format!(
+                "a Bundle of type {other:?} is not imported (transaction, batch, collection or document)"
+            )))
+        }
     };
     let entries = match bundle.get_mut("entry").map(Value::take) {
         None => Vec::new(),
         Some(Value::Array(a)) => a,
-        Some(_) => return Err("Bundle.entry is not an array".into()),
+        Some(_) => return Err(NotSent::Invalid("Bundle.entry is not an array".into())),
     };
     let mut prepared = Prepared::default();
     let mut left_out: HashMap<String, Target> = HashMap::new();
@@ -120,7 +145,12 @@ pub fn prepare(mut bundle: Value, opts: Options) -> Result<Prepared, String> {
             continue;
         }
         *prepared.unserved.entry(rtype.clone()).or_default() += 1;
-        if let (Some(url), Some(r)) = (text(&e, "fullUrl"), e.get("resource")) {
+        // Only a `urn:` fullUrl leaves a reference that cannot be stored (a
+        // transaction refuses an unresolved urn:uuid, bundle.html#references);
+        // `Type/id` and absolute references to a left-out entry are kept, as a
+        // PUT of the referring resource would keep them.
+        let full_url = text(&e, "fullUrl").filter(|u| u.starts_with("urn:"));
+        if let (Some(url), Some(r)) = (full_url, e.get("resource")) {
             left_out.insert(
                 url.to_owned(),
                 Target {
@@ -163,7 +193,7 @@ pub fn prepare(mut bundle: Value, opts: Options) -> Result<Prepared, String> {
         .collect();
     if !out.is_empty() {
         let b = json!({"resourceType": "Bundle", "type": out_kind, "entry": out});
-        prepared.body = Some(serde_json::to_vec(&b).map_err(|e| e.to_string())?);
+        prepared.body = Some(serde_json::to_vec(&b).map_err(|e| NotSent::Invalid(e.to_string()))?);
     }
     Ok(prepared)
 }
@@ -251,25 +281,17 @@ fn rewrite_medication(r: &mut Map<String, Value>, left_out: &HashMap<String, Tar
     }
 }
 
-/// A relative `Type/id` reference to a type this gateway does not serve.
-fn unserved_relative(reference: &str) -> Option<&str> {
-    let (t, id) = reference.split_once('/')?;
-    let plain = t.chars().next().is_some_and(|c| c.is_ascii_uppercase())
-        && t.chars().all(|c| c.is_ascii_alphanumeric());
-    (plain && !id.is_empty() && !id.contains(['/', '?']) && !served(t)).then_some(t)
-}
-
-/// Rewrites, at any depth, every Reference whose target was left out (by fullUrl)
-/// or names an unserved type relatively; returns how many.
+/// Rewrites, at any depth, every Reference whose target was left out (by its
+/// `urn:` fullUrl); returns how many. A reference to an unserved type by
+/// `Type/id` is left as it is: the gateway stores it so through PUT
+/// (references.html: a literal reference need not resolve on this server).
 fn rewrite_refs(r: &mut Map<String, Value>, left_out: &HashMap<String, Target>) -> u64 {
     let mut n = 0;
-    let target = match r.get("reference").and_then(Value::as_str) {
-        Some(s) => match left_out.get(s) {
-            Some(t) => Some((t.rtype.clone(), t.identifier.clone())),
-            None => unserved_relative(s).map(|t| (t.to_owned(), None)),
-        },
-        None => None,
-    };
+    let target = r
+        .get("reference")
+        .and_then(Value::as_str)
+        .and_then(|s| left_out.get(s))
+        .map(|t| (t.rtype.clone(), t.identifier.clone()));
     if let Some((rtype, identifier)) = target {
         detach(r, &rtype, identifier.as_ref());
         n += 1;
@@ -324,7 +346,7 @@ mod tests {
         );
         assert_eq!(p.unserved.get("Encounter"), Some(&1));
         assert_eq!(p.unserved.get("Medication"), Some(&1));
-        assert_eq!(p.rewritten, 3);
+        assert_eq!(p.rewritten, 2);
         let e = v["entry"].as_array().unwrap();
         assert_eq!(e.len(), 3);
         // The conditional create goes first.
@@ -333,9 +355,10 @@ mod tests {
             e[1]["resource"]["encounter"],
             json!({"type": "Encounter", "identifier": {"system": "s", "value": "v"}, "display": "Encounter (not imported by fhirgate)"})
         );
+        // A `Type/id` reference to an unserved type is kept, as PUT keeps it.
         assert_eq!(
             e[1]["resource"]["hasMember"][0],
-            json!({"type": "Encounter", "display": "kept"})
+            json!({"reference": "Encounter/9", "display": "kept"})
         );
         assert_eq!(
             e[2]["resource"]["medicationCodeableConcept"],
@@ -363,12 +386,28 @@ mod tests {
             v["entry"][1]["request"],
             json!({"method": "POST", "url": "Patient"})
         );
-        assert!(prepare(
-            json!({"resourceType": "Bundle", "type": "history"}),
-            Options {
-                identifier_match: false
-            }
-        )
-        .is_err());
+        let kind = |t: &str| {
+            prepare(
+                json!({"resourceType": "Bundle", "type": t}),
+                Options {
+                    identifier_match: false,
+                },
+            )
+            .err()
+        };
+        for t in [
+            "batch-response",
+            "transaction-response",
+            "searchset",
+            "history",
+        ] {
+            assert!(
+                matches!(kind(t), Some(NotSent::Response(_))),
+                "{t}: {:?}",
+                kind(t)
+            );
+        }
+        assert!(matches!(kind("message"), Some(NotSent::Invalid(_))));
+        assert!(kind("collection").is_none());
     }
 }

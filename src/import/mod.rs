@@ -7,11 +7,14 @@
 //! - **Entries of types this gateway does not serve** are left out before
 //!   sending and counted by type ("Encounter: type not served: 45"): a
 //!   transaction with one of them would be refused whole.
-//! - **References to left-out entries** would be dangling `urn:uuid:`s, which a
-//!   transaction refuses. They become a Reference with `type`, the target's first
-//!   `identifier` (when it has one) and a `display` saying it was not imported:
-//!   valid R4, and the link can be re-made when the type is served. A relative
-//!   `Encounter/123` (unserved type) is treated the same way.
+//! - **References to left-out entries** by their `urn:uuid:` fullUrl would
+//!   dangle, which a transaction refuses. They become a Reference with `type`,
+//!   the target's first `identifier` (when it has one) and a `display` saying it
+//!   was not imported: valid R4, and the link can be re-made when the type is
+//!   served. Every other reference (`Encounter/123`, absolute URLs, inside
+//!   `contained` too) is kept: import stores what a PUT would store.
+//! - **Response Bundles** (batch-response, transaction-response, searchset,
+//!   history) are skipped and listed in the summary: not data, not a failure.
 //!   `MedicationRequest.medicationReference` to a left-out Medication becomes
 //!   `medicationCodeableConcept` with the Medication's code when it has one
 //!   (medication[x] is required), else the display-only Reference.
@@ -44,7 +47,7 @@ use std::time::Duration;
 use anyhow::Context;
 
 pub use self::filter::served;
-use self::filter::{Options, Prepared};
+use self::filter::{NotSent, Options, Prepared};
 use self::progress::Progress;
 pub use self::progress::ProgressMode;
 use self::sink::Sink;
@@ -155,7 +158,11 @@ pub async fn run(settings: Settings, args: ImportArgs) -> anyhow::Result<Summary
                             };
                             tx.blocking_send(work).is_ok()
                         }
-                        Err(e) => {
+                        Err(NotSent::Response(why)) => {
+                            lock(&summary).skipped.push(format!("{label}: {why}"));
+                            true
+                        }
+                        Err(NotSent::Invalid(e)) => {
                             bad = Some(e);
                             false
                         }

@@ -32,6 +32,8 @@ pub struct Summary {
     pub errors: Vec<String>,
     /// Hard failures: unreadable or malformed files, undeliverable Bundles.
     pub failures: Vec<String>,
+    /// Response Bundles met in the input, not imported (filter::NotSent).
+    pub skipped: Vec<String>,
 }
 
 fn bump(m: &mut BTreeMap<String, u64>, k: &str) {
@@ -200,6 +202,7 @@ impl Summary {
             )?;
         }
         for (title, list) in [
+            ("skipped (server responses, not data)", &self.skipped),
             ("refused (first error each)", &self.errors),
             ("hard failures", &self.failures),
         ] {

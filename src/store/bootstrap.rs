@@ -119,14 +119,59 @@ pub fn ensure_database(url: &str) -> anyhow::Result<()> {
     }
 }
 
+/// The migration that drops the index's readable free text: the backfill of
+/// `index::backfill` must have run before it (migrations/..000011).
+const DROPS_FREE_TEXT: &str = "20261207000011";
+
+/// Applies the pending migrations, for a database whose index holds no
+/// readable free text to convert (a new one: the tests' template), else fails
+/// asking for the keys ([`run_migrations_with`]).
 pub fn run_migrations(conn: &mut PgConnection) -> Result<(), StoreError> {
+    run_migrations_with(conn, None)
+}
+
+/// Applies the pending migrations one by one, under an advisory lock so that
+/// concurrent gateways agree; before the one that drops the readable free text
+/// of the index, converts that text to blind indexes with `keyring`.
+pub fn run_migrations_with(
+    conn: &mut PgConnection,
+    keyring: Option<&crate::crypto::Keyring>,
+) -> Result<(), StoreError> {
     sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK})")).execute(conn)?;
-    let result = conn
-        .run_pending_migrations(MIGRATIONS)
-        .map(|_| ())
-        .map_err(|e| StoreError::Corrupt(format!("migration failed: {e}")));
+    let result = apply_pending(conn, keyring);
     sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})")).execute(conn)?;
     result
+}
+
+fn apply_pending(
+    conn: &mut PgConnection,
+    keyring: Option<&crate::crypto::Keyring>,
+) -> Result<(), StoreError> {
+    let failed = |e: Box<dyn std::error::Error + Send + Sync>| {
+        StoreError::Corrupt(format!("migration failed: {e}"))
+    };
+    for m in conn.pending_migrations(MIGRATIONS).map_err(failed)? {
+        if m.name().version().to_string() == DROPS_FREE_TEXT {
+            match keyring {
+                Some(k) => {
+                    let n = super::index::backfill::free_text(conn, k)?;
+                    if n > 0 {
+                        tracing::info!(rows = n, "index free text converted to blind indexes");
+                    }
+                }
+                None if super::index::backfill::pending(conn)? => {
+                    return Err(StoreError::Corrupt(
+                        "the search index holds readable free text that only the gateway can \
+                         convert: run `fhirgate migrate` with this database's master key"
+                            .into(),
+                    ))
+                }
+                None => {}
+            }
+        }
+        conn.run_migration(&m).map_err(failed)?;
+    }
+    Ok(())
 }
 
 pub fn migrations_pending(conn: &mut PgConnection) -> Result<bool, StoreError> {

@@ -130,8 +130,14 @@ impl Db {
         f(&mut conn)
     }
 
-    pub async fn migrate(&self) -> Result<(), StoreError> {
-        self.run(super::bootstrap::run_migrations).await
+    /// Applies the pending migrations; `keyring` converts what only the
+    /// gateway can (see [`super::bootstrap::run_migrations_with`]).
+    pub async fn migrate(
+        &self,
+        keyring: std::sync::Arc<crate::crypto::Keyring>,
+    ) -> Result<(), StoreError> {
+        self.run(move |conn| super::bootstrap::run_migrations_with(conn, Some(&keyring)))
+            .await
     }
 
     /// Whether the database answers and every embedded migration is applied.

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 
 // http.html#trules: "servers SHALL either accept all actions ... or reject all
 // resources". Whatever entry fails (invalid resource 400/422, unknown type,
-// stale ifMatch 412 (http.html#concurrency), double-booked Appointment 409),
+// stale ifMatch 412 (http.html#concurrency), double-booked Appointment 422),
 // the reply is one OperationOutcome naming the failing entry, and none of the
 // other writes (create, update, delete) remains.
 #[tokio::test]
@@ -83,7 +83,7 @@ async fn failing_entry_rolls_back_the_whole_transaction() {
                 BAD,
                 appointment("dr-x", "2026-06-01T10:15:00Z", "2026-06-01T10:45:00Z"),
             )],
-            vec![409],
+            vec![422],
             vec![(4, Some(BAD))],
         ),
         (
@@ -98,7 +98,7 @@ async fn failing_entry_rolls_back_the_whole_transaction() {
                     appointment("dr-y", "2026-06-01T11:15:00Z", "2026-06-01T11:45:00Z"),
                 ),
             ],
-            vec![409],
+            vec![422],
             vec![(4, Some(BAD2)), (5, Some(BAD))],
         ),
     ];
@@ -219,7 +219,7 @@ async fn batch_entries_succeed_or_fail_independently() {
     assert!([400, 422].contains(&code(&b, 1)), "{}", b["entry"][1]);
     assert_eq!(code(&b, 2), 404, "{}", b["entry"][2]);
     assert_eq!(code(&b, 3), 412, "{}", b["entry"][3]);
-    assert_eq!(code(&b, 4), 409, "{}", b["entry"][4]);
+    assert_eq!(code(&b, 4), 422, "{}", b["entry"][4]);
     for i in 1..=4 {
         entry_outcome(&b, i);
     }

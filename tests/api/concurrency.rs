@@ -118,14 +118,17 @@ async fn double_booking_is_refused() {
         "2026-03-01T09:30:00Z",
     ))
     .await;
-    // Overlapping slot of the same practitioner: 409.
+    // Overlapping slot of the same practitioner: a business rule, so 422
+    // (http.html#2.21.0.17 keeps 409/412 for version conflicts), with an
+    // OperationOutcome whose issue type says so (valueset-issue-type).
     let clash = app
         .post_json(
             "Appointment",
             &appointment("dr-a", "2026-03-01T09:15:00Z", "2026-03-01T09:45:00Z"),
         )
         .await;
-    let oo = assert_outcome(clash, 409).await;
+    let oo = assert_outcome(clash, 422).await;
+    assert_eq!(oo["issue"][0]["code"], "business-rule");
     assert!(oo["issue"][0]["diagnostics"]
         .as_str()
         .unwrap()
@@ -178,7 +181,7 @@ async fn fifty_concurrent_bookings_of_one_slot_one_wins() {
         "{statuses:?}"
     );
     assert_eq!(
-        statuses.iter().filter(|s| **s == 409).count(),
+        statuses.iter().filter(|s| **s == 422).count(),
         49,
         "{statuses:?}"
     );

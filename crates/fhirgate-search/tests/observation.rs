@@ -70,11 +70,12 @@ fn observation_blood_pressure_components() {
         values(&e, "category"),
         vec![token(Some(cat), Some("vital-signs"), Some("Vital Signs"))]
     );
-    // CodeableConcept.text wins over the coding display.
+    // `:text` searches CodeableConcept.text and Coding.display
+    // (search.html#modifiers): both go with each coding.
     let panel = token(
         Some(LOINC),
         Some("85354-9"),
-        Some("Blood pressure systolic & diastolic"),
+        Some("Blood pressure systolic & diastolic Blood pressure panel with all children optional"),
     );
     assert_eq!(values(&e, "code"), vec![panel.clone()]);
     let sys1 = token(Some(LOINC), Some("8480-6"), Some("Systolic blood pressure"));
@@ -147,8 +148,16 @@ fn observation_blood_pressure_components() {
 #[test]
 fn observation_value_concept_and_string() {
     let e = extract("Observation-bloodgroup.json");
-    let code = token(Some(LOINC), Some("883-9"), Some("Blood Group"));
-    let value = token(Some("http://snomed.info/sct"), Some("112144000"), Some("A"));
+    let code = token(
+        Some(LOINC),
+        Some("883-9"),
+        Some("Blood Group ABO group [Type] in Blood"),
+    );
+    let value = token(
+        Some("http://snomed.info/sct"),
+        Some("112144000"),
+        Some("A Blood group A (finding)"),
+    );
     assert_eq!(values(&e, "value-concept"), vec![value.clone()]);
     assert_eq!(searched(&e, "combo-value-concept"), vec![value.clone()]);
     // (Observation.value.ofType(CodeableConcept)).text
@@ -186,7 +195,7 @@ fn observation_value_date_via_system_datetime_type() {
     let cat = "http://terminology.hl7.org/CodeSystem/observation-category";
     assert_eq!(
         values(&e, "category"),
-        vec![token(Some(cat), Some("survey"), Some("AOE"))]
+        vec![token(Some(cat), Some("survey"), Some("AOE Survey"))]
     );
 }
 

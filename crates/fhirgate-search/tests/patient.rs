@@ -78,13 +78,14 @@ fn patient_f001_tokens() {
         values(&e, "deceased"),
         vec![token(None, Some("false"), None)]
     );
-    // CodeableConcept text goes with each coding.
+    // CodeableConcept.text and the coding's display go with each coding
+    // (search.html#modifiers, :text).
     assert_eq!(
         values(&e, "language"),
         vec![token(
             Some("urn:ietf:bcp:47"),
             Some("nl"),
-            Some("Nederlands")
+            Some("Nederlands Dutch")
         )]
     );
 }

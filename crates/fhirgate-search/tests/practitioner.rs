@@ -60,9 +60,14 @@ fn practitioner_f002() {
 #[test]
 fn practitioner_f004_communication() {
     let e = extract("Practitioner-f004.json");
+    // CodeableConcept.text, then the coding's display (search.html#modifiers, :text).
     assert_eq!(
         values(&e, "communication"),
-        vec![token(Some("urn:ietf:bcp:47"), Some("nl"), Some("Language"))]
+        vec![token(
+            Some("urn:ietf:bcp:47"),
+            Some("nl"),
+            Some("Language Netherlands")
+        )]
     );
 }
 

@@ -256,3 +256,28 @@ fn dedupe(issues: &mut Vec<Issue>) {
     let mut seen = std::collections::HashSet::new();
     issues.retain(|i| seen.insert((i.code, i.expression.clone())));
 }
+
+/// The elements of a JSON Schema definition (e.g. `Observation_Component`)
+/// that R4 requires but the schema does not list in `required`: primitives
+/// (present as `x` or `_x`), and each required choice with its JSON
+/// properties. Tests that build resources from the schema use it.
+pub fn required_elements(definition: &str) -> (&'static [&'static str], required::Choices) {
+    let primitives = required::REQUIRED_PRIMITIVES
+        .iter()
+        .find(|(d, _)| *d == definition)
+        .map_or(&[][..], |(_, names)| *names);
+    let choices = required::REQUIRED_CHOICES
+        .iter()
+        .find(|(d, _)| *d == definition)
+        .map_or(&[][..], |(_, c)| *c);
+    (primitives, choices)
+}
+
+/// Whether `property` of JSON Schema definition `definition` is an R4 element:
+/// the bundled schema adds a few that are not (a server vendor's and some R5
+/// elements), which validation refuses as unknown.
+pub fn is_r4_element(definition: &str, property: &str) -> bool {
+    !schema::NOT_R4
+        .iter()
+        .any(|(d, props)| *d == definition && props.contains(&property))
+}

@@ -28,7 +28,7 @@ use crate::{dates, keywords, narrative, required};
 /// Elements this copy of the schema adds to R4 definitions (a server vendor's extensions to the
 /// official schema, and a few R5 elements); they are not R4 and so are refused as unknown.
 /// Found by diffing every definition against the R4 (4.0.1) element lists.
-const NOT_R4: &[(&str, &[&str])] = &[
+pub(crate) const NOT_R4: &[(&str, &[&str])] = &[
     ("Meta", &["project", "author", "account", "compartment"]),
     ("OperationOutcome", &["status", "resource"]),
     ("Reference", &["resource"]),

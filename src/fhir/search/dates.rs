@@ -35,10 +35,56 @@ pub(super) fn date_range(s: &str) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
     fhirgate_search::date_range(s)
 }
 
+/// The range `ap` accepts for a search value denoting `lo..=hi`, at `now`:
+/// search.html#prefix recommends, for a date, a margin of "10% of the gap
+/// between now and the date". The gap is measured from the nearer end of the
+/// value's range (none when the range holds now), and the margin widens both
+/// ends, so `ap2016` searched in 2026 accepts about 2015-01 to 2017-12
+/// (docs/architecture.md, search).
+pub(super) fn approximately(
+    lo: DateTime<Utc>,
+    hi: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> (DateTime<Utc>, DateTime<Utc>) {
+    let gap = if now < lo {
+        lo - now
+    } else if now > hi {
+        now - hi
+    } else {
+        chrono::TimeDelta::zero()
+    };
+    let margin = gap / 10;
+    (
+        lo.checked_sub_signed(margin).unwrap_or(lo),
+        hi.checked_add_signed(margin).unwrap_or(hi),
+    )
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ap_widens_by_a_tenth_of_the_gap_to_now() {
+        let now = DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        // The day 2016-01-01 ends 3652 days before now: a margin of 365.2 days
+        // (2014-12-31T19:12 to 2017-01-01T04:48).
+        let (lo, hi) = date_range("2016-01-01").unwrap();
+        let (alo, ahi) = approximately(lo, hi, now);
+        assert_eq!(alo.to_rfc3339(), "2014-12-31T19:11:59.999900+00:00");
+        assert_eq!(ahi.date_naive().to_string(), "2017-01-01");
+        // A future date: the gap is measured the other way.
+        let (lo, hi) = date_range("2036-01-01").unwrap();
+        let (alo, ahi) = approximately(lo, hi, now);
+        assert_eq!(alo.to_rfc3339(), "2034-12-31T19:12:00+00:00");
+        assert_eq!(ahi.date_naive().to_string(), "2037-01-01");
+        // A range that holds now gets no margin.
+        let (lo, hi) = date_range("2026").unwrap();
+        assert_eq!(approximately(lo, hi, now), (lo, hi));
+    }
 
     #[test]
     fn date_ranges_follow_precision() {

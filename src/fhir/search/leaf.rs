@@ -71,19 +71,9 @@ impl Query<'_> {
                 match m {
                     None => {}
                     Some("not") => negate = true,
-                    Some("text") if !phi => {
-                        for v in &l.values {
-                            let f = like_escape(&fold(&unescape(v)));
-                            let (a, b) = (self.text(format!("{f}%")), self.text(format!("% {f}%")));
-                            alts.push(format!("text_norm LIKE {a} OR text_norm LIKE {b}"));
-                        }
-                        return Ok(self.in_index(col, false, table, rtype, &l.rows_of, Some(alts)));
-                    }
                     Some("text") => {
-                        return Err(unsupported(
-                            &l.param,
-                            ":text on an encrypted (PHI) identifier",
-                        ))
+                        let alts = self.text_alternatives(rtype, l)?;
+                        return Ok(self.in_index(col, false, table, rtype, &l.rows_of, Some(alts)));
                     }
                     Some("below" | "above" | "in" | "not-in" | "of-type") => {
                         return Err(unsupported(&l.param, "this terminology modifier"))
@@ -254,7 +244,7 @@ impl Query<'_> {
                         "value",
                         "system",
                         "code",
-                        Some("unit"),
+                        Some((rtype, l.rows_of.as_slice())),
                         &l.param,
                         l.param_type,
                         v,
@@ -291,6 +281,12 @@ impl Query<'_> {
         lo: chrono::DateTime<chrono::Utc>,
         hi: chrono::DateTime<chrono::Utc>,
     ) -> Result<String, FhirError> {
+        if prefix == "ap" {
+            let (lo, hi) = super::dates::approximately(lo, hi, chrono::Utc::now());
+            let (l, h) = (self.bind(Bind::Time(lo)), self.bind(Bind::Time(hi)));
+            // The stored range overlaps the widened one (search.html#prefix).
+            return Ok(format!("({low} <= {h} AND {high} >= {l})"));
+        }
         let (l, h) = (self.bind(Bind::Time(lo)), self.bind(Bind::Time(hi)));
         let within = format!("({low} >= {l} AND {high} <= {h})");
         Ok(match prefix {
@@ -302,21 +298,20 @@ impl Query<'_> {
             "le" => format!("({low} < {l} OR {within})"),
             "sa" => format!("{low} > {h}"),
             "eb" => format!("{high} < {l}"),
-            // Approximately: the ranges overlap (search.html#prefix leaves the margin to the server).
-            "ap" => format!("({low} <= {h} AND {high} >= {l})"),
             _ => return Err(unsupported(param, "this prefix")),
         })
     }
 
     /// `[prefix]number[|system|code]` against value/system/code columns
-    /// (search.html#quantity; `||code` matches the code or the unit text).
+    /// (search.html#quantity; `||code` matches the code or the unit text,
+    /// whose blind index is kept under each of `unit`'s parameters).
     #[allow(clippy::too_many_arguments)]
     pub(super) fn quantity_condition(
         &mut self,
         value_col: &str,
         system_col: &str,
         code_col: &str,
-        unit_col: Option<&str>,
+        unit: Option<(ResourceType, &[String])>,
         param: &str,
         ptype: ParamType,
         v: &str,
@@ -336,13 +331,20 @@ impl Query<'_> {
         let (bv, bh) = (self.text(n.text), self.text(n.half_unit.clone()));
         let mut cond = number_condition(value_col, n.prefix, &bv, &bh)
             .ok_or_else(|| unsupported(param, "this prefix"))?;
-        if let Some(s) = system.filter(|s| !s.is_empty()) {
+        let system = system.filter(|s| !s.is_empty());
+        let with_system = system.is_some();
+        if let Some(s) = system {
             cond.push_str(&format!(" AND {system_col} = {}", self.text(s)));
         }
         if let Some(c) = code.filter(|c| !c.is_empty()) {
-            let b = self.text(c);
-            cond.push_str(&match unit_col {
-                Some(u) => format!(" AND ({code_col} = {b} OR {u} = {b})"),
+            let b = self.text(c.as_str());
+            // search.html#quantity: `5.4||mg` matches "either the code (code) or
+            // the stated human unit (unit)"; with a system, system and code.
+            cond.push_str(&match unit.filter(|_| !with_system) {
+                Some((rtype, parts)) => {
+                    let u = self.unit_condition(rtype, parts, &c);
+                    format!(" AND ({code_col} = {b} OR {u})")
+                }
                 None => format!(" AND {code_col} = {b}"),
             });
         }

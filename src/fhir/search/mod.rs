@@ -19,6 +19,7 @@ mod leaf;
 mod options;
 mod page;
 mod sql;
+mod text;
 mod totals;
 mod values;
 

@@ -237,6 +237,10 @@ impl<'a> Query<'a> {
     ) -> Result<String, FhirError> {
         let (prefix, date) = split_prefix(value);
         let (lo, hi) = search_range(param, date)?;
+        let (lo, hi) = match prefix {
+            "ap" => super::dates::approximately(lo, hi, chrono::Utc::now()),
+            _ => (lo, hi),
+        };
         let (l, h) = (self.bind(Bind::Time(lo)), self.bind(Bind::Time(hi)));
         Ok(match prefix {
             "eq" | "ap" => format!("{col} BETWEEN {l} AND {h}"),

@@ -39,6 +39,7 @@ pub(crate) fn name_entry(e: FhirError, label: &str) -> FhirError {
         }
         FhirError::NotFound(m) => FhirError::NotFound(format!("{label}: {m}")),
         FhirError::Conflict(m) => FhirError::Conflict(format!("{label}: {m}")),
+        FhirError::BusinessRule(m) => FhirError::BusinessRule(format!("{label}: {m}")),
         FhirError::Gone(m) => FhirError::Gone(format!("{label}: {m}")),
         FhirError::PreconditionFailed(m) => FhirError::PreconditionFailed(format!("{label}: {m}")),
         FhirError::MethodNotAllowed(m) => FhirError::MethodNotAllowed(format!("{label}: {m}")),

@@ -3,6 +3,7 @@
 //! SearchParameter definitions (fhirgate-search); whether a value is stored in the
 //! clear or only as a blind index comes from [`phi::is_phi`].
 
+pub mod backfill;
 pub mod keys;
 pub mod phi;
 mod rows;

@@ -113,6 +113,69 @@ pub fn prefix_digest(
     .0
 }
 
+/// The word-prefix blind indexes of free text (`CodeableConcept.text`,
+/// `Coding.display`, `Identifier.type.text`: what `:text` searches,
+/// search.html#modifiers), [`PREFIX_LEN`](crate::crypto::blind::PREFIX_LEN)
+/// bytes each, concatenated: for every word of the folded text, every prefix
+/// of it up to [`MAX_PREFIX`] characters, each once. Free text is PHI (an OBX
+/// comment, a medication's free-text name), so it is never kept readable in
+/// an index (docs/security.md says what these reveal).
+pub fn text_digests(
+    ix: &crate::crypto::BlindIndexer,
+    resource_type: &str,
+    param: &str,
+    text: &str,
+) -> Vec<u8> {
+    let col = column(resource_type, param, "text");
+    let n = crate::crypto::blind::PREFIX_LEN;
+    let mut out: Vec<u8> = Vec::new();
+    let folded = fold(text);
+    let mut words: Vec<&str> = folded.split(' ').filter(|w| !w.is_empty()).collect();
+    words.sort_unstable();
+    words.dedup();
+    for word in words {
+        let ends = prefix_ends(word);
+        let digests = ix.prefixes(&col, word, &ends, n);
+        for d in digests.chunks_exact(n) {
+            if !out.chunks_exact(n).any(|have| have == d) {
+                out.extend_from_slice(d);
+            }
+        }
+    }
+    out
+}
+
+/// The digest [`text_digests`] keeps for a search word (already folded): that
+/// of its first [`MAX_PREFIX`] characters.
+pub fn text_word_digest(
+    ix: &crate::crypto::BlindIndexer,
+    resource_type: &str,
+    param: &str,
+    word: &str,
+) -> Vec<u8> {
+    let end = word
+        .char_indices()
+        .nth(MAX_PREFIX)
+        .map_or(word.len(), |(i, _)| i);
+    ix.index_len(
+        &column(resource_type, param, "text"),
+        word.get(..end).unwrap_or(word),
+        crate::crypto::blind::PREFIX_LEN,
+    )
+    .0
+}
+
+/// Byte offsets of the ends of `s`'s first [`MAX_PREFIX`] prefixes (by
+/// character): what [`crate::crypto::BlindIndexer::prefixes`] digests.
+pub fn prefix_ends(s: &str) -> Vec<usize> {
+    s.char_indices()
+        .skip(1)
+        .map(|(i, _)| i)
+        .chain([s.len()])
+        .take(MAX_PREFIX)
+        .collect()
+}
+
 /// The blind-index column name for a (type, param, purpose), e.g. "Patient|family|prefix".
 pub fn column(resource_type: &str, param: &str, purpose: &str) -> String {
     format!("{resource_type}|{param}|{purpose}")
@@ -211,6 +274,33 @@ mod tests {
         }
         assert_eq!(soundex("Müller"), soundex("Muller"));
         assert_eq!(soundex("123"), None);
+    }
+
+    /// A `string` parameter indexes free text (names, addresses, descriptions),
+    /// which is PHI (issue #15): every one of the served types must be stored
+    /// blind, but for the listed ones, whose reason is given.
+    #[test]
+    #[allow(clippy::unwrap_used)]
+    fn every_string_parameter_is_phi() {
+        // AuditEvent.address is the network address of a system taking part
+        // (audit-event: agent.network.address), not a person's.
+        let clear = [("AuditEvent", "address")];
+        let served: Vec<&str> = crate::model::ResourceType::ALL
+            .iter()
+            .map(|t| t.as_str())
+            .collect();
+        let registry = fhirgate_search::Registry::r4(&served).unwrap();
+        for rt in &served {
+            for d in registry.params(rt).iter().filter(|d| {
+                // `_content`/`_text` have no expression: nothing is indexed for them.
+                d.param_type == fhirgate_search::ParamType::String
+                    && d.union_of.is_empty()
+                    && !d.expression.is_empty()
+            }) {
+                let listed = clear.contains(&(*rt, d.code.as_str()));
+                assert_eq!(is_phi(rt, &d.code), !listed, "{rt}.{}", d.code);
+            }
+        }
     }
 
     #[test]

@@ -9,7 +9,9 @@ use chrono::{DateTime, Utc};
 use fhirgate_search::{IndexEntry, IndexValue};
 
 use super::keys::{reference_keys, token_keys};
-use super::phi::{column, date_precisions, fold, is_decimal, is_phi, soundex, MAX_PREFIX};
+use super::phi::{
+    column, date_precisions, fold, is_decimal, is_phi, prefix_ends, soundex, text_digests,
+};
 use crate::crypto::BlindIndexer;
 
 type T = Option<String>;
@@ -27,10 +29,12 @@ pub struct IndexRows {
     /// (param, value_norm, value_exact, exact_bi, norm_bi, prefix blind indexes
     /// concatenated: PREFIX_LEN bytes each, split into the bytea[] column in SQL)
     string: (Vec<String>, Vec<T>, Vec<T>, Vec<B>, Vec<B>, Vec<B>),
-    token: (Vec<String>, Vec<T>, Vec<T>, Vec<B>, Vec<T>),
+    /// (param, system, code, code_bi, text word-prefix digests concatenated)
+    token: (Vec<String>, Vec<T>, Vec<T>, Vec<B>, Vec<B>),
     date: (Vec<String>, Vec<D>, Vec<D>, Vec<B>),
     reference: (Vec<String>, Vec<T>, Vec<T>, Vec<T>, Vec<T>, Vec<T>, Vec<B>),
-    quantity: (Vec<String>, Vec<String>, Vec<T>, Vec<T>, Vec<T>),
+    /// (param, value, system, code, unit_bi)
+    quantity: (Vec<String>, Vec<String>, Vec<T>, Vec<T>, Vec<B>),
     number: (Vec<String>, Vec<String>),
     uri: (Vec<String>, Vec<String>),
     /// `idx_keys`: (resource id, key) pairs, aggregated per resource in SQL.
@@ -120,13 +124,7 @@ impl IndexRows {
                         self.push_string(p.clone(), v, None, None, b, None);
                     }
                 } else if phi {
-                    let ends: Vec<usize> = folded
-                        .char_indices()
-                        .skip(1)
-                        .map(|(i, _)| i)
-                        .chain([folded.len()])
-                        .take(MAX_PREFIX)
-                        .collect();
+                    let ends = prefix_ends(&folded);
                     let prefixes = ix.prefixes(
                         &column(rtype, param, "prefix"),
                         &folded,
@@ -161,12 +159,15 @@ impl IndexRows {
                 if phi {
                     self.token.2.push(None);
                     self.token.3.push(code.as_deref().map(|c| bi("code", c)));
-                    self.token.4.push(None);
                 } else {
                     self.token.2.push(code.clone());
                     self.token.3.push(None);
-                    self.token.4.push(text.as_deref().map(fold));
                 }
+                self.token.4.push(
+                    text.as_deref()
+                        .map(|t| text_digests(ix, rtype, param, t))
+                        .filter(|d| !d.is_empty()),
+                );
             }
             IndexValue::Date { low, high } => {
                 if phi {
@@ -205,12 +206,13 @@ impl IndexRows {
                 self.reference.3.push(version.clone());
                 // Relative references are fully described by type/id; keep the text of
                 // absolute and canonical ones, which marks them as not local (a
-                // `Patient/1` on another server is not our Patient/1, search.html#reference).
-                self.reference.4.push(
-                    reference
-                        .clone()
-                        .filter(|r| target_id.is_none() || r.contains("://")),
-                );
+                // `Patient/1` on another server is not our Patient/1, search.html#reference),
+                // and of local `#id` ones. Reference.reference is a `string`: anything
+                // else in it is free text, which is never kept readable (issue #15).
+                self.reference.4.push(reference.clone().filter(|r| {
+                    (target_id.is_none() || r.contains("://"))
+                        && (r.starts_with('#') || is_absolute_uri(r))
+                }));
                 let (isys, ival) = identifier.clone().unwrap_or((None, None));
                 self.reference.5.push(isys);
                 self.reference.6.push(
@@ -228,7 +230,9 @@ impl IndexRows {
                 self.quantity.1.push(value.clone());
                 self.quantity.2.push(system.clone());
                 self.quantity.3.push(code.clone());
-                self.quantity.4.push(unit.clone());
+                // Quantity.unit is free text (a string, not a code): only its
+                // blind index is kept, for `||unit` (search.html#quantity).
+                self.quantity.4.push(unit.as_deref().map(|u| bi("unit", u)));
             }
             IndexValue::Number { value } if is_decimal(value) => {
                 self.number.0.push(p);
@@ -282,4 +286,16 @@ impl IndexRows {
     pub fn is_empty(&self) -> bool {
         self.keys.0.is_empty() && self.ids.iter().all(Vec::is_empty)
     }
+}
+
+/// `scheme ":" ...` (RFC 3986 section 3.1: a letter, then letters, digits,
+/// `+`, `-` or `.`): an absolute URI, such as `http://...` or `urn:uuid:...`.
+fn is_absolute_uri(s: &str) -> bool {
+    let Some((scheme, rest)) = s.split_once(':') else {
+        return false;
+    };
+    let mut chars = scheme.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+        && !rest.is_empty()
 }

@@ -71,12 +71,16 @@ fn codeable_concept(v: &Value, out: &mut Vec<IndexValue>) {
     }
 }
 
-/// A Coding: system|code, with text = the concept text or else the display.
+/// A Coding: system|code, with text = the concept's text and the coding's
+/// display, both (search.html#modifiers: `:text` searches "either
+/// CodeableConcept.text, Coding.display, or Identifier.type.text").
 fn coding(c: &Value, concept_text: Option<&str>, out: &mut Vec<IndexValue>) {
     let (system, code) = (field(c, "system"), field(c, "code"));
-    let text = concept_text
-        .map(str::to_string)
-        .or_else(|| field(c, "display"));
+    let text = match (concept_text, field(c, "display")) {
+        (Some(t), Some(d)) if t != d => Some(format!("{t} {d}")),
+        (Some(t), _) => Some(t.to_string()),
+        (None, d) => d,
+    };
     if system.is_some() || code.is_some() {
         out.push(tok(system, code, text));
     } else if concept_text.is_none() {

@@ -39,7 +39,7 @@ impl IndexRows {
         let s = self.token;
         b.table(
             "idx_token",
-            "param, system, code, code_bi, text_norm",
+            "param, system, code, code_bi, text_bis",
             "x.*",
             "x",
             rt,
@@ -49,7 +49,7 @@ impl IndexRows {
                 Col::NText(s.1),
                 Col::NText(s.2),
                 Col::NBytes(s.3),
-                Col::NText(s.4),
+                Col::NBytes(s.4),
             ],
         );
         let s = self.date;
@@ -88,7 +88,7 @@ impl IndexRows {
         let s = self.quantity;
         b.table(
             "idx_quantity",
-            "param, value, system, code, unit",
+            "param, value, system, code, unit_bi",
             "x.r, x.p, x.v::numeric, x.s, x.c, x.u",
             "x(r, p, v, s, c, u)",
             rt,
@@ -98,7 +98,7 @@ impl IndexRows {
                 Col::Text(s.1),
                 Col::NText(s.2),
                 Col::NText(s.3),
-                Col::NText(s.4),
+                Col::NBytes(s.4),
             ],
         );
         let s = self.number;
