@@ -13,6 +13,7 @@
 
 pub mod ack;
 pub mod config;
+pub mod gate;
 pub mod ingest;
 pub mod listener;
 pub mod metrics;
