@@ -62,6 +62,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => (**args).clone(),
         _ => ServeArgs::default(),
     };
+    // Before the settings: their default connection caps derive from the limit.
+    let nofile = matches!(cli.command, Command::Serve(_)).then(crate::limits::fd::raise_nofile);
     let settings = Settings::resolve(&cli.common, &serve_args)?;
     // The import's own output is its progress and summary; its log says only what goes wrong.
     let default_level = match cli.command {
@@ -69,6 +71,16 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         _ => "info",
     };
     crate::telemetry::init_with_default(settings.log_format, default_level);
+    match nofile {
+        Some(Ok(n)) => tracing::info!(
+            soft = n.soft,
+            hard = n.hard,
+            was = n.before,
+            "file descriptor limit (RLIMIT_NOFILE)"
+        ),
+        Some(Err(e)) => tracing::warn!(error = %e, "could not raise the file descriptor limit"),
+        None => {}
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

@@ -9,6 +9,7 @@ use anyhow::Context;
 use serde::Deserialize;
 
 use crate::hl7::config::{Hl7Args, Hl7File, Hl7Settings};
+use crate::limits::{HttpLimits, HttpLimitsGiven, Machine};
 use crate::telemetry::LogFormat;
 
 /// Flags shared by every command that touches the database.
@@ -70,6 +71,33 @@ pub struct ServeArgs {
     /// PEM private key for HTTPS.
     #[arg(long, env = "FHIRGATE_TLS_KEY")]
     pub tls_key: Option<PathBuf>,
+    /// Most HTTP connections open at once, all clients together; more are closed
+    /// at once (default: what the file-descriptor limit leaves, at most 10,000).
+    #[arg(long, env = "FHIRGATE_HTTP_MAX_CONNECTIONS")]
+    pub http_max_connections: Option<usize>,
+    /// Most HTTP connections open at once from one client address (default: an
+    /// eighth of --http-max-connections, at least 32; raise it behind a proxy).
+    #[arg(long, env = "FHIRGATE_HTTP_MAX_CONNECTIONS_PER_ADDRESS")]
+    pub http_max_connections_per_address: Option<usize>,
+    /// Seconds for a request head to arrive (408 and close after; default 5).
+    #[arg(long, env = "FHIRGATE_HTTP_HEADER_TIMEOUT_SECS")]
+    pub http_header_timeout_secs: Option<u64>,
+    /// Seconds for a request body to arrive once its head has (408 and close after;
+    /// default 30).
+    #[arg(long, env = "FHIRGATE_HTTP_BODY_TIMEOUT_SECS")]
+    pub http_body_timeout_secs: Option<u64>,
+    /// Most JSON values (objects, arrays, strings, numbers, booleans, nulls) in one
+    /// resource; a Bundle's entries count each for itself (more get 413; default 100,000).
+    #[arg(long, env = "FHIRGATE_MAX_JSON_NODES")]
+    pub max_json_nodes: Option<usize>,
+    /// Bytes of request bodies read and parsed at once, all requests together
+    /// (default: half the memory at 80 bytes per body byte, at least --max-body-bytes).
+    #[arg(long, env = "FHIRGATE_PARSE_BUDGET_BYTES")]
+    pub parse_budget_bytes: Option<usize>,
+    /// Milliseconds a request waits for its share of the parse budget before 503
+    /// with Retry-After (default 2000).
+    #[arg(long, env = "FHIRGATE_PARSE_BUDGET_WAIT_MS")]
+    pub parse_budget_wait_ms: Option<u64>,
     #[command(flatten)]
     pub hl7: Hl7Args,
 }
@@ -92,6 +120,13 @@ struct FileSettings {
     http_workers: Option<usize>,
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
+    http_max_connections: Option<usize>,
+    http_max_connections_per_address: Option<usize>,
+    http_header_timeout_secs: Option<u64>,
+    http_body_timeout_secs: Option<u64>,
+    max_json_nodes: Option<usize>,
+    parse_budget_bytes: Option<usize>,
+    parse_budget_wait_ms: Option<u64>,
     hl7: Option<Hl7File>,
 }
 
@@ -111,6 +146,8 @@ pub struct Settings {
     pub db_read_concurrency: usize,
     pub http_workers: usize,
     pub tls: Option<(PathBuf, PathBuf)>,
+    /// Connection caps, timeouts, JSON value limit and parse budget (issue #15).
+    pub limits: HttpLimits,
     pub hl7: Hl7Settings,
 }
 
@@ -149,6 +186,30 @@ impl Settings {
             .or(file.db_pool_size)
             .unwrap_or(16)
             .max(1);
+        let max_body_bytes = serve
+            .max_body_bytes
+            .or(file.max_body_bytes)
+            .unwrap_or(DEFAULT_MAX_BODY_BYTES);
+        let given = HttpLimitsGiven {
+            max_connections: serve.http_max_connections.or(file.http_max_connections),
+            max_connections_per_address: serve
+                .http_max_connections_per_address
+                .or(file.http_max_connections_per_address),
+            header_timeout_secs: serve
+                .http_header_timeout_secs
+                .or(file.http_header_timeout_secs),
+            body_timeout_secs: serve.http_body_timeout_secs.or(file.http_body_timeout_secs),
+            max_json_nodes: serve.max_json_nodes.or(file.max_json_nodes),
+            parse_budget_bytes: serve.parse_budget_bytes.or(file.parse_budget_bytes),
+            parse_budget_wait_ms: serve.parse_budget_wait_ms.or(file.parse_budget_wait_ms),
+        };
+        let limits = HttpLimits::derive(
+            &given,
+            Machine::detect(),
+            db_pool_size,
+            hl7.max_connections,
+            max_body_bytes,
+        );
         Ok(Self {
             database_url,
             embedded_postgres: common.embedded_postgres || file.embedded_postgres.unwrap_or(false),
@@ -164,10 +225,7 @@ impl Settings {
                 .unwrap_or(LogFormat::Text),
             http_addr: serve.http_addr.or(file.http_addr).unwrap_or(default_addr),
             base_url: serve.base_url.clone().or(file.base_url),
-            max_body_bytes: serve
-                .max_body_bytes
-                .or(file.max_body_bytes)
-                .unwrap_or(DEFAULT_MAX_BODY_BYTES),
+            max_body_bytes,
             max_bundle_entries: serve
                 .max_bundle_entries
                 .or(file.max_bundle_entries)
@@ -180,6 +238,7 @@ impl Settings {
                 .clamp(1, db_pool_size as usize),
             http_workers: serve.http_workers.or(file.http_workers).unwrap_or(cpus),
             tls,
+            limits,
             hl7,
         })
     }

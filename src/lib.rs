@@ -19,6 +19,7 @@ pub mod fhir;
 pub mod hl7;
 pub mod import;
 pub mod keys_cmd;
+pub mod limits;
 pub mod metrics;
 pub mod model;
 pub mod startup;

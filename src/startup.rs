@@ -15,6 +15,7 @@ use crate::crypto::{Keyring, MasterKey};
 use crate::fhir::service::Services;
 use crate::fhir::{AppState, FhirModel};
 use crate::hl7::ingest::Ingestor;
+use crate::limits::gate::ConnGate;
 use crate::metrics::Metrics;
 use crate::store::Db;
 use crate::tenant::TenantId;
@@ -55,6 +56,12 @@ pub async fn app_state(
             .context("creating the data keys (is the master key the one this database was created with?)")?;
     }
     let (audit, audit_writer) = AuditSink::start(db.clone(), keyring.clone(), tenant.clone());
+    let parse_budget = Arc::new(crate::limits::budget::ParseBudget::new(
+        settings.limits.parse_budget_bytes,
+        settings.limits.parse_budget_wait,
+    ));
+    let metrics = Arc::new(Metrics::default());
+    metrics.set_budget(parse_budget.clone());
     let state = web::Data::new(AppState {
         db,
         keyring,
@@ -64,7 +71,10 @@ pub async fn app_state(
         base_url: settings.base_url.clone(),
         max_body: settings.max_body_bytes,
         max_bundle_entries: settings.max_bundle_entries,
-        metrics: Arc::new(Metrics::default()),
+        body_timeout: settings.limits.body_timeout,
+        max_json_nodes: settings.limits.max_json_nodes,
+        parse_budget,
+        metrics,
     });
     Ok((state, audit_writer))
 }
@@ -106,6 +116,14 @@ impl Application {
         });
         let listeners = crate::hl7::listener::start(&settings.hl7, ingest.clone()).await?;
         let mllp = listeners.ports;
+        let limits = &settings.limits;
+        warn_if_over_fd_limit(settings);
+        let gate = Arc::new(ConnGate::new(
+            limits.max_connections,
+            limits.max_connections_per_address,
+        ));
+        metrics.set_gate(gate.clone());
+        let workers = settings.http_workers.max(1);
         let server = HttpServer::new(move || {
             let metrics = metrics.clone();
             App::new()
@@ -122,7 +140,12 @@ impl Application {
                 .configure(crate::fhir::configure)
                 .default_service(web::to(crate::fhir::handlers::not_found))
         })
-        .workers(settings.http_workers.max(1));
+        .workers(workers)
+        // actix's cap is per worker: the overall cap shared out, rounded up (the
+        // gate holds the exact number).
+        .max_connections(limits.max_connections.div_ceil(workers))
+        .client_request_timeout(limits.header_timeout)
+        .on_connect(crate::limits::gate::on_connect(gate));
         let server = match &settings.tls {
             None => server.listen(listener)?,
             Some((cert, key)) => {
@@ -174,6 +197,25 @@ impl Application {
         let writer = self.audit_writer;
         tokio::task::spawn_blocking(move || writer.join()).await?;
         Ok(())
+    }
+}
+
+/// Connections beyond the descriptor limit fail at accept (EMFILE): both
+/// listeners then log once, back off and keep serving, but the operator should
+/// know that the configured caps allow it.
+fn warn_if_over_fd_limit(settings: &Settings) {
+    let nofile = crate::limits::fd::soft_limit();
+    let wanted = (settings.limits.max_connections + settings.hl7.max_connections) as u64
+        + crate::limits::RESERVED_FDS
+        + u64::from(settings.db_pool_size);
+    if wanted > nofile {
+        tracing::warn!(
+            nofile,
+            http = settings.limits.max_connections,
+            mllp = settings.hl7.max_connections,
+            "the connection caps allow more connections than the file descriptor limit; \
+             past it new connections wait until descriptors are free"
+        );
     }
 }
 

@@ -94,6 +94,18 @@ impl Ctx {
             format: Format::Json,
             pretty: false,
         });
+        if let Err(e) = &result {
+            let m = &self.state.metrics;
+            let counter = match e {
+                FhirError::BodyTimeout(_) => Some(&m.body_timeouts),
+                FhirError::TooManyNodes(_) => Some(&m.json_nodes_refused),
+                FhirError::Busy(_) => Some(&m.parse_budget_refused),
+                _ => None,
+            };
+            if let Some(c) = counter {
+                c.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
         let response = match result {
             Ok(reply) => render_reply(output, reply),
             Err(e) => render_error(output, &e),
@@ -144,7 +156,20 @@ pub fn render_error(output: Output, err: &FhirError) -> HttpResponse {
     } else {
         Format::Json
     };
-    HttpResponse::build(err.status())
-        .content_type(format.content_type())
-        .body(body)
+    let mut builder = HttpResponse::build(err.status());
+    match err {
+        // RFC 9110 section 10.2.3; the body was not read, so the connection cannot
+        // carry another request.
+        FhirError::Busy(secs) => {
+            builder
+                .insert_header((header::RETRY_AFTER, secs.to_string()))
+                .force_close();
+        }
+        // RFC 9110 section 15.5.9: the server closes the connection after a 408.
+        FhirError::BodyTimeout(_) => {
+            builder.force_close();
+        }
+        _ => {}
+    }
+    builder.content_type(format.content_type()).body(body)
 }

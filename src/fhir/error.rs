@@ -39,6 +39,12 @@ pub enum FhirError {
     TooLarge(usize),
     /// 413: a transaction or batch with more entries than the configured limit.
     TooManyEntries(usize),
+    /// 413: a resource with more JSON values than the configured limit.
+    TooManyNodes(usize),
+    /// 408: the request body did not arrive within the body timeout (seconds).
+    BodyTimeout(u64),
+    /// 503: the parse budget stayed full; retry after this many seconds.
+    Busy(u64),
     /// 422: a PATCH that cannot be applied, or whose result is not valid R4.
     UnprocessablePatch(String),
     /// 415: unsupported Content-Type.
@@ -77,7 +83,11 @@ impl FhirError {
             FhirError::Conflict(_) => StatusCode::CONFLICT,
             FhirError::Gone(_) => StatusCode::GONE,
             FhirError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
-            FhirError::TooLarge(_) | FhirError::TooManyEntries(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            FhirError::TooLarge(_) | FhirError::TooManyEntries(_) | FhirError::TooManyNodes(_) => {
+                StatusCode::PAYLOAD_TOO_LARGE
+            }
+            FhirError::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
+            FhirError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
             FhirError::UnprocessablePatch(_) => StatusCode::UNPROCESSABLE_ENTITY,
             FhirError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             FhirError::Unprocessable(_) | FhirError::BusinessRule(_) => {
@@ -120,6 +130,18 @@ impl FhirError {
             FhirError::TooManyEntries(limit) => single(
                 "too-costly",
                 &format!("the Bundle has more entries than the limit of {limit}"),
+            ),
+            FhirError::TooManyNodes(limit) => single(
+                "too-costly",
+                &fhirgate_validate::too_many_message(*limit),
+            ),
+            FhirError::BodyTimeout(secs) => single(
+                "timeout",
+                &format!("the request body did not arrive within {secs} s"),
+            ),
+            FhirError::Busy(_) => single(
+                "throttled",
+                "the server is parsing as many request bodies as its memory budget allows; retry later",
             ),
             FhirError::TooLarge(limit) => single(
                 "too-long",

@@ -126,8 +126,9 @@ pub fn input_format(req: &HttpRequest) -> Result<Format, FhirError> {
     }
 }
 
-/// Parses a request body into FHIR JSON, strictly.
-pub fn parse_body(format: Format, body: &[u8]) -> Result<Value, FhirError> {
+/// Parses a request body into FHIR JSON, strictly, with at most `max_nodes` JSON
+/// values per resource (413 past it; for XML, counted on its JSON form).
+pub fn parse_body(format: Format, body: &[u8], max_nodes: usize) -> Result<Value, FhirError> {
     let json_text;
     let bytes = match format {
         Format::Json => body,
@@ -142,7 +143,10 @@ pub fn parse_body(format: Format, body: &[u8]) -> Result<Value, FhirError> {
             json_text.as_bytes()
         }
     };
-    fhirgate_validate::parse_json(bytes).map_err(|issue| FhirError::Invalid(vec![issue]))
+    fhirgate_validate::parse_json_with(bytes, max_nodes).map_err(|e| match e {
+        fhirgate_validate::JsonError::Invalid(issue) => FhirError::Invalid(vec![issue]),
+        fhirgate_validate::JsonError::TooManyNodes { limit } => FhirError::TooManyNodes(limit),
+    })
 }
 
 /// Renders FHIR JSON text in the negotiated output format.

@@ -37,6 +37,12 @@ pub struct AppState {
     pub base_url: Option<String>,
     pub max_body: usize,
     pub max_bundle_entries: usize,
+    /// Time for a request body to arrive (`resource::read_body`).
+    pub body_timeout: std::time::Duration,
+    /// JSON values per resource (`fhirgate_validate::parse_json_with`).
+    pub max_json_nodes: usize,
+    /// Bytes of request bodies read and parsed at once (`crate::limits::budget`).
+    pub parse_budget: Arc<crate::limits::budget::ParseBudget>,
     pub metrics: Arc<crate::metrics::Metrics>,
 }
 

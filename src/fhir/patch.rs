@@ -200,8 +200,24 @@ pub enum PatchDoc {
     FhirPath(Value),
 }
 
-fn json_patch_doc(body: &[u8]) -> Result<PatchDoc, FhirError> {
-    serde_json::from_slice(body)
+/// A JSON Patch document (RFC 6902), through the strict parser first: like a
+/// resource, it may hold at most `max_nodes` JSON values (413), and a duplicate
+/// key in an operation is refused rather than read one way of two.
+fn json_patch_doc(body: &[u8], max_nodes: usize) -> Result<PatchDoc, FhirError> {
+    let value = match fhirgate_validate::parse_json_value_with(body, max_nodes) {
+        Ok(v) => v,
+        Err(fhirgate_validate::JsonError::TooManyNodes { limit }) => {
+            return Err(FhirError::TooManyNodes(limit))
+        }
+        Err(fhirgate_validate::JsonError::Invalid(issue)) => {
+            return Err(FhirError::invalid(
+                IssueCode::Structure,
+                None,
+                format!("not a JSON Patch document: {}", issue.diagnostics),
+            ))
+        }
+    };
+    serde_json::from_value(value)
         .map(PatchDoc::Json)
         .map_err(|e| {
             FhirError::invalid(
@@ -216,7 +232,7 @@ impl PatchDoc {
     /// The patch of a Bundle entry (http://hl7.org/fhir/R4/http.html#transaction):
     /// a Binary whose contentType is application/json-patch+json and whose data
     /// is the base64 JSON Patch, or a Parameters resource (FHIRPath Patch).
-    pub fn from_entry(resource: &Value) -> Result<Self, FhirError> {
+    pub fn from_entry(resource: &Value, max_nodes: usize) -> Result<Self, FhirError> {
         match resource.get("resourceType").and_then(Value::as_str) {
             Some("Parameters") => Ok(PatchDoc::FhirPath(resource.clone())),
             Some("Binary") => {
@@ -242,7 +258,7 @@ impl PatchDoc {
                             "Binary.data is not base64",
                         )
                     })?;
-                json_patch_doc(&bytes)
+                json_patch_doc(&bytes, max_nodes)
             }
             _ => Err(FhirError::invalid(
                 IssueCode::Invalid,
@@ -253,16 +269,16 @@ impl PatchDoc {
     }
 }
 
-fn parse_patch(req: &HttpRequest, body: &[u8]) -> Result<PatchDoc, FhirError> {
+fn parse_patch(req: &HttpRequest, body: &[u8], max_nodes: usize) -> Result<PatchDoc, FhirError> {
     let ct = req
         .headers()
         .get("content-type")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     if ct.starts_with("application/json-patch+json") {
-        return json_patch_doc(body);
+        return json_patch_doc(body, max_nodes);
     }
-    let params = parse_body(input_format(req)?, body)?;
+    let params = parse_body(input_format(req)?, body, max_nodes)?;
     if params.get("resourceType").and_then(Value::as_str) != Some("Parameters") {
         return Err(FhirError::UnsupportedMediaType(
             "PATCH takes application/json-patch+json, or a FHIRPath Patch Parameters resource"
@@ -358,9 +374,9 @@ pub async fn patch(
         ctx.check()?;
         let rtype = ctx.resource_type(&path.0, true)?;
         let id = ctx.resource_id(&path.1)?;
-        let body = read_body(&ctx.req, payload, ctx.state.max_body).await?;
+        let body = read_body(&ctx.req, payload, &ctx.state).await?;
         let if_match = ctx.if_match()?;
-        let patch_doc = parse_patch(&ctx.req, &body)?;
+        let patch_doc = parse_patch(&ctx.req, &body, ctx.state.max_json_nodes)?;
         let id2 = id.clone();
         let w = ctx
             .write_tx(move |svc, conn, audit| {

@@ -9,16 +9,37 @@ use serde_json::{Map, Value};
 
 use super::error::FhirError;
 use super::format::{input_format, parse_body};
-use super::FhirModel;
+use super::{AppState, FhirModel};
+use crate::limits::budget::Charge;
 use crate::model::{ResourceId, ResourceType};
 
-/// Reads the request body, refusing it with 413 as soon as it passes `limit`
-/// (before all of it is read, when Content-Length already says so).
+/// A request body as read, with its share of the parse budget
+/// (`crate::limits::budget`), which it holds until dropped: keep it alive while
+/// what was parsed from it is (handlers keep it to their end).
+pub struct Body {
+    bytes: web::Bytes,
+    _charge: Charge,
+}
+
+impl std::ops::Deref for Body {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
+/// Reads the request body, refusing it with 413 as soon as it passes the body
+/// limit (before any of it is read, when Content-Length already says so), 503
+/// when the parse budget has no room for it within its wait, and 408 when it
+/// does not arrive within the body timeout (issue #15: a body shorter than its
+/// Content-Length was waited on forever; actix times out request heads, not
+/// bodies).
 pub async fn read_body(
     req: &HttpRequest,
     mut payload: web::Payload,
-    limit: usize,
-) -> Result<web::Bytes, FhirError> {
+    state: &AppState,
+) -> Result<Body, FhirError> {
+    let limit = state.max_body;
     let declared = req
         .headers()
         .get(actix_web::http::header::CONTENT_LENGTH)
@@ -27,21 +48,37 @@ pub async fn read_body(
     if declared.is_some_and(|n| n > limit) {
         return Err(FhirError::TooLarge(limit));
     }
-    let mut body = web::BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|_| {
-            FhirError::invalid(
-                IssueCode::Structure,
-                None,
-                "the request body could not be read",
-            )
-        })?;
-        if body.len() + chunk.len() > limit {
-            return Err(FhirError::TooLarge(limit));
+    // A body of undeclared size (chunked) may grow to the limit: that is its share
+    // until it is read.
+    let budget = &state.parse_budget;
+    let Some(mut charge) = budget.take(declared.unwrap_or(limit)).await else {
+        return Err(FhirError::Busy(budget.retry_after_secs()));
+    };
+    let read = async {
+        let mut body = web::BytesMut::new();
+        while let Some(chunk) = payload.next().await {
+            let chunk = chunk.map_err(|_| {
+                FhirError::invalid(
+                    IssueCode::Structure,
+                    None,
+                    "the request body could not be read",
+                )
+            })?;
+            if body.len() + chunk.len() > limit {
+                return Err(FhirError::TooLarge(limit));
+            }
+            body.extend_from_slice(&chunk);
         }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body.freeze())
+        Ok(body.freeze())
+    };
+    let bytes = tokio::time::timeout(state.body_timeout, read)
+        .await
+        .map_err(|_| FhirError::BodyTimeout(state.body_timeout.as_secs()))??;
+    charge.shrink_to(bytes.len());
+    Ok(Body {
+        bytes,
+        _charge: charge,
+    })
 }
 
 /// Where the body's `id` must agree with the URL.
@@ -60,11 +97,12 @@ pub fn parse_resource(
     req: &HttpRequest,
     body: &[u8],
     rtype: ResourceType,
-    model: &FhirModel,
+    state: &AppState,
     id_rule: IdRule<'_>,
 ) -> Result<Map<String, Value>, FhirError> {
     let format = input_format(req)?;
-    let value = parse_body(format, body)?;
+    let value = parse_body(format, body, state.max_json_nodes)?;
+    let model = &state.model;
     let Value::Object(map) = value else {
         return Err(FhirError::invalid(
             IssueCode::Structure,

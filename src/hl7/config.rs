@@ -32,9 +32,18 @@ pub struct Hl7Args {
     /// Seconds a connection may stay idle (nothing received) before it is closed.
     #[arg(long, env = "FHIRGATE_MLLP_IDLE_TIMEOUT_SECS")]
     pub mllp_idle_timeout_secs: Option<u64>,
-    /// Most MLLP connections served at once; more are refused (closed) at accept.
+    /// Most MLLP connections served at once; more are refused (closed) at accept,
+    /// unless an idle one of an address holding more can be closed for them.
     #[arg(long, env = "FHIRGATE_MLLP_MAX_CONNECTIONS")]
     pub mllp_max_connections: Option<usize>,
+    /// Most MLLP connections from one client address (default: a quarter of
+    /// --mllp-max-connections); more are refused at accept.
+    #[arg(long, env = "FHIRGATE_MLLP_MAX_CONNECTIONS_PER_ADDRESS")]
+    pub mllp_max_connections_per_address: Option<usize>,
+    /// Seconds a new connection has to deliver its first complete frame (TLS
+    /// handshake included) before it is closed (default 10).
+    #[arg(long, env = "FHIRGATE_MLLP_FIRST_FRAME_TIMEOUT_SECS")]
+    pub mllp_first_frame_timeout_secs: Option<u64>,
     /// UTC offset given to HL7 times that carry none, e.g. +01:00 (default +00:00).
     #[arg(long, env = "FHIRGATE_HL7_DEFAULT_OFFSET")]
     pub hl7_default_offset: Option<String>,
@@ -55,6 +64,8 @@ pub struct Hl7File {
     mllp_max_frame_bytes: Option<usize>,
     mllp_idle_timeout_secs: Option<u64>,
     mllp_max_connections: Option<usize>,
+    mllp_max_connections_per_address: Option<usize>,
+    mllp_first_frame_timeout_secs: Option<u64>,
     default_offset: Option<String>,
     facility_offsets: Option<BTreeMap<String, String>>,
 }
@@ -67,7 +78,12 @@ pub struct Hl7Settings {
     pub mllp_tls: Option<(SocketAddr, PathBuf, PathBuf)>,
     pub max_frame_bytes: usize,
     pub idle_timeout: Duration,
+    /// Until the first complete frame (issue #15): a socket that says nothing
+    /// holds a slot for this long, not for the idle timeout.
+    pub first_frame_timeout: Duration,
     pub max_connections: usize,
+    /// Connections of one client address (at most `max_connections`).
+    pub max_connections_per_address: usize,
     /// Minutes east of UTC.
     pub default_offset: i32,
     pub facility_offsets: BTreeMap<String, i32>,
@@ -84,11 +100,19 @@ impl Default for Hl7Settings {
             mllp_tls: None,
             max_frame_bytes: DEFAULT_MAX_FRAME_BYTES,
             idle_timeout: Duration::from_secs(300),
+            first_frame_timeout: Duration::from_secs(10),
             max_connections: 256,
+            max_connections_per_address: per_address_default(256),
             default_offset: 0,
             facility_offsets: BTreeMap::new(),
         }
     }
+}
+
+/// A quarter of the cap: four addresses are needed to fill it, and an integration
+/// engine that opens a connection per channel from one address still has room.
+pub fn per_address_default(cap: usize) -> usize {
+    (cap / 4).max(1)
 }
 
 /// `+HH:MM` or `-HH:MM`, as FHIR dateTime writes an offset, in minutes east of UTC.
@@ -148,6 +172,11 @@ impl Hl7Settings {
             })?;
             facility_offsets.insert(f.to_owned(), check_offset(o)?);
         }
+        let max_connections = args
+            .mllp_max_connections
+            .or(file.mllp_max_connections)
+            .unwrap_or(d.max_connections)
+            .max(1);
         Ok(Self {
             mllp_addr: (!disabled)
                 .then(|| args.mllp_addr.or(file.mllp_addr).or(d.mllp_addr))
@@ -161,11 +190,16 @@ impl Hl7Settings {
                 .mllp_idle_timeout_secs
                 .or(file.mllp_idle_timeout_secs)
                 .map_or(d.idle_timeout, Duration::from_secs),
-            max_connections: args
-                .mllp_max_connections
-                .or(file.mllp_max_connections)
-                .unwrap_or(d.max_connections)
-                .max(1),
+            first_frame_timeout: args
+                .mllp_first_frame_timeout_secs
+                .or(file.mllp_first_frame_timeout_secs)
+                .map_or(d.first_frame_timeout, Duration::from_secs),
+            max_connections,
+            max_connections_per_address: args
+                .mllp_max_connections_per_address
+                .or(file.mllp_max_connections_per_address)
+                .unwrap_or_else(|| per_address_default(max_connections))
+                .clamp(1, max_connections),
             default_offset: match args.hl7_default_offset.clone().or(file.default_offset) {
                 Some(o) => check_offset(&o)?,
                 None => d.default_offset,

@@ -10,17 +10,23 @@
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::watch;
+use tokio::time::Instant;
 use tokio_util::codec::Framed;
 
 use super::config::Hl7Settings;
+use super::gate::{MllpGate, Refusal, Slot};
 use super::ingest::Ingestor;
 use super::metrics::Held;
 use fhirgate_hl7::mllp::{Frame, MllpCodec};
+
+/// The longest pause after failed accepts (the first is 10 ms, doubling).
+const MAX_ACCEPT_BACKOFF: Duration = Duration::from_secs(1);
 
 /// Serves one bound listener until `shutdown` turns true, then waits for its
 /// connections to finish the message each has in hand. `tls` wraps each
@@ -30,10 +36,15 @@ async fn run(
     tls: Option<tokio_rustls::TlsAcceptor>,
     ingest: Arc<Ingestor>,
     settings: Arc<Hl7Settings>,
-    slots: Arc<Semaphore>,
+    gate: Arc<MllpGate>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let mut connections = tokio::task::JoinSet::new();
+    let metrics = &ingest.metrics.hl7;
+    // Failed accepts in a row: logged when the episode starts and when it ends,
+    // not once per failure (issue #15: out of descriptors, accept fails at once
+    // for as long as the pressure lasts).
+    let mut failures: u32 = 0;
     loop {
         // Reap finished connections as we go, so the set does not grow.
         while connections.try_join_next().is_some() {}
@@ -44,38 +55,79 @@ async fn run(
         let (stream, peer) = match accepted {
             Ok(s) => s,
             Err(e) => {
-                // EMFILE and friends pass; back off a little rather than spin.
-                tracing::warn!(error = %e, "MLLP accept failed");
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                // EMFILE, ENFILE, ENOBUFS...: the listener stays; the connections
+                // already open are served by their own tasks meanwhile.
+                metrics.accept_errors.fetch_add(1, Ordering::Relaxed);
+                if failures == 0 {
+                    tracing::warn!(error = %e, "MLLP accept failed; backing off until it succeeds again");
+                }
+                let pause = Duration::from_millis(10)
+                    .saturating_mul(1 << failures.min(7))
+                    .min(MAX_ACCEPT_BACKOFF);
+                failures = failures.saturating_add(1);
+                tokio::select! {
+                    _ = tokio::time::sleep(pause) => {}
+                    _ = shutdown.wait_for(|stop| *stop) => break,
+                }
                 continue;
             }
         };
-        let Ok(permit) = slots.clone().try_acquire_owned() else {
-            ingest
-                .metrics
-                .hl7
-                .connections_refused
-                .fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(%peer, cap = settings.max_connections, "MLLP connection refused: connection cap reached");
-            drop(stream);
-            continue;
+        if failures > 0 {
+            tracing::warn!(failures, "MLLP accept works again");
+            failures = 0;
+        }
+        let slot = match gate.admit(peer.ip()) {
+            Ok(admitted) => {
+                if admitted.evicted {
+                    metrics.connections_evicted.fetch_add(1, Ordering::Relaxed);
+                }
+                admitted.slot
+            }
+            Err(why) => {
+                metrics.connections_refused.fetch_add(1, Ordering::Relaxed);
+                if why == Refusal::Address {
+                    metrics
+                        .connections_refused_address
+                        .fetch_add(1, Ordering::Relaxed);
+                }
+                tracing::warn!(%peer, reason = ?why, cap = settings.max_connections,
+                    per_address = settings.max_connections_per_address,
+                    "MLLP connection refused: connection cap reached");
+                drop(stream);
+                continue;
+            }
         };
         let (ingest, settings, tls) = (ingest.clone(), settings.clone(), tls.clone());
         let stop = shutdown.clone();
         connections.spawn(async move {
-            let _permit = permit;
             let _ = stream.set_nodelay(true);
+            // A sender says something soon after it connects; until its first
+            // frame is complete it holds a slot for the first-frame timeout only.
+            let first = Instant::now() + settings.first_frame_timeout.min(settings.idle_timeout);
+            let conn = Conn {
+                peer,
+                ingest: &ingest,
+                settings: &settings,
+                slot,
+                first,
+            };
             match tls {
-                None => serve_connection(stream, peer, &ingest, &settings, stop).await,
+                None => serve_connection(stream, conn, stop).await,
                 Some(acceptor) => {
-                    let handshake =
-                        tokio::time::timeout(settings.idle_timeout, acceptor.accept(stream)).await;
+                    let handshake = tokio::time::timeout_at(first, acceptor.accept(stream)).await;
                     match handshake {
-                        Ok(Ok(s)) => serve_connection(s, peer, &ingest, &settings, stop).await,
+                        Ok(Ok(s)) => serve_connection(s, conn, stop).await,
                         Ok(Err(e)) => {
                             tracing::info!(%peer, error = %e, "MLLP TLS handshake failed")
                         }
-                        Err(_) => tracing::info!(%peer, "MLLP TLS handshake timed out"),
+                        Err(_) => {
+                            ingest
+                                .metrics
+                                .hl7
+                                .first_frame_timeouts
+                                .fetch_add(1, Ordering::Relaxed);
+                            tracing::info!(%peer, "MLLP TLS handshake timed out")
+                        }
                     }
                 }
             }
@@ -85,32 +137,60 @@ async fn run(
     while connections.join_next().await.is_some() {}
 }
 
-async fn serve_connection<S>(
-    stream: S,
+/// One admitted connection.
+struct Conn<'a> {
     peer: SocketAddr,
-    ingest: &Ingestor,
-    settings: &Hl7Settings,
-    mut shutdown: watch::Receiver<bool>,
-) where
+    ingest: &'a Ingestor,
+    settings: &'a Hl7Settings,
+    /// Its slot, given back when the connection ends (or taken for another).
+    slot: Slot,
+    /// When its first complete frame must have arrived.
+    first: Instant,
+}
+
+async fn serve_connection<S>(stream: S, conn: Conn<'_>, mut shutdown: watch::Receiver<bool>)
+where
     S: AsyncRead + AsyncWrite + Unpin,
 {
+    let Conn {
+        peer,
+        ingest,
+        settings,
+        slot,
+        first,
+    } = conn;
     let metrics = &ingest.metrics.hl7;
     let _open = Held::enter(&metrics.connections);
     tracing::debug!(%peer, "MLLP connection opened");
     let mut framed = Framed::new(stream, MllpCodec::new(settings.max_frame_bytes));
     let peer_ip = peer.ip().to_string();
+    let mut framed_once = false;
     loop {
-        // Shutdown only interrupts the wait for the next frame: a message being
-        // applied is finished and answered first (or, if the process dies, it
-        // was not acknowledged and the sender resends it).
+        let deadline = if framed_once {
+            Instant::now() + settings.idle_timeout
+        } else {
+            first
+        };
+        // Shutdown and eviction only interrupt the wait for the next frame: a
+        // message being applied is finished and answered first (or, if the
+        // process dies, it was not acknowledged and the sender resends it).
         let next = tokio::select! {
-            n = tokio::time::timeout(settings.idle_timeout, framed.next()) => n,
+            n = tokio::time::timeout_at(deadline, framed.next()) => n,
             _ = shutdown.wait_for(|stop| *stop) => {
                 tracing::debug!(%peer, "MLLP connection closed for shutdown");
                 break;
             }
+            () = slot.evicted() => {
+                tracing::info!(%peer, "idle MLLP connection closed to make room for another sender");
+                break;
+            }
         };
         let frame = match next {
+            Err(_) if !framed_once => {
+                metrics.first_frame_timeouts.fetch_add(1, Ordering::Relaxed);
+                tracing::info!(%peer, secs = settings.first_frame_timeout.as_secs(), "MLLP connection sent no complete frame in time; closing");
+                break;
+            }
             Err(_) => {
                 tracing::info!(%peer, secs = settings.idle_timeout.as_secs(), "MLLP connection idle past its timeout; closing");
                 break;
@@ -129,6 +209,8 @@ async fn serve_connection<S>(
             }
             Ok(Some(Ok(Frame::Message(frame)))) => frame,
         };
+        framed_once = true;
+        slot.busy();
         match ingest.frame(frame.to_vec(), Some(peer_ip.clone())).await {
             Ok(replies) => {
                 for reply in replies {
@@ -145,6 +227,7 @@ async fn serve_connection<S>(
                 break;
             }
         }
+        slot.idle();
     }
     tracing::debug!(%peer, "MLLP connection closed");
 }
@@ -171,11 +254,14 @@ impl Listeners {
 }
 
 /// Binds the configured listeners and serves them in the background. The
-/// connection cap is shared by both.
+/// connection caps are shared by both.
 pub async fn start(settings: &Hl7Settings, ingest: Arc<Ingestor>) -> anyhow::Result<Listeners> {
     use anyhow::Context;
     let settings = Arc::new(settings.clone());
-    let slots = Arc::new(Semaphore::new(settings.max_connections));
+    let gate = Arc::new(MllpGate::new(
+        settings.max_connections,
+        settings.max_connections_per_address,
+    ));
     let (shutdown, stop) = watch::channel(false);
     let mut ports = crate::startup::Hl7Ports::default();
     let mut tasks = Vec::new();
@@ -189,7 +275,7 @@ pub async fn start(settings: &Hl7Settings, ingest: Arc<Ingestor>) -> anyhow::Res
             None,
             ingest.clone(),
             settings.clone(),
-            slots.clone(),
+            gate.clone(),
             stop.clone(),
         )));
     }
@@ -205,7 +291,7 @@ pub async fn start(settings: &Hl7Settings, ingest: Arc<Ingestor>) -> anyhow::Res
             Some(acceptor),
             ingest,
             settings.clone(),
-            slots,
+            gate,
             stop,
         )));
     }

@@ -18,7 +18,16 @@ pub struct Hl7Metrics {
     /// Messages received and not yet acknowledged.
     pub queue_depth: AtomicI64,
     pub connections: AtomicI64,
+    /// Refused at accept, over the overall cap or their address's (issue #15).
     pub connections_refused: AtomicU64,
+    /// Of those, refused over their address's cap.
+    pub connections_refused_address: AtomicU64,
+    /// Idle connections closed to make room for an address holding fewer.
+    pub connections_evicted: AtomicU64,
+    /// Connections closed for sending no complete frame in time.
+    pub first_frame_timeouts: AtomicU64,
+    /// Failed accepts (EMFILE and the like), after which the listener backs off.
+    pub accept_errors: AtomicU64,
     /// Bytes thrown away before a start block (MLLP framing noise).
     pub discarded_bytes: AtomicU64,
 }
@@ -43,7 +52,7 @@ impl Drop for Held<'_> {
 impl Hl7Metrics {
     /// The Prometheus text exposition of every counter.
     pub fn render(&self, out: &mut String) {
-        let counters: [(&str, &str, &AtomicU64); 9] = [
+        let counters: [(&str, &str, &AtomicU64); 13] = [
             ("received", "HL7 v2 messages received", &self.received),
             ("accepted", "messages answered AA (applied)", &self.accepted),
             (
@@ -69,8 +78,28 @@ impl Hl7Metrics {
             ("bytes", "bytes of HL7 v2 messages received", &self.bytes),
             (
                 "connections_refused",
-                "MLLP connections refused over the connection cap",
+                "MLLP connections refused at accept: over the overall cap or their address's",
                 &self.connections_refused,
+            ),
+            (
+                "connections_refused_address",
+                "MLLP connections refused over the cap of their client address",
+                &self.connections_refused_address,
+            ),
+            (
+                "connections_evicted",
+                "idle MLLP connections closed to make room for an address holding fewer",
+                &self.connections_evicted,
+            ),
+            (
+                "first_frame_timeouts",
+                "MLLP connections closed for sending no complete frame in time",
+                &self.first_frame_timeouts,
+            ),
+            (
+                "accept_errors",
+                "failed MLLP accepts (such as EMFILE), each followed by a back-off",
+                &self.accept_errors,
             ),
             (
                 "discarded_bytes",

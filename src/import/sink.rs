@@ -98,7 +98,7 @@ impl Sink {
             }
             Sink::Direct { state, base, .. } => {
                 let mut audit = AuditRecord::new(Interaction::Batch);
-                let result = match parse_body(Format::Json, &body) {
+                let result = match parse_body(Format::Json, &body, state.max_json_nodes) {
                     Ok(v) => crate::fhir::transaction::submit(state, base.clone(), &mut audit, &v)
                         .await
                         .and_then(|bytes| {

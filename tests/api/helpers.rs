@@ -141,6 +141,7 @@ pub fn test_settings(db_url: &str) -> Settings {
         db_read_concurrency: 6,
         http_workers: 2,
         tls: None,
+        limits: Default::default(),
         hl7: fhirgate::hl7::config::Hl7Settings {
             mllp_addr: Some("127.0.0.1:0".parse().unwrap()),
             ..Default::default()
@@ -247,6 +248,15 @@ impl TestApp {
     /// The HL7 ingest the listeners feed (for replay).
     pub fn ingestor(&self) -> std::sync::Arc<fhirgate::hl7::ingest::Ingestor> {
         self.ingest.clone()
+    }
+
+    /// The HTTP listener's port.
+    pub fn http_port(&self) -> u16 {
+        self.server_url
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .expect("a port in the server URL")
     }
 
     pub fn mllp_tls_port(&self) -> u16 {

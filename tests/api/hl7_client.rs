@@ -31,6 +31,21 @@ impl Mllp {
         }
     }
 
+    /// A connection from the loopback address `ip` (all of 127.0.0.0/8 is
+    /// loopback on Linux), to tell client addresses apart.
+    pub async fn connect_from(ip: &str, port: u16) -> Self {
+        let sock = tokio::net::TcpSocket::new_v4().unwrap();
+        sock.bind(format!("{ip}:0").parse().unwrap()).unwrap();
+        let stream = sock
+            .connect(format!("127.0.0.1:{port}").parse().unwrap())
+            .await
+            .unwrap();
+        Self {
+            stream,
+            buf: Vec::new(),
+        }
+    }
+
     pub async fn write_raw(&mut self, bytes: &[u8]) {
         self.stream.write_all(bytes).await.unwrap();
         self.stream.flush().await.unwrap();

@@ -38,7 +38,10 @@ use std::sync::OnceLock;
 
 use serde_json::Value;
 
-pub use json::{parse_json, MAX_DEPTH};
+pub use json::{
+    parse_json, parse_json_value_with, parse_json_with, too_many_message, JsonError,
+    DEFAULT_MAX_NODES, MAX_DEPTH,
+};
 pub use summary::{apply_elements, apply_summary, Summary, SUBSETTED_CODE, SUBSETTED_SYSTEM};
 
 /// At most this many issues are returned for one resource; the last one says so when cut.

@@ -120,14 +120,8 @@ async fn do_update(
     ctx.check()?;
     let rtype = ctx.resource_type(rtype, true)?;
     let id = ctx.resource_id(id)?;
-    let body = read_body(&ctx.req, payload, ctx.state.max_body).await?;
-    let resource = parse_resource(
-        &ctx.req,
-        &body,
-        rtype,
-        &ctx.state.model,
-        IdRule::MustEqual(&id),
-    )?;
+    let body = read_body(&ctx.req, payload, &ctx.state).await?;
+    let resource = parse_resource(&ctx.req, &body, rtype, &ctx.state, IdRule::MustEqual(&id))?;
     let if_match = ctx.if_match()?;
     let id2 = id.clone();
     let w = ctx

@@ -38,8 +38,8 @@ pub async fn create(
 async fn do_create(ctx: &mut Ctx, rtype: &str, payload: web::Payload) -> Result<Reply, FhirError> {
     ctx.check()?;
     let rtype = ctx.resource_type(rtype, true)?;
-    let body = read_body(&ctx.req, payload, ctx.state.max_body).await?;
-    let resource = parse_resource(&ctx.req, &body, rtype, &ctx.state.model, IdRule::Ignore)?;
+    let body = read_body(&ctx.req, payload, &ctx.state).await?;
+    let resource = parse_resource(&ctx.req, &body, rtype, &ctx.state, IdRule::Ignore)?;
     // If-None-Exist: conditional create (http://hl7.org/fhir/R4/http.html#ccreate).
     let condition = match ctx.header(header::HeaderName::from_static("if-none-exist")) {
         Some(q) => {
@@ -125,8 +125,8 @@ pub async fn conditional_update(
     let result = async {
         ctx.check()?;
         let rtype = ctx.resource_type(&path, true)?;
-        let body = read_body(&ctx.req, payload, ctx.state.max_body).await?;
-        let resource = parse_resource(&ctx.req, &body, rtype, &ctx.state.model, IdRule::Optional)?;
+        let body = read_body(&ctx.req, payload, &ctx.state).await?;
+        let resource = parse_resource(&ctx.req, &body, rtype, &ctx.state, IdRule::Optional)?;
         let body_id = resource
             .get("id")
             .and_then(|v| v.as_str())
@@ -228,7 +228,7 @@ pub async fn search_post(
     let result = async {
         ctx.check()?;
         let rtype = ctx.resource_type(&path, false)?;
-        let body = read_body(&ctx.req, payload, ctx.state.max_body).await?;
+        let body = read_body(&ctx.req, payload, &ctx.state).await?;
         let form = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body).map_err(|_| {
             FhirError::invalid(
                 IssueCode::Structure,

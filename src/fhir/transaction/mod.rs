@@ -97,8 +97,8 @@ pub async fn post(
     let mut ctx = Ctx::new(req, state, Interaction::Batch);
     let result = async {
         ctx.check()?;
-        let body = read_body(&ctx.req, payload, ctx.state.max_body).await?;
-        let value = parse_body(input_format(&ctx.req)?, &body)?;
+        let body = read_body(&ctx.req, payload, &ctx.state).await?;
+        let value = parse_body(input_format(&ctx.req)?, &body, ctx.state.max_json_nodes)?;
         let base = ctx.base();
         let bundle = submit(&ctx.state, base, &mut ctx.audit, &value).await?;
         Ok(Reply::new(StatusCode::OK, Some(bundle)))
@@ -158,7 +158,13 @@ pub(crate) fn apply_in_tx(
     merges: &Merges,
     max_entries: usize,
 ) -> Result<usize, FhirError> {
-    let (kind, reqs) = parse_bundle(bundle, base, max_entries)?;
+    // HL7 mappings make no PATCH entries: no JSON Patch is parsed here.
+    let (kind, reqs) = parse_bundle(
+        bundle,
+        base,
+        max_entries,
+        fhirgate_validate::DEFAULT_MAX_NODES,
+    )?;
     if kind != Kind::Transaction {
         return Err(FhirError::Internal(
             "apply_in_tx takes a transaction Bundle".into(),
@@ -186,7 +192,7 @@ pub async fn submit(
     audit: &mut AuditRecord,
     value: &Value,
 ) -> Result<Vec<u8>, FhirError> {
-    let (kind, reqs) = parse_bundle(value, &base, state.max_bundle_entries)?;
+    let (kind, reqs) = parse_bundle(value, &base, state.max_bundle_entries, state.max_json_nodes)?;
     audit.interaction = match kind {
         Kind::Transaction => Interaction::Transaction,
         Kind::Batch => Interaction::Batch,

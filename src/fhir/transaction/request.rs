@@ -129,7 +129,12 @@ fn text<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
 }
 
 /// One entry; an error here refuses a whole transaction, or answers that entry of a batch.
-fn parse_entry(index: usize, e: &Value, base: &str) -> Result<Request, FhirError> {
+fn parse_entry(
+    index: usize,
+    e: &Value,
+    base: &str,
+    max_nodes: usize,
+) -> Result<Request, FhirError> {
     let full_url = text(e, "fullUrl").map(str::to_owned);
     let label = match &full_url {
         Some(u) => format!("entry[{index}] ({u})"),
@@ -172,7 +177,7 @@ fn parse_entry(index: usize, e: &Value, base: &str) -> Result<Request, FhirError
     };
     let patch = match (verb, e.get("resource")) {
         (Verb::Patch, Some(r)) => {
-            Some(PatchDoc::from_entry(r).map_err(|e| super::name_entry(e, &label))?)
+            Some(PatchDoc::from_entry(r, max_nodes).map_err(|e| super::name_entry(e, &label))?)
         }
         (Verb::Patch, None) => {
             return Err(bad(format!(
@@ -210,11 +215,13 @@ fn parse_entry(index: usize, e: &Value, base: &str) -> Result<Request, FhirError
 }
 
 /// The Bundle's kind and its entries, each parsed or refused. More entries than
-/// `max` is refused before anything else (413).
+/// `max` is refused before anything else (413); a PATCH entry's JSON Patch may
+/// hold `max_nodes` JSON values.
 pub fn parse_bundle(
     value: &Value,
     base: &str,
     max: usize,
+    max_nodes: usize,
 ) -> Result<(Kind, Vec<Result<Request, FhirError>>), FhirError> {
     if text(value, "resourceType") != Some("Bundle") {
         return Err(bad("POST to the base takes a Bundle".into()));
@@ -244,7 +251,7 @@ pub fn parse_bundle(
         entries
             .iter()
             .enumerate()
-            .map(|(i, e)| parse_entry(i, e, base))
+            .map(|(i, e)| parse_entry(i, e, base, max_nodes))
             .collect(),
     ))
 }
