@@ -31,6 +31,7 @@ mod hl7_merge;
 mod hl7_samples;
 mod import;
 mod import_files;
+mod invariants;
 mod lookups;
 mod patch;
 mod search;
