@@ -5,6 +5,7 @@
 //! (comparison, `in`, string functions, `descendants()`) that search expressions never use.
 
 mod eval;
+mod functions;
 pub(crate) mod item;
 mod lexer;
 pub(crate) mod nav;
