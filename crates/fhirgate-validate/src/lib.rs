@@ -40,7 +40,7 @@ use std::sync::OnceLock;
 
 use serde_json::Value;
 
-pub use invariants::{ConstraintDef, Enforcement, Invariants, Violation, EXCLUDED};
+pub use invariants::{ConstraintDef, ElementInfo, Enforcement, Invariants, Violation, EXCLUDED};
 pub use json::{parse_json, MAX_DEPTH};
 pub use summary::{apply_elements, apply_summary, Summary, SUBSETTED_CODE, SUBSETTED_SYSTEM};
 

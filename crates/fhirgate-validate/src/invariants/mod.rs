@@ -10,6 +10,7 @@
 //! it evaluates to false; empty (e.g. comparing dates of different precision) is not false.
 
 mod exclusions;
+mod lookup;
 pub(crate) mod model;
 mod refs;
 mod walk;
@@ -19,6 +20,7 @@ use std::collections::HashMap;
 use serde_json::Value;
 
 pub use exclusions::EXCLUDED;
+pub use lookup::ElementInfo;
 pub use model::ConstraintDef;
 
 use crate::fhirpath::{parse, Expr, Node};

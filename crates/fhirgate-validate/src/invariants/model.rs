@@ -47,6 +47,10 @@ pub(crate) struct ElementType {
 #[derive(Debug)]
 pub(crate) struct Element {
     pub types: Vec<ElementType>,
+    /// A choice (`deceased[x]`): its JSON names are the name plus the type (json.html#choice).
+    pub choice: bool,
+    /// Max cardinality above 1: a JSON array.
+    pub repeats: bool,
     /// Allowed Reference targets; `None` when any resource is allowed.
     pub targets: Option<Vec<String>>,
     /// Indexes into [`Model::constraints`].
@@ -183,7 +187,8 @@ impl Model {
                 def.by_name.insert(ename, def.elements.len());
                 def.elements.push(Element {
                     types: etypes,
-
+                    choice,
+                    repeats: flags.contains('*'),
                     targets: (!any).then_some(targets),
                     constraints,
                 });
