@@ -19,11 +19,11 @@ pub(crate) const NATIVE: &[(&str, &str)] = &[
 pub const EXCLUDED: &[(&str, &str)] = &[
     (
         "txt-1",
-        "htmlChecks() is not FHIRPath but the XHTML rules of narrative.html#xhtml; narrative.rs applies them when parsing (400, before any invariant)",
+        "htmlChecks() is not FHIRPath: it stands for the XHTML rules of narrative.html#xhtml, which narrative.rs screens lexically when the resource is parsed (400, before any invariant): a div in the XHTML namespace, no forbidden elements, no scripts, event attributes or javascript: URLs",
     ),
     (
         "txt-2",
-        "htmlChecks() is not FHIRPath but the XHTML rules of narrative.html#xhtml (non-whitespace content); narrative.rs applies them when parsing (400)",
+        "htmlChecks() is not FHIRPath; its rule (the narrative has non-whitespace content, text or an image) is checked by narrative.rs when the resource is parsed (400, before any invariant)",
     ),
 ];
 
