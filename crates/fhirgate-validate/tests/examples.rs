@@ -96,6 +96,17 @@ fn perf_patient_f001() {
             .unwrap();
     }
     eprintln!("validate Patient-f001: {:?}/call", started.elapsed() / 1000);
+    let invariants = Invariants::load().unwrap();
+    let started = Instant::now();
+    for _ in 0..1000 {
+        assert!(invariants
+            .check("Patient", std::hint::black_box(&value))
+            .is_empty());
+    }
+    eprintln!(
+        "invariants Patient-f001: {:?}/call",
+        started.elapsed() / 1000
+    );
 
     // Every other R4 type compiles lazily on first use (e.g. in `contained`).
     let started = Instant::now();
