@@ -50,7 +50,7 @@ pub enum FhirError {
     /// 415: unsupported Content-Type.
     UnsupportedMediaType(String),
     /// 422: well-formed but refused by a business rule (an R4 invariant).
-    Unprocessable(Vec<super::rules::Violation>),
+    Unprocessable(Vec<fhirgate_validate::Violation>),
     /// 500: a fault on our side; the message is logged, not returned.
     Internal(String),
     /// 503: the database is unavailable.

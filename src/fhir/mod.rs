@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 use actix_web::web;
 use fhirgate_search::Registry;
-use fhirgate_validate::Validator;
+use fhirgate_validate::{Invariants, Validator};
 
 use crate::audit::AuditSink;
 use crate::crypto::Keyring;
@@ -46,10 +46,11 @@ pub struct AppState {
     pub metrics: Arc<crate::metrics::Metrics>,
 }
 
-/// The compiled FHIR knowledge: validators and search parameters. Built once per
-/// process (it takes a moment), shared by every server in it.
+/// The compiled FHIR knowledge: validators, the R4 invariants and search parameters. Built
+/// once per process (it takes a moment), shared by every server in it.
 pub struct FhirModel {
     pub validator: Validator,
+    pub invariants: Invariants,
     pub registry: Registry,
 }
 
@@ -68,8 +69,18 @@ impl FhirModel {
             .collect();
         let registry =
             Registry::r4(&served).map_err(|e| anyhow::anyhow!("loading search parameters: {e}"))?;
+        // Every FHIRPath expression of the invariants is compiled here, once.
+        let invariants =
+            Invariants::load().map_err(|e| anyhow::anyhow!("compiling the R4 invariants: {e}"))?;
+        if let Some(t) = served
+            .iter()
+            .find(|t| !invariants.served().iter().any(|s| s == *t))
+        {
+            anyhow::bail!("schemas/r4-elements.json has no definitions for {t}: regenerate it");
+        }
         Ok(Self {
             validator,
+            invariants,
             registry,
         })
     }

@@ -114,7 +114,7 @@ pub fn parse_resource(
 }
 
 /// Validates a parsed resource of `rtype` (a body, or a Bundle entry's resource):
-/// resourceType, id rule, the R4 schema and the invariants of `rules`.
+/// resourceType, id rule, the R4 schema, the R4 invariants and the server's own `rules`.
 pub fn check_resource(
     mut map: Map<String, Value>,
     rtype: ResourceType,
@@ -176,9 +176,11 @@ pub fn check_resource(
         .validator
         .validate(rtype.as_str(), &value)
         .map_err(FhirError::Invalid)?;
+    // Invariants only once the structure is valid: they assume it.
+    let mut violations = model.invariants.check(rtype.as_str(), &value);
     match value {
         Value::Object(map) => {
-            let violations = super::rules::check(rtype, &map);
+            violations.extend(super::rules::check(rtype, &map));
             if violations.is_empty() {
                 Ok(map)
             } else {

@@ -34,6 +34,7 @@ mod hl7_samples;
 mod import;
 mod import_as_put;
 mod import_files;
+mod invariants;
 mod limits_fd;
 mod limits_http;
 mod limits_mllp;

@@ -166,3 +166,146 @@ async fn fhirpath_patch() {
     .await;
     assert_eq!(read(&app, &path).await["meta"]["versionId"], "2");
 }
+
+fn fhirpath(ops: Vec<Value>) -> Value {
+    json!({"resourceType": "Parameters", "parameter": ops})
+}
+
+/// fhirpatch.html names elements by FHIRPath, where a choice element is named without its
+/// type (fhirpath.html 2.9.1.1: Patient.deceased[x] "labeled according to the name without
+/// the '[x]' suffix"); in JSON the element is named by the value's type (json.html#choice).
+/// "Add can used for non-repeating elements as long as they do not already exist"; replace
+/// takes "Path of the element to replace" and delete "Path of the element to delete (if
+/// found)"; "Servers SHALL return an error if the type is wrong".
+#[tokio::test]
+async fn fhirpath_patch_choice_elements() {
+    let app = spawn_app().await;
+    let mut p = patient("Choice", "CH-1");
+    p["deceasedDateTime"] = json!("2020-01-02T03:04:05Z");
+    p["_deceasedDateTime"] = json!({"extension": [
+        {"url": "http://example.org/fhir/StructureDefinition/note", "valueString": "approx"}]});
+    let (id, _) = app.create(&p).await;
+    let path = format!("Patient/{id}");
+    let send = |ops: Vec<Value>| {
+        let (app, path) = (&app, &path);
+        async move { patch(app, path, "application/fhir+json", &fhirpath(ops), None).await }
+    };
+    let add_deceased = |v: Value| {
+        op(
+            "add",
+            "Patient",
+            vec![
+                json!({"name": "name", "valueString": "deceased"}),
+                json!({"name": "value", "valueBoolean": v}),
+            ],
+        )
+    };
+    // deceased is present (as deceasedDateTime): add does not overwrite it.
+    assert_outcome(send(vec![add_deceased(json!(true))]).await, 422).await;
+    // replace Patient.deceased: the boolean replaces the dateTime and its extensions.
+    let r = send(vec![op(
+        "replace",
+        "Patient.deceased",
+        vec![json!({"name": "value", "valueBoolean": false})],
+    )])
+    .await;
+    assert_eq!(r.status(), 200);
+    let now = read(&app, &path).await;
+    assert_eq!(now["deceasedBoolean"], false);
+    for gone in ["deceasedDateTime", "_deceasedDateTime", "deceased"] {
+        assert!(now.get(gone).is_none(), "{gone}: {now}");
+    }
+    // A type deceased[x] does not allow (boolean | dateTime): error, nothing changes.
+    assert_outcome(
+        send(vec![op(
+            "replace",
+            "Patient.deceased",
+            vec![json!({"name": "value", "valueString": "yes"})],
+        )])
+        .await,
+        422,
+    )
+    .await;
+    // delete Patient.deceased removes whichever deceased[x] there is; then add sets it.
+    assert_eq!(
+        send(vec![op("delete", "Patient.deceased", vec![])])
+            .await
+            .status(),
+        200
+    );
+    assert!(read(&app, &path).await.get("deceasedBoolean").is_none());
+    assert_eq!(send(vec![add_deceased(json!(true))]).await.status(), 200);
+    let now = read(&app, &path).await;
+    assert_eq!(now["deceasedBoolean"], true);
+    assert!(now.get("deceased").is_none(), "{now}");
+    assert_eq!(now["meta"]["versionId"], "4");
+    // add on an absent repeating element makes a list of one.
+    let r = send(vec![op(
+        "add",
+        "Patient",
+        vec![
+            json!({"name": "name", "valueString": "generalPractitioner"}),
+            json!({"name": "value", "valueReference": {"reference": "Practitioner/gp1"}}),
+        ],
+    )])
+    .await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        read(&app, &path).await["generalPractitioner"],
+        json!([{"reference": "Practitioner/gp1"}])
+    );
+}
+
+/// A list of primitives with extensions is two JSON arrays, `given` and `_given`, where
+/// json.html#primitive has "null values ... fill out both arrays so that the id and/or
+/// extension are aligned with the matching value"; insert, move, add and delete keep them
+/// aligned, so the result stays a valid resource (fhirpatch.html).
+#[tokio::test]
+async fn fhirpath_patch_keeps_primitive_extensions_aligned() {
+    let app = spawn_app().await;
+    let ext = json!({"extension": [
+        {"url": "http://example.org/fhir/StructureDefinition/origin", "valueString": "chart"}]});
+    let mut p = patient("Aligned", "AL-1");
+    p["name"][0]["_given"] = json!([null, ext]);
+    let (id, _) = app.create(&p).await;
+    let path = format!("Patient/{id}");
+    let given = "Patient.name[0].given";
+    let ops = vec![
+        op(
+            "insert",
+            given,
+            vec![
+                json!({"name": "index", "valueInteger": 0}),
+                json!({"name": "value", "valueString": "Zoe"}),
+            ],
+        ),
+        op(
+            "move",
+            given,
+            vec![
+                json!({"name": "source", "valueInteger": 2}),
+                json!({"name": "destination", "valueInteger": 0}),
+            ],
+        ),
+        op(
+            "add",
+            "Patient.name[0]",
+            vec![
+                json!({"name": "name", "valueString": "given"}),
+                json!({"name": "value", "valueString": "Last"}),
+            ],
+        ),
+    ];
+    let r = patch(&app, &path, "application/fhir+json", &fhirpath(ops), None).await;
+    assert_eq!(r.status(), 200);
+    let name = &read(&app, &path).await["name"][0];
+    assert_eq!(name["given"], json!(["Marie", "Zoe", "Ada", "Last"]));
+    assert_eq!(name["_given"], json!([ext, null, null, null]));
+    // Deleting the one value with an extension leaves no `_given` behind.
+    let del = fhirpath(vec![op("delete", "Patient.name[0].given[0]", vec![])]);
+    let r = patch(&app, &path, "application/fhir+json", &del, None).await;
+    assert_eq!(r.status(), 200);
+    let name = &read(&app, &path).await["name"][0];
+    assert_eq!(name["given"], json!(["Zoe", "Ada", "Last"]));
+    assert!(name.get("_given").is_none(), "{name}");
+}

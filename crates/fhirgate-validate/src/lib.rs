@@ -22,6 +22,8 @@
 
 mod dates;
 mod errors;
+mod fhirpath;
+mod invariants;
 mod json;
 mod keywords;
 mod narrative;
@@ -38,6 +40,7 @@ use std::sync::OnceLock;
 
 use serde_json::Value;
 
+pub use invariants::{ConstraintDef, ElementInfo, Enforcement, Invariants, Violation, EXCLUDED};
 pub use json::{
     parse_json, parse_json_value_with, parse_json_with, too_many_message, JsonError,
     DEFAULT_MAX_NODES, MAX_DEPTH,
@@ -223,31 +226,7 @@ impl Validator {
         else {
             return;
         };
-        let mut invariant = |rule: &str, diagnostics: &str| {
-            issues.push(Issue {
-                code: IssueCode::Invalid,
-                expression: Some(format!("{base}{rule}")),
-                diagnostics: diagnostics.to_owned(),
-            });
-        };
-        // DomainResource invariants (http://hl7.org/fhir/R4/domainresource.html#invs).
-        if object.contains_key("contained") {
-            invariant(
-                ".contained",
-                "A contained resource SHALL NOT contain additional contained resources (dom-2)",
-            );
-        }
-        if let Some(meta) = object.get("meta") {
-            if meta.get("versionId").is_some() || meta.get("lastUpdated").is_some() {
-                invariant(".meta", "A contained resource SHALL NOT have a meta.versionId or a meta.lastUpdated (dom-4)");
-            }
-            if meta.get("security").is_some() {
-                invariant(
-                    ".meta.security",
-                    "A contained resource SHALL NOT have a security label (dom-5)",
-                );
-            }
-        }
+        // dom-2, dom-4 and dom-5 are invariants of the container (`Invariants`, 422).
         rules::check_resource(object, base, cap, issues);
         errors::schema_issues(validator, item, base, &self.pattern_types, cap, issues);
     }

@@ -81,29 +81,36 @@ fn unknown_missing_or_non_object_contained_resources_are_refused() {
     );
 }
 
+/// dom-2, dom-4 and dom-5 are invariants of the container (DomainResource), refused by
+/// [`fhirgate_validate::Invariants`] (422), not by the schema validation (400).
 #[test]
 fn contained_resources_obey_the_domain_resource_invariants() {
-    // dom-2: no nested contained resources.
-    assert_issue(
-        &med_req_with(
+    let invariants = fhirgate_validate::Invariants::load().unwrap();
+    for (key, contained) in [
+        (
+            "dom-2",
             r#"{"resourceType":"Medication","id":"med","contained":[{"resourceType":"Substance","id":"s"}]}"#,
         ),
-        IssueCode::Invalid,
-        "MedicationRequest.contained[0].contained",
-    );
-    // dom-4: no meta.versionId / meta.lastUpdated; dom-5: no meta.security.
-    assert_issue(
-        &med_req_with(r#"{"resourceType":"Medication","id":"med","meta":{"versionId":"1"}}"#),
-        IssueCode::Invalid,
-        "MedicationRequest.contained[0].meta",
-    );
-    assert_issue(
-        &med_req_with(
+        (
+            "dom-4",
+            r#"{"resourceType":"Medication","id":"med","meta":{"versionId":"1"}}"#,
+        ),
+        (
+            "dom-5",
             r#"{"resourceType":"Medication","id":"med","meta":{"security":[{"code":"R"}]}}"#,
         ),
-        IssueCode::Invalid,
-        "MedicationRequest.contained[0].meta.security",
-    );
+    ] {
+        let body = med_req_with(contained);
+        assert_valid(&body);
+        let value: serde_json::Value = serde_json::from_str(&body).unwrap();
+        let violations = invariants.check("MedicationRequest", &value);
+        assert!(
+            violations
+                .iter()
+                .any(|v| v.key == key && v.expression == "MedicationRequest"),
+            "{key}: {violations:?}"
+        );
+    }
 }
 
 #[test]

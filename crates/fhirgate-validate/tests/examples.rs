@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use fhirgate_validate::{parse_json, Validator};
+use fhirgate_validate::{parse_json, Invariants, Validator};
 
 mod common;
 
@@ -34,6 +34,9 @@ fn official_examples_validate() {
     let started = Instant::now();
     let validator = Validator::new(TYPES).unwrap();
     eprintln!("Validator::new: {:?}", started.elapsed());
+    let started = Instant::now();
+    let invariants = Invariants::load().unwrap();
+    eprintln!("Invariants::load: {:?}", started.elapsed());
     let mut checked = 0;
     let mut failures = Vec::new();
     for entry in entries {
@@ -49,6 +52,10 @@ fn official_examples_validate() {
             parse_json(&std::fs::read(&path).unwrap()).unwrap_or_else(|e| panic!("{name}: {e:?}"));
         if let Err(issues) = validator.validate(t, &value) {
             failures.push(format!("{name}: {issues:#?}"));
+        }
+        let violated = invariants.check(t, &value);
+        if !violated.is_empty() {
+            failures.push(format!("{name}: {violated:#?}"));
         }
         checked += 1;
     }
@@ -89,6 +96,17 @@ fn perf_patient_f001() {
             .unwrap();
     }
     eprintln!("validate Patient-f001: {:?}/call", started.elapsed() / 1000);
+    let invariants = Invariants::load().unwrap();
+    let started = Instant::now();
+    for _ in 0..1000 {
+        assert!(invariants
+            .check("Patient", std::hint::black_box(&value))
+            .is_empty());
+    }
+    eprintln!(
+        "invariants Patient-f001: {:?}/call",
+        started.elapsed() / 1000
+    );
 
     // Every other R4 type compiles lazily on first use (e.g. in `contained`).
     let started = Instant::now();

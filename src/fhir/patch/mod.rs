@@ -1,12 +1,12 @@
 //! `PATCH [base]/[type]/[id]` (http://hl7.org/fhir/R4/http.html#patch) with JSON
 //! Patch (RFC 6902, `application/json-patch+json`) or FHIRPath Patch (a
-//! Parameters resource, http://hl7.org/fhir/R4/fhirpatch.html). The patch is
+//! Parameters resource, http://hl7.org/fhir/R4/fhirpatch.html, `fhirpath.rs`). The patch is
 //! applied to the current version under its row lock, the result must be valid
 //! R4 (else 422, the patch is refused), and it is written like an update (same
 //! index, encryption and audit; history shows method PATCH). `If-Match` holds.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use fhirgate_validate::IssueCode;
+use fhirgate_validate::{Invariants, IssueCode};
 use serde_json::{Map, Value};
 
 use super::context::{Ctx, Reply};
@@ -20,176 +20,11 @@ use crate::audit::{AuditRecord, Interaction};
 use crate::model::{ResourceId, ResourceType};
 use crate::store::resources::{self, Method};
 
+mod fhirpath;
+mod params;
+
 fn unprocessable(msg: impl Into<String>) -> FhirError {
     FhirError::UnprocessablePatch(msg.into())
-}
-
-/// `Type.a[0].b` into steps (name, optional index); the first step is the type.
-fn steps(path: &str, rtype: ResourceType) -> Result<Vec<(String, Option<usize>)>, FhirError> {
-    let mut parts = path.split('.');
-    if parts.next() != Some(rtype.as_str()) {
-        return Err(unprocessable(format!(
-            "FHIRPath Patch path {path:?} must start with {rtype}"
-        )));
-    }
-    parts
-        .map(|p| match p.split_once('[') {
-            Some((n, rest)) => {
-                let i = rest
-                    .strip_suffix(']')
-                    .and_then(|i| i.parse::<usize>().ok())
-                    .ok_or_else(|| unprocessable(format!("unsupported path step {p:?}")))?;
-                Ok((n.to_owned(), Some(i)))
-            }
-            None if p.chars().all(|c| c.is_ascii_alphanumeric()) && !p.is_empty() => Ok((p.to_owned(), None)),
-            None => Err(unprocessable(format!(
-                "FHIRPath Patch supports paths of element names and [n] indexes here; {p:?} is not one"
-            ))),
-        })
-        .collect()
-}
-
-/// The JSON value a path names (a list element when the last step has no index
-/// and the element repeats).
-fn locate<'a>(
-    root: &'a mut Value,
-    steps: &[(String, Option<usize>)],
-) -> Result<&'a mut Value, FhirError> {
-    let mut cur = root;
-    for (name, index) in steps {
-        let next = cur.get_mut(name.as_str()).ok_or_else(|| {
-            unprocessable(format!("the path names no element ({name} is absent)"))
-        })?;
-        cur = match index {
-            Some(i) => next
-                .get_mut(*i)
-                .ok_or_else(|| unprocessable(format!("{name}[{i}] does not exist")))?,
-            None => next,
-        };
-    }
-    Ok(cur)
-}
-
-fn part<'a>(op: &'a Value, name: &str) -> Option<&'a Value> {
-    op.get("part")?
-        .as_array()?
-        .iter()
-        .find(|p| p.get("name").and_then(Value::as_str) == Some(name))
-}
-
-/// A part's value[x] (the only key starting with "value").
-fn part_value(op: &Value, name: &str) -> Option<Value> {
-    let p = part(op, name)?.as_object()?;
-    p.iter()
-        .find(|(k, _)| k.starts_with("value"))
-        .map(|(_, v)| v.clone())
-}
-
-fn part_text(op: &Value, name: &str) -> Option<String> {
-    part_value(op, name).and_then(|v| {
-        v.as_str()
-            .map(str::to_owned)
-            .or_else(|| v.as_u64().map(|n| n.to_string()))
-    })
-}
-
-/// Applies a FHIRPath Patch Parameters resource (fhirpatch.html) for paths of
-/// names and indexes; `add` and `insert` into lists, `replace`, `delete`, `move`.
-fn fhirpath_patch(doc: &mut Value, params: &Value, rtype: ResourceType) -> Result<(), FhirError> {
-    let ops = params
-        .get("parameter")
-        .and_then(Value::as_array)
-        .ok_or_else(|| {
-            FhirError::invalid(
-                IssueCode::Invalid,
-                None,
-                "a FHIRPath Patch is a Parameters resource with parameters",
-            )
-        })?;
-    for op in ops {
-        let kind =
-            part_text(op, "type").ok_or_else(|| unprocessable("an operation has no type"))?;
-        let path =
-            part_text(op, "path").ok_or_else(|| unprocessable("an operation has no path"))?;
-        let mut st = steps(&path, rtype)?;
-        match kind.as_str() {
-            "replace" => {
-                let v = part_value(op, "value")
-                    .ok_or_else(|| unprocessable("replace needs a value"))?;
-                *locate(doc, &st)? = v;
-            }
-            "delete" => {
-                let last = st
-                    .pop()
-                    .ok_or_else(|| unprocessable("cannot delete the resource itself"))?;
-                let parent = locate(doc, &st)?;
-                match last {
-                    (name, Some(i)) => {
-                        if let Some(Value::Array(a)) = parent.get_mut(&name) {
-                            if i < a.len() {
-                                a.remove(i);
-                            }
-                            if a.is_empty() {
-                                parent.as_object_mut().map(|o| o.remove(&name));
-                            }
-                        }
-                    }
-                    (name, None) => {
-                        parent.as_object_mut().map(|o| o.remove(&name));
-                    }
-                }
-            }
-            "add" => {
-                let name =
-                    part_text(op, "name").ok_or_else(|| unprocessable("add needs a name"))?;
-                let v =
-                    part_value(op, "value").ok_or_else(|| unprocessable("add needs a value"))?;
-                let target = locate(doc, &st)?.as_object_mut().ok_or_else(|| {
-                    unprocessable("add: the path does not name an element with children")
-                })?;
-                match target.get_mut(&name) {
-                    Some(Value::Array(a)) => a.push(v),
-                    Some(_) => {
-                        return Err(unprocessable(format!(
-                            "add: {name} already has a value; use replace"
-                        )))
-                    }
-                    None => {
-                        target.insert(name, v);
-                    }
-                }
-            }
-            "insert" | "move" => {
-                let list = locate(doc, &st)?.as_array_mut().ok_or_else(|| {
-                    unprocessable(format!("{kind}: the path does not name a list"))
-                })?;
-                let index = |n: &str| part_text(op, n).and_then(|t| t.parse::<usize>().ok());
-                if kind == "insert" {
-                    let v = part_value(op, "value")
-                        .ok_or_else(|| unprocessable("insert needs a value"))?;
-                    let i = index("index")
-                        .filter(|i| *i <= list.len())
-                        .ok_or_else(|| unprocessable("insert: bad index"))?;
-                    list.insert(i, v);
-                } else {
-                    let (s, d) = (index("source"), index("destination"));
-                    let (Some(s), Some(d)) =
-                        (s.filter(|s| *s < list.len()), d.filter(|d| *d < list.len()))
-                    else {
-                        return Err(unprocessable("move: bad source or destination"));
-                    };
-                    let item = list.remove(s);
-                    list.insert(d, item);
-                }
-            }
-            other => {
-                return Err(unprocessable(format!(
-                    "FHIRPath Patch operation {other:?} is not supported"
-                )))
-            }
-        }
-    }
-    Ok(())
 }
 
 /// The patch document, read before the database work (its kind comes from the
@@ -288,12 +123,17 @@ fn parse_patch(req: &HttpRequest, body: &[u8], max_nodes: usize) -> Result<Patch
     Ok(PatchDoc::FhirPath(params))
 }
 
-fn apply(p: &PatchDoc, doc: &mut Value, rtype: ResourceType) -> Result<(), FhirError> {
+fn apply(
+    p: &PatchDoc,
+    doc: &mut Value,
+    rtype: ResourceType,
+    inv: &Invariants,
+) -> Result<(), FhirError> {
     match p {
         // RFC 5789 / RFC 6902: a patch that cannot be applied is 422.
         PatchDoc::Json(patch) => json_patch::patch(doc, patch)
             .map_err(|e| unprocessable(format!("the JSON Patch cannot be applied: {e}"))),
-        PatchDoc::FhirPath(params) => fhirpath_patch(doc, params, rtype),
+        PatchDoc::FhirPath(params) => fhirpath::apply(doc, params, rtype, inv),
     }
 }
 
@@ -326,7 +166,7 @@ pub fn patch_current(
     }
     let mut doc: Value =
         serde_json::from_slice(&body0.0).map_err(|e| FhirError::Internal(e.to_string()))?;
-    apply(patch_doc, &mut doc, rtype)?;
+    apply(patch_doc, &mut doc, rtype, &svc.model.invariants)?;
     fixup(&mut doc)?;
     let Value::Object(mut map) = doc else {
         return Err(unprocessable("the patched document is not a resource"));
