@@ -193,6 +193,22 @@ fn fill_required(defs: &Value, def: &str, obj: &mut Map<String, Value>, coming: 
     if def == "Patient_Contact" {
         obj.insert("organization".into(), json!({"display": "filler"}));
     }
+    // datatypes.html cpt-2: a ContactPoint with a value has a system.
+    if def == "ContactPoint" {
+        obj.insert("system".into(), json!("other"));
+    }
+    // datatypes.html rat-1: a Ratio has both numerator and denominator.
+    if def == "Ratio" {
+        for part in ["numerator", "denominator"] {
+            if coming != Some(part) {
+                obj.insert(part.into(), json!({"value": 1}));
+            }
+        }
+    }
+    // observation.html obs-3: a reference range has a low, a high or a text.
+    if def == "Observation_ReferenceRange" && coming != Some("low") {
+        obj.insert("low".into(), json!({"value": 1}));
+    }
 }
 
 /// `base` with `marker` at the end of `path`, every object on the way made
