@@ -25,6 +25,7 @@ mod errors;
 mod json;
 mod keywords;
 mod narrative;
+mod narrative_links;
 mod path;
 mod r4types;
 mod required;
@@ -39,6 +40,7 @@ use std::sync::OnceLock;
 use serde_json::Value;
 
 pub use json::{parse_json, MAX_DEPTH};
+pub use narrative_links::rewrite_links;
 pub use summary::{apply_elements, apply_summary, Summary, SUBSETTED_CODE, SUBSETTED_SYSTEM};
 
 /// At most this many issues are returned for one resource; the last one says so when cut.
@@ -66,6 +68,8 @@ pub enum IssueCode {
     TooLong,
     NotSupported,
     TooCostly,
+    /// A rule (invariant) of the definitions failed, e.g. bdl-7.
+    Invariant,
 }
 
 impl IssueCode {
@@ -79,6 +83,7 @@ impl IssueCode {
             IssueCode::TooLong => "too-long",
             IssueCode::NotSupported => "not-supported",
             IssueCode::TooCostly => "too-costly",
+            IssueCode::Invariant => "invariant",
         }
     }
 }
