@@ -45,7 +45,8 @@ pub fn capability_statement(registry: &Registry, base: &str) -> Value {
                 "readHistory": true,
                 "updateCreate": t.client_writable(),
                 "conditionalCreate": t.client_writable(),
-                "conditionalRead": "not-supported",
+                // If-None-Match and If-Modified-Since (handlers/conditional_read.rs).
+                "conditionalRead": "full-support",
                 "conditionalUpdate": t.client_writable(),
                 "conditionalDelete": if t.client_writable() { "single" } else { "not-supported" },
                 "searchParam": params

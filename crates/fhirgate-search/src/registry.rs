@@ -360,6 +360,18 @@ impl Registry {
         &self.issues
     }
 
+    /// The R4 type of `element` (a JSON property name; a choice member such as
+    /// `valueUri` has its own type, `uri`) in `owner` (a resource, a data type,
+    /// or a backbone element as the R4 JSON Schema names it, `Patient_Contact`),
+    /// from the R4 JSON Schema. An element holding any resource (`contained`,
+    /// `Bundle.entry.resource`) is `Resource`; its instance's `resourceType`
+    /// says which. None for an element `owner` does not have.
+    pub fn element_type(&self, owner: &str, element: &str) -> Option<&str> {
+        let ty = self.model.get(owner)?.props.get(element)?.ty.as_str();
+        // The schema types such elements as its `ResourceList` (a oneOf of every resource).
+        Some(if ty == "ResourceList" { "Resource" } else { ty })
+    }
+
     /// All index entries of `resource` (a `resource_type` instance). Never
     /// panics; malformed content simply yields fewer entries.
     pub fn extract(&self, resource_type: &str, resource: &Value) -> Vec<IndexEntry> {

@@ -27,6 +27,7 @@ mod invariants;
 mod json;
 mod keywords;
 mod narrative;
+mod narrative_links;
 mod path;
 mod r4types;
 mod required;
@@ -45,6 +46,7 @@ pub use json::{
     parse_json, parse_json_value_with, parse_json_with, too_many_message, JsonError,
     DEFAULT_MAX_NODES, MAX_DEPTH,
 };
+pub use narrative_links::rewrite_links;
 pub use summary::{apply_elements, apply_summary, Summary, SUBSETTED_CODE, SUBSETTED_SYSTEM};
 
 /// At most this many issues are returned for one resource; the last one says so when cut.
@@ -72,6 +74,8 @@ pub enum IssueCode {
     TooLong,
     NotSupported,
     TooCostly,
+    /// A rule (invariant) of the definitions failed, e.g. bdl-7.
+    Invariant,
 }
 
 impl IssueCode {
@@ -85,6 +89,7 @@ impl IssueCode {
             IssueCode::TooLong => "too-long",
             IssueCode::NotSupported => "not-supported",
             IssueCode::TooCostly => "too-costly",
+            IssueCode::Invariant => "invariant",
         }
     }
 }

@@ -10,6 +10,8 @@
 //!   attributes (e.g. onClick)" (also `javascript:` URLs, which are scripts);
 //! - txt-2: "The narrative SHALL have some non-whitespace content" (text or an image).
 
+use std::ops::Range;
+
 /// Elements narrative.html forbids (scripts, forms, frames, objects, head/body, base/link and
 /// the HTML 4 deprecated elements).
 const FORBIDDEN: &[&str] = &[
@@ -91,7 +93,7 @@ pub fn check(div: &str) -> Option<&'static str> {
 }
 
 /// Splits `<...>` (quotes may contain `>`) from what follows it.
-fn split_tag(s: &str) -> Option<(&str, &str)> {
+pub(crate) fn split_tag(s: &str) -> Option<(&str, &str)> {
     let mut quote: Option<char> = None;
     for (i, c) in s.char_indices() {
         match (quote, c) {
@@ -105,7 +107,7 @@ fn split_tag(s: &str) -> Option<(&str, &str)> {
     None
 }
 
-fn tag_name(tag: &str) -> &str {
+pub(crate) fn tag_name(tag: &str) -> &str {
     let tag = tag.strip_prefix('/').unwrap_or(tag);
     let end = tag
         .find(|c: char| c.is_whitespace() || c == '/')
@@ -196,9 +198,19 @@ fn decode_reference(s: &str) -> (Option<char>, &str) {
 }
 
 /// `name="value"` / `name='value'` pairs; a bare `name` yields an empty value.
-fn attributes(mut s: &str) -> impl Iterator<Item = (&str, &str)> {
+fn attributes(s: &str) -> impl Iterator<Item = (&str, &str)> {
+    attribute_spans(s).map(move |(name, value)| (name, s.get(value).unwrap_or("")))
+}
+
+/// [`attributes`] with where each value lies in `whole` (a byte range, inside
+/// the quotes), so that a value can be replaced exactly where this lexer,
+/// the one the screen above uses, found it (`narrative_links.rs`).
+pub(crate) fn attribute_spans(whole: &str) -> impl Iterator<Item = (&str, Range<usize>)> {
+    let mut at = 0;
     std::iter::from_fn(move || {
-        s = s.trim_start_matches(|c: char| c.is_whitespace() || c == '/');
+        let rest = whole.get(at..)?;
+        let s = rest.trim_start_matches(|c: char| c.is_whitespace() || c == '/');
+        at += rest.len() - s.len();
         if s.is_empty() {
             return None;
         }
@@ -206,21 +218,25 @@ fn attributes(mut s: &str) -> impl Iterator<Item = (&str, &str)> {
             .find(|c: char| c.is_whitespace() || c == '=' || c == '/')
             .unwrap_or(s.len());
         let name = s.get(..name_end)?;
-        s = s.get(name_end..)?.trim_start();
-        let Some(after_eq) = s.strip_prefix('=') else {
-            return Some((name, ""));
+        let after_name = s.get(name_end..)?;
+        let t = after_name.trim_start();
+        at += name_end + (after_name.len() - t.len());
+        let Some(after_eq) = t.strip_prefix('=') else {
+            return Some((name, at..at));
         };
-        let after_eq = after_eq.trim_start();
-        let quote = after_eq.chars().next()?;
+        let value = after_eq.trim_start();
+        at += 1 + (after_eq.len() - value.len());
+        let quote = value.chars().next()?;
         if quote == '"' || quote == '\'' {
-            let body = after_eq.get(1..)?;
-            let end = body.find(quote)?;
-            s = body.get(end + 1..)?;
-            Some((name, body.get(..end)?))
+            let end = value.get(1..)?.find(quote)?;
+            let start = at + 1;
+            at = start + end + 1;
+            Some((name, start..start + end))
         } else {
-            let end = after_eq.find(char::is_whitespace).unwrap_or(after_eq.len());
-            s = after_eq.get(end..)?;
-            Some((name, after_eq.get(..end)?))
+            let end = value.find(char::is_whitespace).unwrap_or(value.len());
+            let start = at;
+            at += end;
+            Some((name, start..start + end))
         }
     })
 }

@@ -4,6 +4,7 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::common::{etag, http_date, written_reply};
+use super::conditional_read;
 use crate::audit::{patient_refs, Interaction};
 use crate::fhir::context::{Ctx, Reply};
 use crate::fhir::error::FhirError;
@@ -92,7 +93,19 @@ async fn do_read(
             .unwrap_or_default(),
     };
     let tag = etag(found.version_id);
-    if version.is_none() && ctx.header(header::IF_NONE_MATCH) == Some(tag.as_str()) {
+    // http.html#cread: a read (not a vread) honours If-None-Match and
+    // If-Modified-Since. The Last-Modified sent is cut to whole seconds, so the
+    // date a client sends back is compared with the time cut the same way.
+    let since = ctx
+        .header(header::IF_MODIFIED_SINCE)
+        .and_then(conditional_read::http_date);
+    let unchanged = conditional_read::not_modified(
+        ctx.header(header::IF_NONE_MATCH),
+        since,
+        found.version_id,
+        conditional_read::whole_seconds(found.last_updated),
+    );
+    if version.is_none() && unchanged {
         return Ok(Reply::new(StatusCode::NOT_MODIFIED, None).header(header::ETAG, tag));
     }
     Ok(Reply::new(StatusCode::OK, Some(body.0))

@@ -3,6 +3,7 @@
 //! the wrong method gets 405, an unknown path 404, both as OperationOutcomes.
 
 mod common;
+pub mod conditional_read;
 mod dispatch;
 mod instance;
 mod system;

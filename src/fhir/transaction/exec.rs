@@ -9,14 +9,15 @@ use std::collections::HashMap;
 use diesel::PgConnection;
 use serde_json::{Map, Value};
 
+use super::links::{Links, Mapped, Version};
 use super::lookups::Known;
-use super::refs::rewrite;
+use super::refs::{Lookup, Rewrite};
 use super::request::{Request, Target, Verb};
 use crate::audit::{AuditRecord, Interaction};
 use crate::fhir::error::FhirError;
 use crate::fhir::handlers::common_etag as etag;
 use crate::fhir::resource::{check_resource, instant, IdRule};
-use crate::fhir::search::{self, bundle as sb};
+use crate::fhir::search;
 use crate::fhir::service::{parse_etag, Services};
 use crate::model::{ResourceId, ResourceType};
 use crate::store::resources::{self, Method};
@@ -47,6 +48,8 @@ pub struct Assigned {
     pub done: Option<Answer>,
     /// Generated for this entry: no stored resource has it.
     pub fresh: bool,
+    /// The version the resource has once the transaction is done.
+    pub version: Version,
 }
 
 impl Assigned {
@@ -55,6 +58,7 @@ impl Assigned {
             id: ResourceId::generate(),
             done: None,
             fresh: true,
+            version: Version::Known(1),
         }
     }
 
@@ -63,6 +67,7 @@ impl Assigned {
             id: id.clone(),
             done: None,
             fresh: false,
+            version: Version::Next,
         }
     }
 }
@@ -134,6 +139,22 @@ impl<'a> Env<'a> {
         }
     }
 
+    /// How entry `r`'s resource is rewritten (refs.rs).
+    pub(super) fn rewrite<'r>(
+        &'r self,
+        r: &'r Request,
+        links: &'r Links,
+        is_type: &'r dyn Fn(&str) -> bool,
+    ) -> Rewrite<'r> {
+        Rewrite {
+            registry: &self.svc.model.registry,
+            is_type,
+            links,
+            own: r.full_url.as_deref(),
+            base: self.base,
+        }
+    }
+
     pub(super) fn written(
         rtype: ResourceType,
         id: &ResourceId,
@@ -186,6 +207,7 @@ impl<'a> Env<'a> {
                                     cur.last_updated,
                                 )),
                                 fresh: false,
+                                version: Version::Known(cur.version_id),
                             });
                         }
                         _ => {
@@ -218,11 +240,13 @@ impl<'a> Env<'a> {
         r: &Request,
         id: &ResourceId,
         fresh: bool,
-        mapped: &HashMap<String, String>,
+        links: &Links,
     ) -> Result<Map<String, Value>, FhirError> {
         let rtype = r.target.rtype();
         let mut v = Value::Object(r.resource.clone().unwrap_or_default());
-        rewrite(&mut v, mapped, &mut |t, q| self.resolve(conn, t, q))?;
+        let is_type = |t: &str| self.svc.model.validator.is_resource_type(t);
+        self.rewrite(r, links, &is_type)
+            .apply(&mut Lookups { env: self, conn }, rtype, &mut v)?;
         let Value::Object(mut map) = v else {
             return Err(FhirError::Internal("resource changed shape".into()));
         };
@@ -343,58 +367,25 @@ impl<'a> Env<'a> {
             ..Answer::default()
         })
     }
+}
 
-    pub(super) fn get(&self, conn: &mut PgConnection, r: &Request) -> Result<Answer, FhirError> {
-        let rtype = r.target.rtype();
-        match &r.target {
-            Target::Instance(_, id) => {
-                let mut audit = self.audit(Interaction::Read, rtype);
-                audit.id = Some(id.to_string());
-                let v = resources::read(conn, &self.svc.keyring, &self.svc.tenant, rtype, id)?;
-                let answer = match v {
-                    Some(v) => match v.body {
-                        Some(b) => Ok(Answer {
-                            status: 200,
-                            etag: Some(etag(v.version_id)),
-                            last_modified: Some(instant(v.last_updated)),
-                            resource: Some(b.0),
-                            ..Answer::default()
-                        }),
-                        None => Err(FhirError::Gone(format!("{rtype}/{id} was deleted"))),
-                    },
-                    None => Err(FhirError::NotFound(format!("{rtype}/{id} does not exist"))),
-                };
-                audit.status = answer
-                    .as_ref()
-                    .map_or_else(|e| e.status().as_u16(), |a| a.status);
-                self.svc.commit_audit(conn, &mut audit)?;
-                answer
-            }
-            Target::Search(..) | Target::Type(_) => {
-                let q = match &r.target {
-                    Target::Search(_, q) => q.clone(),
-                    _ => Vec::new(),
-                };
-                let mut audit = self.audit(Interaction::SearchType, rtype);
-                audit.query = Some(serde_urlencoded::to_string(&q).unwrap_or_default());
-                let p = sb::prepare(&self.svc.model.registry, rtype, &q, false)?;
-                let found = sb::execute(
-                    conn,
-                    &self.svc.keyring,
-                    &self.svc.tenant,
-                    rtype,
-                    self.base,
-                    &p,
-                )?;
-                let bundle = sb::assemble(self.base, rtype, &q, &p, found)?;
-                audit.status = 200;
-                self.svc.commit_audit(conn, &mut audit)?;
-                Ok(Answer {
-                    status: 200,
-                    resource: Some(bundle.to_json()?),
-                    ..Answer::default()
-                })
-            }
-        }
+/// The database lookups of a rewrite (refs.rs), on the transaction's connection.
+struct Lookups<'e, 'a, 'c> {
+    env: &'e Env<'a>,
+    conn: &'c mut PgConnection,
+}
+
+impl Lookup for Lookups<'_, '_, '_> {
+    fn conditional(&mut self, rtype: ResourceType, query: &str) -> Result<String, FhirError> {
+        self.env.resolve(self.conn, rtype, query)
+    }
+
+    /// The update will write one past the current version; the row is locked
+    /// first (as the update itself does, which then finds it held), so that
+    /// no other writer moves the version in between.
+    fn next_version(&mut self, target: &Mapped) -> Result<i32, FhirError> {
+        let current =
+            resources::lock_current(self.conn, &self.env.svc.tenant, target.rtype, &target.id)?;
+        Ok(current.map_or(1, |c| c.version_id + 1))
     }
 }

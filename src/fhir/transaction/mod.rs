@@ -5,11 +5,14 @@
 //! naming the entry. A batch answers every entry on its own.
 
 mod exec;
+mod links;
 mod lookups;
 mod order;
 mod patching;
+mod read;
 mod refs;
 mod request;
+mod typed;
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};

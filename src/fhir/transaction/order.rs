@@ -2,11 +2,12 @@
 //! POST, PUT and PATCH, GET) and of
 //! a batch entry; `exec.rs` carries out each step.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use diesel::{Connection, PgConnection};
 
 use super::exec::{Answer, Assigned, Env};
+use super::links::{Links, Mapped};
 use super::name_entry;
 use super::request::{Request, Verb};
 use crate::fhir::error::FhirError;
@@ -68,7 +69,7 @@ impl Env<'_> {
             .filter(|r| matches!(r.verb, Verb::Post | Verb::Put | Verb::Patch))
             .collect();
         *self.known.borrow_mut() = self.prefetch(conn, &writes)?;
-        let mut mapped = HashMap::new();
+        let mut links = Links::default();
         let mut plans = Vec::new();
         for r in writes.iter().copied() {
             let named = |e| name_entry(e, &r.label());
@@ -81,7 +82,12 @@ impl Env<'_> {
             let a = self.assign(conn, r).map_err(named)?;
             claim(&mut identities, r, &a.id)?;
             if let Some(u) = &r.full_url {
-                mapped.insert(u.clone(), format!("{}/{}", r.target.rtype(), a.id));
+                let target = Mapped {
+                    rtype: r.target.rtype(),
+                    id: a.id.clone(),
+                    version: a.version,
+                };
+                links.insert(u, target);
             }
             plans.push((r, a));
         }
@@ -95,13 +101,16 @@ impl Env<'_> {
         }
         // POSTs, then PUTs and PATCHes in entry order (http.html#trules step 3).
         let mut prepared = Vec::new();
-        for (r, Assigned { id, done, fresh }) in plans {
+        for (r, a) in plans {
+            let Assigned {
+                id, done, fresh, ..
+            } = a;
             match done {
                 Some(a) => answers.push((r.index, a)),
                 None if r.verb == Verb::Patch => prepared.push((r, id, fresh, None)),
                 None => {
                     let map = self
-                        .prepare(conn, r, &id, fresh, &mapped)
+                        .prepare(conn, r, &id, fresh, &links)
                         .map_err(|e| name_entry(e, &r.label()))?;
                     prepared.push((r, id, fresh, Some(map)));
                 }
@@ -115,7 +124,7 @@ impl Env<'_> {
         for (r, id, fresh, map) in prepared {
             let answer = match map {
                 Some(map) => self.write(conn, &mut ws, r, id, fresh, map),
-                None => self.patch(conn, r, &id, &mapped),
+                None => self.patch(conn, r, &id, &links),
             };
             answers.push((r.index, answer.map_err(|e| name_entry(e, &r.label()))?));
         }
@@ -139,14 +148,14 @@ impl Env<'_> {
             Verb::Get => self.get(conn, r),
             Verb::Patch => {
                 let id = self.patch_target(conn, r)?;
-                self.patch(conn, r, &id, &HashMap::new())
+                self.patch(conn, r, &id, &Links::default())
             }
             Verb::Post | Verb::Put => {
                 let a = self.assign(conn, r)?;
                 if let Some(done) = a.done {
                     return Ok(done);
                 }
-                let map = self.prepare(conn, r, &a.id, a.fresh, &HashMap::new())?;
+                let map = self.prepare(conn, r, &a.id, a.fresh, &Links::default())?;
                 let mut ws = WriteSet::default();
                 let answer = self.write(conn, &mut ws, r, a.id, a.fresh, map)?;
                 self.svc.flush(conn, &mut ws)?;

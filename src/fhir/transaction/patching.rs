@@ -4,18 +4,17 @@
 //! PUTs, honouring `ifMatch`, through the same code as `PATCH [type]/[id]`
 //! (`fhir::patch::patch_current`), so a result that is not valid R4 is 422.
 
-use std::collections::HashMap;
-
 use diesel::PgConnection;
 
 use super::exec::{Answer, Env};
-use super::refs::rewrite;
+use super::links::{Links, Mapped};
+use super::refs::Lookup;
 use super::request::{Request, Target};
 use crate::audit::Interaction;
 use crate::fhir::error::FhirError;
 use crate::fhir::patch::patch_current;
 use crate::fhir::service::{bad_if_match, parse_etag};
-use crate::model::ResourceId;
+use crate::model::{ResourceId, ResourceType};
 
 impl Env<'_> {
     /// The resource a PATCH names: `Type/id`, or the one match of `Type?query`
@@ -50,7 +49,7 @@ impl Env<'_> {
         conn: &mut PgConnection,
         r: &Request,
         id: &ResourceId,
-        mapped: &HashMap<String, String>,
+        links: &Links,
     ) -> Result<Answer, FhirError> {
         let rtype = r.target.rtype();
         let doc = r
@@ -62,17 +61,9 @@ impl Env<'_> {
             None => None,
         };
         let mut audit = self.audit(Interaction::Patch, rtype);
-        // Conditional references are not resolved here: a patch value names
-        // entries of this Bundle or stored resources directly.
-        let mut fixup = |v: &mut serde_json::Value| {
-            rewrite(v, mapped, &mut |t, q| {
-                Err(FhirError::invalid(
-                    fhirgate_validate::IssueCode::NotSupported,
-                    None,
-                    format!("a conditional reference ({t}?{q}) in a PATCH value is not supported"),
-                ))
-            })
-        };
+        let is_type = |t: &str| self.svc.model.validator.is_resource_type(t);
+        let rewrite = self.rewrite(r, links, &is_type);
+        let mut fixup = |v: &mut serde_json::Value| rewrite.apply(&mut NoLookups, rtype, v);
         let w = patch_current(
             self.svc, conn, rtype, id, if_match, doc, &mut fixup, &mut audit,
         )?;
@@ -83,5 +74,31 @@ impl Env<'_> {
             200,
             w.last_updated,
         ))
+    }
+}
+
+/// A patch is applied under the row lock of `patch_current`, which holds the
+/// connection: a patch value names entries of this Bundle or stored resources
+/// directly, and what would need the database here is refused.
+struct NoLookups;
+
+fn unsupported(what: String) -> FhirError {
+    FhirError::invalid(
+        fhirgate_validate::IssueCode::NotSupported,
+        None,
+        format!("{what} in a PATCH value is not supported"),
+    )
+}
+
+impl Lookup for NoLookups {
+    fn conditional(&mut self, t: ResourceType, q: &str) -> Result<String, FhirError> {
+        Err(unsupported(format!("a conditional reference ({t}?{q})")))
+    }
+
+    fn next_version(&mut self, m: &Mapped) -> Result<i32, FhirError> {
+        Err(unsupported(format!(
+            "a version-specific reference to {}/{}, which this transaction updates,",
+            m.rtype, m.id
+        )))
     }
 }

@@ -1,7 +1,10 @@
 //! A posted transaction or batch Bundle, parsed into requests
 //! (http://hl7.org/fhir/R4/bundle.html#transaction, http.html#transaction).
 
-use fhirgate_validate::IssueCode;
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use fhirgate_validate::{Issue, IssueCode};
 use serde_json::{Map, Value};
 
 use crate::fhir::error::FhirError;
@@ -63,6 +66,10 @@ pub struct Request {
     pub patch: Option<PatchDoc>,
     pub if_none_exist: Option<String>,
     pub if_match: Option<String>,
+    /// A GET's conditional read (Bundle.entry.request.ifNoneMatch and
+    /// ifModifiedSince, http.html#cread).
+    pub if_none_match: Option<String>,
+    pub if_modified_since: Option<DateTime<Utc>>,
 }
 
 impl Request {
@@ -197,6 +204,18 @@ fn parse_entry(
             )))
         }
     }
+    let if_modified_since = match text(req, "ifModifiedSince") {
+        None => None,
+        Some(s) => Some(
+            DateTime::parse_from_rfc3339(s)
+                .map_err(|_| {
+                    bad(format!(
+                        "{label}: request.ifModifiedSince is not an instant"
+                    ))
+                })?
+                .with_timezone(&Utc),
+        ),
+    };
     if verb != Verb::Get && target.rtype() == ResourceType::AuditEvent {
         return Err(FhirError::MethodNotAllowed(format!(
             "{label}: AuditEvents are written by the server only"
@@ -211,6 +230,8 @@ fn parse_entry(
         patch,
         if_none_exist: text(req, "ifNoneExist").map(str::to_owned),
         if_match: text(req, "ifMatch").map(str::to_owned),
+        if_none_match: text(req, "ifNoneMatch").map(str::to_owned),
+        if_modified_since,
     })
 }
 
@@ -246,6 +267,7 @@ pub fn parse_bundle(
     if entries.len() > max {
         return Err(FhirError::TooManyEntries(max));
     }
+    unique_full_urls(entries)?;
     Ok((
         kind,
         entries
@@ -254,4 +276,43 @@ pub fn parse_bundle(
             .map(|(i, e)| parse_entry(i, e, base, max_nodes))
             .collect(),
     ))
+}
+
+/// bdl-7 (bundle.html, Bundle invariants): "FullUrl must be unique in a
+/// bundle, or else entries with the same fullUrl must have different
+/// meta.versionId (except in history bundles)"; FHIRPath
+/// `entry.where(fullUrl.exists()).select(fullUrl&resource.meta.versionId).isDistinct()`.
+/// A Bundle breaking it is not valid R4, so none of it is carried out.
+fn unique_full_urls(entries: &[Value]) -> Result<(), FhirError> {
+    let mut seen: BTreeMap<(&str, Option<&str>), Vec<usize>> = BTreeMap::new();
+    for (i, e) in entries.iter().enumerate() {
+        if let Some(url) = text(e, "fullUrl") {
+            let version = e
+                .get("resource")
+                .and_then(|r| r.get("meta"))
+                .and_then(|m| text(m, "versionId"));
+            seen.entry((url, version)).or_default().push(i);
+        }
+    }
+    let issues: Vec<Issue> = seen
+        .into_iter()
+        .filter(|(_, at)| at.len() > 1)
+        .take(fhirgate_validate::MAX_ISSUES)
+        .map(|((url, _), at)| {
+            let named: Vec<String> = at.iter().map(|i| format!("entry[{i}]")).collect();
+            Issue {
+                code: IssueCode::Invariant,
+                expression: at.first().map(|i| format!("Bundle.entry[{i}].fullUrl")),
+                diagnostics: format!(
+                    "bdl-7: FullUrl must be unique in a bundle, or else entries with the same fullUrl must have different meta.versionId; {} share the fullUrl {url}",
+                    named.join(", ")
+                ),
+            }
+        })
+        .collect();
+    if issues.is_empty() {
+        Ok(())
+    } else {
+        Err(FhirError::Invalid(issues))
+    }
 }

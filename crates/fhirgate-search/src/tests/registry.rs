@@ -166,3 +166,38 @@ fn union_parameters_are_observations_combos() {
         assert!(params.iter().any(|x| x == p), "{p} in {params:?}");
     }
 }
+
+/// Element types as the R4 JSON Schema declares them (datatypes.html): the
+/// transaction engine finds uri/url/oid/uuid elements and narratives by them.
+#[test]
+fn element_types_come_from_the_schema() {
+    let reg = Registry::r4(&["Patient"]).unwrap();
+    for (owner, element, ty) in [
+        ("Extension", "valueUri", Some("uri")),
+        ("Extension", "valueUrl", Some("url")),
+        ("Extension", "valueOid", Some("oid")),
+        ("Extension", "valueUuid", Some("uuid")),
+        ("Extension", "valueCanonical", Some("canonical")),
+        ("Extension", "valueReference", Some("Reference")),
+        ("Extension", "url", Some("uri")),
+        ("Attachment", "url", Some("url")),
+        ("Coding", "system", Some("uri")),
+        ("Reference", "reference", Some("string")),
+        ("Narrative", "div", Some("xhtml")),
+        (
+            "MedicationRequest",
+            "instantiatesCanonical",
+            Some("canonical"),
+        ),
+        ("MedicationRequest", "instantiatesUri", Some("uri")),
+        ("MedicationRequest", "contained", Some("Resource")),
+        ("MedicationRequest", "text", Some("Narrative")),
+        ("Patient", "contact", Some("Patient_Contact")),
+        ("Patient_Contact", "telecom", Some("ContactPoint")),
+        ("Element", "extension", Some("Extension")),
+        ("Patient", "nonsense", None),
+        ("Nonsense", "id", None),
+    ] {
+        assert_eq!(reg.element_type(owner, element), ty, "{owner}.{element}");
+    }
+}
