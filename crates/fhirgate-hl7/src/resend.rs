@@ -21,7 +21,19 @@
 /// CR, MSH-7 emptied, trailing field separators dropped. Bytes that are not a
 /// message still give a form (compared as they are).
 pub fn resend_form(raw: &[u8]) -> Vec<u8> {
-    let raw = raw.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(raw);
+    // A byte order mark counts as leading only before the first segment, but
+    // empty lines may come before it: strip both, in any order, so that the
+    // form (which starts with a segment) is its own form.
+    let mut raw = raw;
+    loop {
+        if let Some(rest) = raw.strip_prefix(b"\xEF\xBB\xBF") {
+            raw = rest;
+        } else if let [b'\r' | b'\n', rest @ ..] = raw {
+            raw = rest;
+        } else {
+            break;
+        }
+    }
     let segments = raw
         .split(|b| *b == b'\r' || *b == b'\n')
         .filter(|s| !s.is_empty());
@@ -31,25 +43,35 @@ pub fn resend_form(raw: &[u8]) -> Vec<u8> {
     };
     let mut out = Vec::with_capacity(raw.len());
     for segment in segments {
+        let kept = match field_sep {
+            Some(sep) => {
+                let mut fields: Vec<&[u8]> = segment.split(|b| *b == sep).collect();
+                // The header keeps its separator (MSH-1) so that its form still
+                // names it; any other segment may shrink to nothing.
+                let mut least = 1;
+                if segment.starts_with(b"MSH") {
+                    least = 2;
+                    // fields[0] is "MSH", fields[1] MSH-2 (MSH-1 is the separator
+                    // itself), so MSH-n is fields[n - 1].
+                    if let Some(msh7) = fields.get_mut(6) {
+                        *msh7 = b"";
+                    }
+                }
+                while fields.len() > least && fields.last().is_some_and(|f| f.is_empty()) {
+                    fields.pop();
+                }
+                fields.join(&sep)
+            }
+            None => segment.to_vec(),
+        };
+        // A segment of separators only is an empty segment, like an empty line.
+        if kept.is_empty() {
+            continue;
+        }
         if !out.is_empty() {
             out.push(b'\r');
         }
-        let Some(sep) = field_sep else {
-            out.extend_from_slice(segment);
-            continue;
-        };
-        let mut fields: Vec<&[u8]> = segment.split(|b| *b == sep).collect();
-        if segment.starts_with(b"MSH") {
-            // fields[0] is "MSH", fields[1] MSH-2 (MSH-1 is the separator itself),
-            // so MSH-n is fields[n - 1].
-            if let Some(msh7) = fields.get_mut(6) {
-                *msh7 = b"";
-            }
-        }
-        while fields.len() > 1 && fields.last().is_some_and(|f| f.is_empty()) {
-            fields.pop();
-        }
-        out.extend_from_slice(&fields.join(&sep));
+        out.extend_from_slice(&kept);
     }
     out
 }
@@ -93,6 +115,13 @@ mod tests {
             b"XYZ|1|2\r",
             b"MSH|||||||",
             b"\nMSH|^~\\&|||||1|\r",
+            // Found by the hl7_parse fuzz target: a BOM after an empty line.
+            b"\n\xEF\xBB\xBF",
+            b"\xEF\xBB\xBF\r\xEF\xBB\xBF\nMSH|^~\\&|A\r",
+            // Also found by it: a header whose fields are all empty, and a
+            // segment of separators only.
+            b"MSH\x0b\n\x0b",
+            b"MSH|\r|||\rPID|1\r",
         ] {
             let form = resend_form(raw);
             assert_eq!(resend_form(&form), form);
