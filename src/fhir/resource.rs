@@ -177,7 +177,19 @@ pub fn check_resource(
         .validate(rtype.as_str(), &value)
         .map_err(FhirError::Invalid)?;
     // Invariants only once the structure is valid: they assume it.
-    let mut violations = model.invariants.check(rtype.as_str(), &value);
+    let (structure, mut violations) = model.invariants.check_all(rtype.as_str(), &value);
+    if !structure.is_empty() {
+        return Err(FhirError::Invalid(
+            structure
+                .into_iter()
+                .map(|v| fhirgate_validate::Issue {
+                    code: IssueCode::Structure,
+                    expression: Some(v.expression),
+                    diagnostics: v.text,
+                })
+                .collect(),
+        ));
+    }
     match value {
         Value::Object(map) => {
             violations.extend(super::rules::check(rtype, &map));

@@ -219,3 +219,33 @@ async fn contained_resource_rules_are_invariants() {
         );
     }
 }
+
+/// json.html#choice: "Elements that have a choice of data type ... only one of the types may be
+/// used in a single instance". Two of them is two values in a 0..1 element: the resource is not
+/// readable as R4, so 400 with issue code `structure` (http.html#2.21.0.17: "400 Bad Request -
+/// resource could not be parsed or failed basic FHIR validation rules"), also in `contained`.
+#[tokio::test]
+async fn two_types_of_one_choice_element_are_refused_400() {
+    let app = spawn_app().await;
+    let two = json!({"resourceType": "Patient", "deceasedBoolean": true,
+                     "deceasedDateTime": "2020-01-01"});
+    let oo = assert_outcome(app.post_json("Patient", &two).await, 400).await;
+    assert_eq!(oo["issue"][0]["code"], "structure", "{oo}");
+    let expr = oo["issue"][0]["expression"][0].as_str().unwrap();
+    assert!(expr.starts_with("Patient.deceased"), "{oo}");
+    // A value of one type and only the extensions (`_x`) of another is still two types.
+    let ext = json!({"resourceType": "Observation", "status": "final", "code": {"text": "x"},
+                     "valueString": "a",
+                     "_valueBoolean": {"extension": [{"url": "http://example.org/x", "valueCode": "y"}]}});
+    assert_outcome(app.post_json("Observation", &ext).await, 400).await;
+    let contained = observation(json!({
+        "contained": [{"resourceType": "Patient", "id": "p", "multipleBirthBoolean": true,
+                       "multipleBirthInteger": 2}],
+        "subject": {"reference": "#p"}}));
+    let oo = assert_outcome(app.post_json("Observation", &contained).await, 400).await;
+    assert_eq!(oo["issue"][0]["code"], "structure", "{oo}");
+    // One type, with its own extensions, is fine.
+    let one = json!({"resourceType": "Patient", "deceasedBoolean": true,
+                     "_deceasedBoolean": {"extension": [{"url": "http://example.org/x", "valueCode": "y"}]}});
+    assert_eq!(app.post_json("Patient", &one).await.status().as_u16(), 201);
+}

@@ -169,9 +169,22 @@ impl Invariants {
     /// The invariants `resource` (of `resource_type`, already valid against the schema)
     /// violates; at most [`crate::MAX_ISSUES`] - 1 of them.
     pub fn check(&self, resource_type: &str, resource: &Value) -> Vec<Violation> {
+        let (structure, mut rules) = self.check_all(resource_type, resource);
+        rules.extend(structure);
+        rules
+    }
+
+    /// [`Invariants::check`] with the structure errors the JSON Schema cannot express
+    /// (two types of one choice element, json.html#choice) apart, first: those make the
+    /// resource unreadable as R4 (400), where a failed invariant is a refused rule (422).
+    pub fn check_all(
+        &self,
+        resource_type: &str,
+        resource: &Value,
+    ) -> (Vec<Violation>, Vec<Violation>) {
         let ty = self.model.ty(resource_type);
         if self.model.kind(ty) != Some(Kind::Resource) {
-            return Vec::new();
+            return (Vec::new(), Vec::new());
         }
         let node = Node {
             value: Some(resource),
@@ -181,11 +194,12 @@ impl Invariants {
         let mut w = walk::Walk {
             inv: self,
             out: Vec::new(),
+            structure: Vec::new(),
             path: resource_type.to_owned(),
             resource: node,
             root: node,
         };
         w.resource(node);
-        w.out
+        (w.structure, w.out)
     }
 }

@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value};
 
-use super::model::{Element, Kind, UNKNOWN};
+use super::model::{Element, Kind, TypeDef, UNKNOWN};
 use super::refs::target_types;
 use super::{Invariants, Rule, Violation};
 use crate::fhirpath::nav::{contained, Nav};
@@ -14,6 +14,8 @@ use crate::MAX_ISSUES;
 pub(super) struct Walk<'i, 'a> {
     pub inv: &'i Invariants,
     pub out: Vec<Violation>,
+    /// Structure errors the schema cannot see (two types of one choice element).
+    pub structure: Vec<Violation>,
     pub path: String,
     pub resource: Node<'a>,
     pub root: Node<'a>,
@@ -72,6 +74,9 @@ impl<'a> Walk<'_, 'a> {
         };
         let inv = self.inv;
         let def = inv.model.get(n.ty);
+        if let Some(d) = def {
+            self.one_type_per_choice(d, obj);
+        }
         for (k, v) in obj {
             let (name, value, ext) = match k.strip_prefix('_') {
                 Some(base) if obj.contains_key(base) => continue,
@@ -109,6 +114,38 @@ impl<'a> Walk<'_, 'a> {
                         self.element(name, value, ext, ty, None, None);
                     }
                 }
+            }
+        }
+    }
+
+    /// json.html#choice: "only one of the types may be used" in one instance, so
+    /// `deceasedBoolean` with `deceasedDateTime` (or its `_deceasedDateTime`) is two
+    /// values in a 0..1 element, which the R4 JSON Schema does not catch.
+    fn one_type_per_choice(&mut self, d: &TypeDef, obj: &Map<String, Value>) {
+        let mut seen: Vec<(usize, &str)> = Vec::new();
+        for k in obj.keys() {
+            let name = k.strip_prefix('_').unwrap_or(k);
+            let Some(&(e, _, _)) = d.by_json.get(name) else {
+                continue;
+            };
+            if !d.elements.get(e).is_some_and(|el| el.choice) {
+                continue;
+            }
+            match seen.iter().find(|(s, _)| *s == e) {
+                Some((_, first)) if *first != name => {
+                    if self.structure.len() < MAX_ISSUES - 1 {
+                        self.structure.push(Violation {
+                            key: "json-choice".to_owned(),
+                            expression: format!("{}.{name}", self.path),
+                            text: format!(
+                                "{first} and {name} are two types of one choice element: only \
+                                 one may be present (http://hl7.org/fhir/R4/json.html#choice)"
+                            ),
+                        });
+                    }
+                }
+                Some(_) => {}
+                None => seen.push((e, name)),
             }
         }
     }
