@@ -61,6 +61,11 @@ pub struct ServeArgs {
     /// once (default: three per CPU, at most the pool size); the others queue.
     #[arg(long, env = "FHIRGATE_DB_READ_CONCURRENCY")]
     pub db_read_concurrency: Option<usize>,
+    /// Seconds to wait for a new database connection (libpq's connect_timeout
+    /// too, unless the URL sets it); past it, and at once while the database is
+    /// known to be down, requests get 503 (default 2).
+    #[arg(long, env = "FHIRGATE_DB_CONNECT_TIMEOUT_SECS")]
+    pub db_connect_timeout_secs: Option<u64>,
     /// HTTP worker threads (default: number of CPUs).
     #[arg(long, env = "FHIRGATE_HTTP_WORKERS")]
     pub http_workers: Option<usize>,
@@ -89,6 +94,7 @@ struct FileSettings {
     max_bundle_entries: Option<usize>,
     db_pool_size: Option<u32>,
     db_read_concurrency: Option<usize>,
+    db_connect_timeout_secs: Option<u64>,
     http_workers: Option<usize>,
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
@@ -109,6 +115,7 @@ pub struct Settings {
     pub max_bundle_entries: usize,
     pub db_pool_size: u32,
     pub db_read_concurrency: usize,
+    pub db_connect_timeout: std::time::Duration,
     pub http_workers: usize,
     pub tls: Option<(PathBuf, PathBuf)>,
     pub hl7: Hl7Settings,
@@ -178,6 +185,12 @@ impl Settings {
                 .or(file.db_read_concurrency)
                 .unwrap_or(3 * cpus)
                 .clamp(1, db_pool_size as usize),
+            db_connect_timeout: serve
+                .db_connect_timeout_secs
+                .or(file.db_connect_timeout_secs)
+                .map_or(crate::store::pool::DEFAULT_CONNECT_TIMEOUT, |s| {
+                    std::time::Duration::from_secs(s.max(1))
+                }),
             http_workers: serve.http_workers.or(file.http_workers).unwrap_or(cpus),
             tls,
             hl7,

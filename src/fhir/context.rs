@@ -126,10 +126,14 @@ fn render_reply(output: Output, reply: Reply) -> HttpResponse {
 
 pub fn render_error(output: Output, err: &FhirError) -> HttpResponse {
     match err {
-        FhirError::Internal(m) | FhirError::Unavailable(m) => {
+        FhirError::Internal(m) => {
             // Internal messages name tables and constraints, never PHI (store errors
             // carry no values), so they may be logged.
             tracing::error!(status = %err.status(), error = %m, "request failed");
+        }
+        // The outage itself is logged once, by the pool (src/store/health.rs).
+        FhirError::Unavailable(m) => {
+            tracing::debug!(status = %err.status(), error = %m, "database unavailable")
         }
         FhirError::Transient(m) => {
             tracing::warn!(status = %err.status(), error = %m, "request aborted by a concurrent one");
@@ -144,7 +148,9 @@ pub fn render_error(output: Output, err: &FhirError) -> HttpResponse {
     } else {
         Format::Json
     };
-    HttpResponse::build(err.status())
-        .content_type(format.content_type())
-        .body(body)
+    let mut builder = HttpResponse::build(err.status());
+    if let Some(secs) = err.retry_after() {
+        builder.insert_header((header::RETRY_AFTER, secs.to_string()));
+    }
+    builder.content_type(format.content_type()).body(body)
 }

@@ -42,6 +42,18 @@ impl StoreError {
         )
     }
 
+    /// The database could not be reached, or the connection broke under the
+    /// query (server stopped, restarted or killed: libpq reports the connection
+    /// bad, which diesel names `ClosedConnection`). A 503 with Retry-After, not
+    /// a 500: the request was not the problem (issue #15, "Availability").
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            StoreError::Pool(_) => true,
+            StoreError::Db(e) => lost_connection(e),
+            _ => false,
+        }
+    }
+
     /// Serialization failures and deadlocks are worth one retry of the whole unit.
     pub fn is_retryable(&self) -> bool {
         matches!(self.sqlstate(), Some("40001") | Some("40P01"))
@@ -69,5 +81,18 @@ impl StoreError {
             },
             _ => None,
         }
+    }
+}
+
+fn lost_connection(e: &DieselError) -> bool {
+    match e {
+        DieselError::DatabaseError(
+            DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+            _,
+        ) => true,
+        // A transaction whose connection broke cannot be rolled back either.
+        DieselError::BrokenTransactionManager => true,
+        DieselError::RollbackErrorOnCommit { commit_error, .. } => lost_connection(commit_error),
+        _ => false,
     }
 }

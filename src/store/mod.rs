@@ -10,6 +10,7 @@ pub mod bookings;
 pub mod bootstrap;
 pub mod cluster;
 pub mod error;
+pub mod health;
 pub mod hl7;
 pub mod index;
 pub mod keys;

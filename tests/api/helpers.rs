@@ -139,6 +139,7 @@ pub fn test_settings(db_url: &str) -> Settings {
         max_bundle_entries: fhirgate::config::DEFAULT_MAX_BUNDLE_ENTRIES,
         db_pool_size: 8,
         db_read_concurrency: 6,
+        db_connect_timeout: fhirgate::store::pool::DEFAULT_CONNECT_TIMEOUT,
         http_workers: 2,
         tls: None,
         hl7: fhirgate::hl7::config::Hl7Settings {
@@ -154,10 +155,10 @@ pub async fn spawn_app() -> TestApp {
 
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     // Quiet by default: each test drops its database under a running pool,
-    // whose reconnection attempts r2d2 logs as errors (hundreds of lines per
-    // run that are not failures). FHIRGATE_LOG=debug cargo test ... shows everything.
+    // which then logs the database unreachable (lines that are not failures).
+    // FHIRGATE_LOG=debug cargo test ... shows everything.
     if std::env::var("FHIRGATE_LOG").is_err() && std::env::var("RUST_LOG").is_err() {
-        std::env::set_var("FHIRGATE_LOG", "error,r2d2=off");
+        std::env::set_var("FHIRGATE_LOG", "error,r2d2=off,fhirgate::store::health=off");
     }
     fhirgate::telemetry::init(fhirgate::telemetry::LogFormat::Text);
     let (server, model) = tokio::task::spawn_blocking(|| (server(), model()))

@@ -19,14 +19,23 @@ pub async fn metadata(req: HttpRequest, state: web::Data<AppState>) -> HttpRespo
         .await
 }
 
+const READY_WAIT: std::time::Duration = std::time::Duration::from_millis(900);
+
 /// The process is up.
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({"status": "ok"}))
 }
 
-/// The database answers and every migration is applied.
+/// The database answers and every migration is applied. A probe wants its
+/// answer within a second, whatever the database does: while the pool knows
+/// it is down the answer is immediate, and a database that does not answer
+/// (a host gone from the network) is not waited for past [`READY_WAIT`].
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    if state.db.ready().await {
+    let ready = !state.db.is_down()
+        && tokio::time::timeout(READY_WAIT, state.db.ready())
+            .await
+            .unwrap_or(false);
+    if ready {
         HttpResponse::Ok().json(serde_json::json!({"status": "ready"}))
     } else {
         HttpResponse::ServiceUnavailable()
