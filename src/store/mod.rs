@@ -21,7 +21,7 @@ pub mod statistics;
 pub mod stmt;
 pub mod writes;
 
-pub use error::StoreError;
+pub use error::{StoreError, Unreadable};
 
 /// Initialises OpenSSL before libpq does. libpq's own initialisation registers
 /// OpenSSL's atexit cleanup, which then frees OpenSSL's state at process exit

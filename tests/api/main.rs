@@ -46,3 +46,4 @@ mod search_population;
 mod search_results;
 mod search_unions;
 mod system;
+mod unreadable;

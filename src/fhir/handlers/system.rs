@@ -45,9 +45,16 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
 
 /// Counters in the Prometheus text format (src/metrics.rs).
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    let mut body = state.metrics.render();
+    // Counted by the keyring, which every decryption goes through.
+    body.push_str(&format!(
+        "# HELP fhirgate_unreadable_total stored values that did not decrypt (corrupt or forged rows), each time one was read\n\
+         # TYPE fhirgate_unreadable_total counter\nfhirgate_unreadable_total {}\n",
+        state.keyring.unreadable()
+    ));
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
-        .body(state.metrics.render())
+        .body(body)
 }
 
 /// `GET [base]/_history` (http://hl7.org/fhir/R4/http.html#history): every
