@@ -32,6 +32,7 @@ mod hl7_merge;
 mod hl7_samples;
 mod import;
 mod import_files;
+mod keys_rotate;
 mod lookups;
 mod patch;
 mod search;
