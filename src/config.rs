@@ -44,10 +44,16 @@ pub struct ServeArgs {
     /// Address of the HTTP API.
     #[arg(long, env = "FHIRGATE_HTTP_ADDR")]
     pub http_addr: Option<SocketAddr>,
-    /// Public base URL of the FHIR endpoint (used in Location and fullUrl). Default:
-    /// derived from each request's Host header plus /fhir.
+    /// Public base URL of the FHIR endpoint (used in links, Location and fullUrl,
+    /// whatever the request's Host). Default: the request's Host plus /fhir, when
+    /// that Host is the address the request came in on or in --allowed-hosts.
     #[arg(long, env = "FHIRGATE_BASE_URL")]
     pub base_url: Option<String>,
+    /// Host header values accepted besides the listening address when no base URL
+    /// is configured (comma-separated; `name` any port, `name:port` that port).
+    /// Other Host values get 400.
+    #[arg(long, env = "FHIRGATE_ALLOWED_HOSTS", value_delimiter = ',')]
+    pub allowed_hosts: Vec<String>,
     /// Largest accepted request body, in bytes (larger ones get 413).
     #[arg(long, env = "FHIRGATE_MAX_BODY_BYTES")]
     pub max_body_bytes: Option<usize>,
@@ -90,6 +96,7 @@ struct FileSettings {
     log_format: Option<LogFormat>,
     http_addr: Option<SocketAddr>,
     base_url: Option<String>,
+    allowed_hosts: Option<Vec<String>>,
     max_body_bytes: Option<usize>,
     max_bundle_entries: Option<usize>,
     db_pool_size: Option<u32>,
@@ -111,6 +118,7 @@ pub struct Settings {
     pub log_format: LogFormat,
     pub http_addr: SocketAddr,
     pub base_url: Option<String>,
+    pub allowed_hosts: Vec<String>,
     pub max_body_bytes: usize,
     pub max_bundle_entries: usize,
     pub db_pool_size: u32,
@@ -171,6 +179,11 @@ impl Settings {
                 .unwrap_or(LogFormat::Text),
             http_addr: serve.http_addr.or(file.http_addr).unwrap_or(default_addr),
             base_url: serve.base_url.clone().or(file.base_url),
+            allowed_hosts: if serve.allowed_hosts.is_empty() {
+                file.allowed_hosts.unwrap_or_default()
+            } else {
+                serve.allowed_hosts.clone()
+            },
             max_body_bytes: serve
                 .max_body_bytes
                 .or(file.max_body_bytes)

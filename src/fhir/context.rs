@@ -18,6 +18,8 @@ pub struct Ctx {
     pub query: Vec<(String, String)>,
     pub output: Result<Output, FhirError>,
     pub audit: AuditRecord,
+    /// The FHIR base, or why the request's Host is refused (src/fhir/base.rs).
+    base: Result<String, FhirError>,
 }
 
 /// A successful result: status, JSON body (None for no body) and extra headers.
@@ -63,28 +65,36 @@ impl Ctx {
         let mut audit = AuditRecord::new(interaction);
         audit.client_addr = req.peer_addr().map(|a| a.ip().to_string());
         audit.server_addr = Some(req.app_config().local_addr().ip().to_string());
+        let base = state.base.for_request(&req);
         Self {
             state,
             req,
             query,
             output,
             audit,
+            base,
         }
     }
 
-    /// The FHIR base URL for Location and fullUrl: configured, or from the request.
+    /// The FHIR base URL for links, Location and fullUrl (src/fhir/base.rs).
+    /// A refused Host fails [`Ctx::check`]; should a handler build a link
+    /// without checking, it gets the address the request came in on.
     pub fn base(&self) -> String {
-        match &self.state.base_url {
-            Some(b) => b.trim_end_matches('/').to_owned(),
-            None => {
-                let info = self.req.connection_info();
-                format!("{}://{}/fhir", info.scheme(), info.host())
-            }
+        match &self.base {
+            Ok(b) => b.clone(),
+            Err(_) => self.state.base.for_server(
+                self.req.app_config().local_addr(),
+                self.req.app_config().secure(),
+            ),
         }
     }
 
-    /// Errors found while building the context (bad query string, no acceptable format).
+    /// Errors found while building the context (a refused Host, a bad query
+    /// string, no acceptable format).
     pub fn check(&self) -> Result<Output, FhirError> {
+        if let Err(e) = &self.base {
+            return Err(e.clone());
+        }
         self.output.clone()
     }
 

@@ -135,6 +135,7 @@ pub fn test_settings(db_url: &str) -> Settings {
         log_format: fhirgate::telemetry::LogFormat::Text,
         http_addr: "127.0.0.1:0".parse().unwrap(),
         base_url: None,
+        allowed_hosts: Vec::new(),
         max_body_bytes: fhirgate::config::DEFAULT_MAX_BODY_BYTES,
         max_bundle_entries: fhirgate::config::DEFAULT_MAX_BUNDLE_ENTRIES,
         db_pool_size: 8,

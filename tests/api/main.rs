@@ -30,6 +30,7 @@ mod hl7_dedupe;
 mod hl7_limits;
 mod hl7_merge;
 mod hl7_samples;
+mod host;
 mod import;
 mod import_files;
 mod keys_rotate;
