@@ -116,8 +116,17 @@ impl Ctx {
     }
 }
 
+/// Every FHIR answer may carry PHI: a resource, a search or history page, a
+/// transaction's results, or an error that names what the request held. No
+/// cache may keep a copy, not even the browser's own on a shared workstation
+/// (which `private` would allow), so `no-store` (RFC 9111 5.2.2.5) on every
+/// one (docs/security.md). Conditional reads need no cache: a client keeps the
+/// ETag it was given and sends If-None-Match itself.
+const NO_STORE: HeaderValue = HeaderValue::from_static("no-store");
+
 fn render_reply(output: Output, reply: Reply) -> HttpResponse {
     let mut builder = HttpResponse::build(reply.status);
+    builder.insert_header((header::CACHE_CONTROL, NO_STORE));
     for (name, value) in reply.headers {
         if let Ok(v) = HeaderValue::from_str(&value) {
             builder.insert_header((name, v));
@@ -159,6 +168,7 @@ pub fn render_error(output: Output, err: &FhirError) -> HttpResponse {
         Format::Json
     };
     let mut builder = HttpResponse::build(err.status());
+    builder.insert_header((header::CACHE_CONTROL, NO_STORE));
     if let Some(secs) = err.retry_after() {
         builder.insert_header((header::RETRY_AFTER, secs.to_string()));
     }

@@ -18,6 +18,7 @@ mod bundles_more;
 mod bundles_patch;
 mod bundles_race;
 mod bundles_retry;
+mod cache_control;
 mod concurrency;
 mod crud;
 mod encryption;
