@@ -21,6 +21,18 @@ use fhirgate::store::cluster::PrivateCluster;
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+/// The gateway process, killed if the test fails before it stops it.
+struct Gateway(std::process::Child);
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        if matches!(self.0.try_wait(), Ok(None)) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -112,20 +124,23 @@ async fn a_database_outage_gives_quick_503s_and_one_log_line() {
     let (port, mllp) = (free_port(), free_port());
     let log_path = dir.join("gateway.log");
     let log = std::fs::File::create(&log_path).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_fhirgate"))
-        .arg("serve")
-        .env_remove("DATABASE_URL")
-        .env_remove("FHIRGATE_MASTER_KEY")
-        .env("FHIRGATE_DATABASE_URL", cluster.url("fhirgate"))
-        .env("FHIRGATE_DATA_DIR", dir.join("gw"))
-        .env("FHIRGATE_HTTP_ADDR", format!("127.0.0.1:{port}"))
-        .env("FHIRGATE_MLLP_ADDR", format!("127.0.0.1:{mllp}"))
-        .env("FHIRGATE_LOG", "info")
-        .stdout(log.try_clone().unwrap())
-        .stderr(log)
-        .stdin(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut gateway = Gateway(
+        Command::new(env!("CARGO_BIN_EXE_fhirgate"))
+            .arg("serve")
+            .env_remove("DATABASE_URL")
+            .env_remove("FHIRGATE_MASTER_KEY")
+            .env("FHIRGATE_DATABASE_URL", cluster.url("fhirgate"))
+            .env("FHIRGATE_DATA_DIR", dir.join("gw"))
+            .env("FHIRGATE_HTTP_ADDR", format!("127.0.0.1:{port}"))
+            .env("FHIRGATE_MLLP_ADDR", format!("127.0.0.1:{mllp}"))
+            .env("FHIRGATE_LOG", "info")
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let child = &mut gateway.0;
     let client = reqwest::Client::new();
     let server = format!("http://127.0.0.1:{port}");
     let base = format!("{server}/fhir");
