@@ -45,10 +45,16 @@ pub struct ServeArgs {
     /// Address of the HTTP API.
     #[arg(long, env = "FHIRGATE_HTTP_ADDR")]
     pub http_addr: Option<SocketAddr>,
-    /// Public base URL of the FHIR endpoint (used in Location and fullUrl). Default:
-    /// derived from each request's Host header plus /fhir.
+    /// Public base URL of the FHIR endpoint (used in links, Location and fullUrl,
+    /// whatever the request's Host). Default: the request's Host plus /fhir, when
+    /// that Host is the address the request came in on or in --allowed-hosts.
     #[arg(long, env = "FHIRGATE_BASE_URL")]
     pub base_url: Option<String>,
+    /// Host header values accepted besides the listening address when no base URL
+    /// is configured (comma-separated; `name` any port, `name:port` that port).
+    /// Other Host values get 400.
+    #[arg(long, env = "FHIRGATE_ALLOWED_HOSTS", value_delimiter = ',')]
+    pub allowed_hosts: Vec<String>,
     /// Largest accepted request body, in bytes (larger ones get 413).
     #[arg(long, env = "FHIRGATE_MAX_BODY_BYTES")]
     pub max_body_bytes: Option<usize>,
@@ -62,6 +68,11 @@ pub struct ServeArgs {
     /// once (default: three per CPU, at most the pool size); the others queue.
     #[arg(long, env = "FHIRGATE_DB_READ_CONCURRENCY")]
     pub db_read_concurrency: Option<usize>,
+    /// Seconds to wait for a new database connection (libpq's connect_timeout
+    /// too, unless the URL sets it); past it, and at once while the database is
+    /// known to be down, requests get 503 (default 2).
+    #[arg(long, env = "FHIRGATE_DB_CONNECT_TIMEOUT_SECS")]
+    pub db_connect_timeout_secs: Option<u64>,
     /// HTTP worker threads (default: number of CPUs).
     #[arg(long, env = "FHIRGATE_HTTP_WORKERS")]
     pub http_workers: Option<usize>,
@@ -113,10 +124,12 @@ struct FileSettings {
     log_format: Option<LogFormat>,
     http_addr: Option<SocketAddr>,
     base_url: Option<String>,
+    allowed_hosts: Option<Vec<String>>,
     max_body_bytes: Option<usize>,
     max_bundle_entries: Option<usize>,
     db_pool_size: Option<u32>,
     db_read_concurrency: Option<usize>,
+    db_connect_timeout_secs: Option<u64>,
     http_workers: Option<usize>,
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
@@ -140,10 +153,12 @@ pub struct Settings {
     pub log_format: LogFormat,
     pub http_addr: SocketAddr,
     pub base_url: Option<String>,
+    pub allowed_hosts: Vec<String>,
     pub max_body_bytes: usize,
     pub max_bundle_entries: usize,
     pub db_pool_size: u32,
     pub db_read_concurrency: usize,
+    pub db_connect_timeout: std::time::Duration,
     pub http_workers: usize,
     pub tls: Option<(PathBuf, PathBuf)>,
     /// Connection caps, timeouts, JSON value limit and parse budget (issue #15).
@@ -225,6 +240,11 @@ impl Settings {
                 .unwrap_or(LogFormat::Text),
             http_addr: serve.http_addr.or(file.http_addr).unwrap_or(default_addr),
             base_url: serve.base_url.clone().or(file.base_url),
+            allowed_hosts: if serve.allowed_hosts.is_empty() {
+                file.allowed_hosts.unwrap_or_default()
+            } else {
+                serve.allowed_hosts.clone()
+            },
             max_body_bytes,
             max_bundle_entries: serve
                 .max_bundle_entries
@@ -236,6 +256,12 @@ impl Settings {
                 .or(file.db_read_concurrency)
                 .unwrap_or(3 * cpus)
                 .clamp(1, db_pool_size as usize),
+            db_connect_timeout: serve
+                .db_connect_timeout_secs
+                .or(file.db_connect_timeout_secs)
+                .map_or(crate::store::pool::DEFAULT_CONNECT_TIMEOUT, |s| {
+                    std::time::Duration::from_secs(s.max(1))
+                }),
             http_workers: serve.http_workers.or(file.http_workers).unwrap_or(cpus),
             tls,
             limits,

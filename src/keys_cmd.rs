@@ -75,12 +75,44 @@ struct Count {
     n: i64,
 }
 
+/// The PostgreSQL advisory lock a rotation holds from start to end (an
+/// arbitrary constant, "fhkeyrot"), so that two at once do not both create a
+/// key: the second used to fail on `data_keys`' primary key with a raw unique
+/// violation (issue #15). A session lock, so it goes with its connection if
+/// the process dies (https://www.postgresql.org/docs/15/explicit-locking.html#ADVISORY-LOCKS).
+pub const ROTATION_LOCK: i64 = 0x6668_6b65_7972_6f74;
+
+#[derive(QueryableByName)]
+struct Locked {
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    locked: bool,
+}
+
+/// Takes [`ROTATION_LOCK`] on a connection of its own (held while it lives),
+/// or says that another rotation holds it.
+fn lock_rotation(db: &crate::store::Db) -> anyhow::Result<PgConnection> {
+    use anyhow::Context;
+    let mut conn = PgConnection::establish(db.url()).context("connecting for the rotation lock")?;
+    let got = diesel::sql_query("SELECT pg_try_advisory_lock($1) AS locked")
+        .bind::<diesel::sql_types::BigInt, _>(ROTATION_LOCK)
+        .get_result::<Locked>(&mut conn)
+        .context("taking the rotation lock")?;
+    if !got.locked {
+        anyhow::bail!(
+            "another key rotation is running (it holds the database's advisory lock {ROTATION_LOCK}); \
+             wait for it to finish, then run `fhirgate keys status`"
+        );
+    }
+    Ok(conn)
+}
+
 fn rotate(
     db: &crate::store::Db,
     keyring: &Keyring,
     tenant: &TenantId,
     batch: i64,
 ) -> anyhow::Result<()> {
+    let _lock = lock_rotation(db)?;
     let new_key = db.run_sync(|conn| {
         keyring.ensure_tenant(conn, tenant.as_str())?;
         conn.transaction(|conn| keyring.create_key(conn, tenant.as_str(), PURPOSE_DATA, true))

@@ -68,7 +68,7 @@ pub async fn app_state(
         model,
         audit,
         tenant,
-        base_url: settings.base_url.clone(),
+        base: crate::fhir::base::BaseUrl::new(settings),
         max_body: settings.max_body_bytes,
         max_bundle_entries: settings.max_bundle_entries,
         body_timeout: settings.limits.body_timeout,
@@ -104,14 +104,10 @@ impl Application {
             audit: state.audit.clone(),
             metrics: metrics.clone(),
             map: crate::hl7::ingest::map_options(&settings.hl7),
-            base: settings.base_url.clone().unwrap_or_else(|| {
-                let scheme = if settings.tls.is_some() {
-                    "https"
-                } else {
-                    "http"
-                };
-                format!("{scheme}://{}:{port}/fhir", settings.http_addr.ip())
-            }),
+            base: state.base.for_server(
+                std::net::SocketAddr::new(settings.http_addr.ip(), port),
+                settings.tls.is_some(),
+            ),
             max_entries: settings.max_bundle_entries,
         });
         let listeners = crate::hl7::listener::start(&settings.hl7, ingest.clone()).await?;

@@ -99,7 +99,12 @@ fn write_batch(db: &Db, keyring: &Keyring, tenant: &TenantId, batch: &mut Vec<Au
             // records are reported lost rather than holding the queue forever.
             Err(e) if attempt < 8 => {
                 attempt += 1;
-                tracing::warn!(error = %e, attempt, "audit batch failed; retrying");
+                // An outage is logged once, by the pool (src/store/health.rs).
+                if db.is_down() {
+                    tracing::debug!(error = %e, attempt, "audit batch failed; retrying");
+                } else {
+                    tracing::warn!(error = %e, attempt, "audit batch failed; retrying");
+                }
                 std::thread::sleep(Duration::from_millis(250 * attempt));
             }
             Err(e) => {

@@ -6,6 +6,7 @@
 //! (keys are never deleted) and is swept up by the rotation's re-encryption pass.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -28,6 +29,7 @@ pub struct Keyring {
     keys: RwLock<HashMap<TenantKey, Arc<KeyBytes>>>,
     active: RwLock<HashMap<String, (i32, Instant)>>,
     indexers: RwLock<HashMap<String, Arc<BlindIndexer>>>,
+    unreadable: AtomicU64,
 }
 
 impl From<CryptoError> for StoreError {
@@ -43,6 +45,7 @@ impl Keyring {
             keys: RwLock::new(HashMap::new()),
             active: RwLock::new(HashMap::new()),
             indexers: RwLock::new(HashMap::new()),
+            unreadable: AtomicU64::new(0),
         }
     }
 
@@ -217,8 +220,21 @@ impl Keyring {
         row: &RowBinding<'_>,
         ciphertext: &Ciphertext,
     ) -> Result<PhiBytes, StoreError> {
-        let key_id = aead::key_id_of(ciphertext)?;
-        let key = self.key(conn, row.tenant, key_id)?;
-        aead::open(&key, row, ciphertext).map_err(|_| StoreError::Decrypt { key_id })
+        let opened = aead::key_id_of(ciphertext)
+            .map_err(StoreError::from)
+            .and_then(|key_id| {
+                let key = self.key(conn, row.tenant, key_id)?;
+                aead::open(&key, row, ciphertext).map_err(|_| StoreError::Decrypt { key_id })
+            });
+        if opened.as_ref().is_err_and(StoreError::is_unreadable) {
+            self.unreadable.fetch_add(1, Ordering::Relaxed);
+        }
+        opened
+    }
+
+    /// Stored values that did not open (corrupt, forged or moved ciphertext)
+    /// since start, each time one was read: `GET /metrics`.
+    pub fn unreadable(&self) -> u64 {
+        self.unreadable.load(Ordering::Relaxed)
     }
 }

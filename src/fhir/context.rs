@@ -18,6 +18,8 @@ pub struct Ctx {
     pub query: Vec<(String, String)>,
     pub output: Result<Output, FhirError>,
     pub audit: AuditRecord,
+    /// The FHIR base, or why the request's Host is refused (src/fhir/base.rs).
+    base: Result<String, FhirError>,
 }
 
 /// A successful result: status, JSON body (None for no body) and extra headers.
@@ -63,28 +65,36 @@ impl Ctx {
         let mut audit = AuditRecord::new(interaction);
         audit.client_addr = req.peer_addr().map(|a| a.ip().to_string());
         audit.server_addr = Some(req.app_config().local_addr().ip().to_string());
+        let base = state.base.for_request(&req);
         Self {
             state,
             req,
             query,
             output,
             audit,
+            base,
         }
     }
 
-    /// The FHIR base URL for Location and fullUrl: configured, or from the request.
+    /// The FHIR base URL for links, Location and fullUrl (src/fhir/base.rs).
+    /// A refused Host fails [`Ctx::check`]; should a handler build a link
+    /// without checking, it gets the address the request came in on.
     pub fn base(&self) -> String {
-        match &self.state.base_url {
-            Some(b) => b.trim_end_matches('/').to_owned(),
-            None => {
-                let info = self.req.connection_info();
-                format!("{}://{}/fhir", info.scheme(), info.host())
-            }
+        match &self.base {
+            Ok(b) => b.clone(),
+            Err(_) => self.state.base.for_server(
+                self.req.app_config().local_addr(),
+                self.req.app_config().secure(),
+            ),
         }
     }
 
-    /// Errors found while building the context (bad query string, no acceptable format).
+    /// Errors found while building the context (a refused Host, a bad query
+    /// string, no acceptable format).
     pub fn check(&self) -> Result<Output, FhirError> {
+        if let Err(e) = &self.base {
+            return Err(e.clone());
+        }
         self.output.clone()
     }
 
@@ -118,8 +128,17 @@ impl Ctx {
     }
 }
 
+/// Every FHIR answer may carry PHI: a resource, a search or history page, a
+/// transaction's results, or an error that names what the request held. No
+/// cache may keep a copy, not even the browser's own on a shared workstation
+/// (which `private` would allow), so `no-store` (RFC 9111 5.2.2.5) on every
+/// one (docs/security.md). Conditional reads need no cache: a client keeps the
+/// ETag it was given and sends If-None-Match itself.
+const NO_STORE: HeaderValue = HeaderValue::from_static("no-store");
+
 fn render_reply(output: Output, reply: Reply) -> HttpResponse {
     let mut builder = HttpResponse::build(reply.status);
+    builder.insert_header((header::CACHE_CONTROL, NO_STORE));
     for (name, value) in reply.headers {
         if let Ok(v) = HeaderValue::from_str(&value) {
             builder.insert_header((name, v));
@@ -138,10 +157,14 @@ fn render_reply(output: Output, reply: Reply) -> HttpResponse {
 
 pub fn render_error(output: Output, err: &FhirError) -> HttpResponse {
     match err {
-        FhirError::Internal(m) | FhirError::Unavailable(m) => {
+        FhirError::Internal(m) => {
             // Internal messages name tables and constraints, never PHI (store errors
             // carry no values), so they may be logged.
             tracing::error!(status = %err.status(), error = %m, "request failed");
+        }
+        // The outage itself is logged once, by the pool (src/store/health.rs).
+        FhirError::Unavailable(m) => {
+            tracing::debug!(status = %err.status(), error = %m, "database unavailable")
         }
         FhirError::Transient(m) => {
             tracing::warn!(status = %err.status(), error = %m, "request aborted by a concurrent one");
@@ -157,13 +180,15 @@ pub fn render_error(output: Output, err: &FhirError) -> HttpResponse {
         Format::Json
     };
     let mut builder = HttpResponse::build(err.status());
+    builder.insert_header((header::CACHE_CONTROL, NO_STORE));
+    if let Some(secs) = err.retry_after() {
+        builder.insert_header((header::RETRY_AFTER, secs.to_string()));
+    }
     match err {
         // RFC 9110 section 10.2.3; the body was not read, so the connection cannot
         // carry another request.
-        FhirError::Busy(secs) => {
-            builder
-                .insert_header((header::RETRY_AFTER, secs.to_string()))
-                .force_close();
+        FhirError::Busy(_) => {
+            builder.force_close();
         }
         // RFC 9110 section 15.5.9: the server closes the connection after a 408.
         FhirError::BodyTimeout(_) => {

@@ -74,6 +74,23 @@ impl FhirError {
         }])
     }
 
+    /// The database could not be reached (not a deadlock: that one is retried).
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, FhirError::Unavailable(_))
+    }
+
+    /// Seconds a client should wait before retrying a 503 (`Retry-After`,
+    /// https://www.rfc-editor.org/rfc/rfc9110#name-retry-after): a restart of
+    /// PostgreSQL takes seconds; a deadlock victim may retry at once.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            FhirError::Unavailable(_) => Some(5),
+            FhirError::Transient(_) => Some(1),
+            FhirError::Busy(secs) => Some(*secs),
+            _ => None,
+        }
+    }
+
     pub fn status(&self) -> StatusCode {
         match self {
             FhirError::Invalid(_) => StatusCode::BAD_REQUEST,
@@ -162,6 +179,7 @@ impl From<StoreError> for FhirError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Pool(m) => FhirError::Unavailable(m),
+            other if other.is_unavailable() => FhirError::Unavailable(other.to_string()),
             other if other.is_retryable() => FhirError::Transient(other.to_string()),
             other => FhirError::Internal(other.to_string()),
         }

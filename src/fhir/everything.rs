@@ -23,7 +23,7 @@ use serde_json::Value;
 use super::bundle::{raw, Bundle, Entry, EntrySearch, Link};
 use super::context::{Ctx, Reply};
 use super::error::FhirError;
-use super::search::bundle::bodies;
+use super::search::bundle::{bodies, outcome_entry, unreadable_issues};
 use super::AppState;
 use crate::audit::Interaction;
 use crate::model::{ResourceId, ResourceType};
@@ -192,7 +192,7 @@ async fn everything(ctx: &mut Ctx, patient: Option<ResourceId>) -> Result<Reply,
     }
     let p = params(&ctx.query)?;
     let (keyring, tenant) = (ctx.state.keyring.clone(), ctx.state.tenant.clone());
-    let (rows, found, more) = ctx
+    let (rows, found, more, skipped) = ctx
         .state
         .db
         .read(move |conn| {
@@ -208,7 +208,7 @@ async fn everything(ctx: &mut Ctx, patient: Option<ResourceId>) -> Result<Reply,
             let mut rows = page(conn, tenant.as_str(), patient.as_ref(), &p)?;
             let more = rows.len() as i64 > p.count;
             rows.truncate(usize::try_from(p.count).unwrap_or(0));
-            let mut found = Vec::new();
+            let (mut found, mut skipped) = (Vec::new(), Vec::new());
             for t in ResourceType::ALL {
                 let ids: Vec<ResourceId> = rows
                     .iter()
@@ -216,10 +216,10 @@ async fn everything(ctx: &mut Ctx, patient: Option<ResourceId>) -> Result<Reply,
                     .filter_map(|r| ResourceId::parse(&r.i))
                     .collect();
                 if !ids.is_empty() {
-                    found.extend(bodies(conn, &keyring, &tenant, t, &ids)?);
+                    found.extend(bodies(conn, &keyring, &tenant, t, &ids, &mut skipped)?);
                 }
             }
-            Ok::<_, FhirError>((rows, found, more))
+            Ok::<_, FhirError>((rows, found, more, skipped))
         })
         .await?;
     let base = ctx.base();
@@ -271,6 +271,9 @@ async fn everything(ctx: &mut Ctx, patient: Option<ResourceId>) -> Result<Reply,
             ..Entry::default()
         });
     }
+    bundle
+        .entry
+        .extend(outcome_entry(&unreadable_issues(&skipped))?);
     Ok(Reply::new(StatusCode::OK, Some(bundle.to_json()?)))
 }
 

@@ -1,5 +1,6 @@
 //! The FHIR R4 HTTP API under `/fhir` (http://hl7.org/fhir/R4/http.html).
 
+pub mod base;
 pub mod booking;
 pub mod bundle;
 pub mod capability;
@@ -34,7 +35,7 @@ pub struct AppState {
     pub model: Arc<FhirModel>,
     pub audit: AuditSink,
     pub tenant: TenantId,
-    pub base_url: Option<String>,
+    pub base: base::BaseUrl,
     pub max_body: usize,
     pub max_bundle_entries: usize,
     /// Time for a request body to arrive (`resource::read_body`).

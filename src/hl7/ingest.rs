@@ -244,6 +244,9 @@ impl Ingestor {
             }
             Ok(Applied::Conflict) => self.conflict(&raw, &msg, peer).await,
             Err(ApplyError::Store(e)) => Err(e),
+            // The database went away under the transaction: nothing was applied,
+            // and an AE would tell the sender not to resend it.
+            Err(ApplyError::Fhir(FhirError::Unavailable(m))) => Err(StoreError::Pool(m)),
             Err(ApplyError::Fhir(fe)) => {
                 let err = from_fhir(&fe);
                 let frames = ack::for_error(&msg, &err);

@@ -213,6 +213,11 @@ where
         slot.busy();
         match ingest.frame(frame.to_vec(), Some(peer_ip.clone())).await {
             Ok(replies) => {
+                if metrics.db_outage.load(Ordering::Relaxed)
+                    && metrics.db_outage.swap(false, Ordering::Relaxed)
+                {
+                    tracing::warn!("database available again: HL7 messages are acknowledged again");
+                }
                 for reply in replies {
                     if let Err(e) = framed.send(reply).await {
                         tracing::info!(%peer, error = %e, "could not send an ACK; closing");
@@ -220,9 +225,19 @@ where
                     }
                 }
             }
+            // Not stored, so not acknowledged: closing makes the sender resend
+            // (the message is not lost, and it was not applied). An outage is
+            // logged once, not once per message and resend (issue #15).
+            Err(e) if e.is_unavailable() => {
+                metrics.unavailable.fetch_add(1, Ordering::Relaxed);
+                if metrics.db_outage.swap(true, Ordering::Relaxed) {
+                    tracing::debug!(%peer, error = %e, "database unavailable; HL7 message closed without ACK");
+                } else {
+                    tracing::error!(error = %e, "database unavailable: HL7 messages are closed without ACK (senders resend them) until it is back");
+                }
+                break;
+            }
             Err(e) => {
-                // Not stored, so not acknowledged: closing makes the sender resend
-                // (the message is not lost, and it was not applied).
                 tracing::error!(%peer, error = %e, "could not store an HL7 message; closing without ACK");
                 break;
             }

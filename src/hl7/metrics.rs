@@ -3,7 +3,7 @@
 //! (https://prometheus.io/docs/instrumenting/exposition_formats/).
 
 use std::fmt::Write;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 
 #[derive(Debug, Default)]
 pub struct Hl7Metrics {
@@ -30,6 +30,12 @@ pub struct Hl7Metrics {
     pub accept_errors: AtomicU64,
     /// Bytes thrown away before a start block (MLLP framing noise).
     pub discarded_bytes: AtomicU64,
+    /// Messages answered by closing the connection, without ACK, because the
+    /// database was unavailable (the sender resends them).
+    pub unavailable: AtomicU64,
+    /// Set while messages are being closed without ACK for an unavailable
+    /// database, so that the outage is logged once, not once per message.
+    pub db_outage: AtomicBool,
 }
 
 /// Holds one unit of a gauge (an open connection, a message in flight) until
@@ -52,7 +58,7 @@ impl Drop for Held<'_> {
 impl Hl7Metrics {
     /// The Prometheus text exposition of every counter.
     pub fn render(&self, out: &mut String) {
-        let counters: [(&str, &str, &AtomicU64); 13] = [
+        let counters: [(&str, &str, &AtomicU64); 14] = [
             ("received", "HL7 v2 messages received", &self.received),
             ("accepted", "messages answered AA (applied)", &self.accepted),
             (
@@ -105,6 +111,11 @@ impl Hl7Metrics {
                 "discarded_bytes",
                 "bytes discarded outside MLLP frames",
                 &self.discarded_bytes,
+            ),
+            (
+                "unavailable",
+                "messages closed without ACK because the database was unavailable",
+                &self.unavailable,
             ),
         ];
         for (name, help, v) in counters {

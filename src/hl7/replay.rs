@@ -136,10 +136,8 @@ pub async fn command(settings: crate::config::Settings, args: ReplayArgs) -> any
         audit,
         metrics: Arc::new(crate::metrics::Metrics::default()),
         map: super::ingest::map_options(&settings.hl7),
-        base: settings
-            .base_url
-            .clone()
-            .unwrap_or_else(|| format!("http://{}/fhir", settings.http_addr)),
+        base: crate::fhir::base::BaseUrl::new(&settings)
+            .for_server(settings.http_addr, settings.tls.is_some()),
         max_entries: settings.max_bundle_entries,
     });
     let summary = {

@@ -64,10 +64,9 @@ impl Sink {
         let (db, model, master) = crate::startup::open_store(settings).await?;
         let (state, writer) =
             crate::startup::app_state(settings, db.clone(), model, master).await?;
-        let base = match &settings.base_url {
-            Some(b) => b.trim_end_matches('/').to_owned(),
-            None => format!("http://{}/fhir", settings.http_addr),
-        };
+        let base = state
+            .base
+            .for_server(settings.http_addr, settings.tls.is_some());
         Ok(Arc::new(Self::Direct {
             state,
             writer,

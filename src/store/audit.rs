@@ -6,6 +6,7 @@ use diesel::pg::PgConnection;
 use diesel::prelude::*;
 
 use super::batch::{Builder, Col};
+use super::error::{skip_unreadable, Unreadable};
 use super::schema::audit_events as ae;
 use super::StoreError;
 use crate::crypto::{Ciphertext, Keyring, PhiBytes, RowBinding};
@@ -148,13 +149,14 @@ pub(crate) fn stage(
     Ok(())
 }
 
-/// (recorded, JSON body) of one AuditEvent.
-/// Several AuditEvents in one query, in the order of `ids`; unknown ids are left out.
+/// Several AuditEvents in one query, in the order of `ids`; unknown ids are
+/// left out, and so are rows that do not open (noted in `skipped`).
 pub fn read_many(
     conn: &mut PgConnection,
     keyring: &Keyring,
     tenant: &TenantId,
     ids: &[ResourceId],
+    skipped: &mut Vec<Unreadable>,
 ) -> Result<Vec<(ResourceId, PhiBytes)>, StoreError> {
     let wanted: Vec<&str> = ids.iter().map(ResourceId::as_str).collect();
     let rows = ae::table
@@ -164,10 +166,14 @@ pub fn read_many(
         .load::<(String, Vec<u8>)>(conn)?;
     let mut out = Vec::with_capacity(rows.len());
     for (id, ct) in rows {
-        let body = keyring.open(conn, &binding(tenant, &id), &Ciphertext(ct))?;
-        let id =
-            ResourceId::parse(&id).ok_or_else(|| StoreError::Corrupt("bad stored id".into()))?;
-        out.push((id, body));
+        let opened = keyring
+            .open(conn, &binding(tenant, &id), &Ciphertext(ct))
+            .and_then(|body| {
+                let id = ResourceId::parse(&id)
+                    .ok_or_else(|| StoreError::Corrupt("bad stored id".into()))?;
+                Ok((id, body))
+            });
+        out.extend(skip_unreadable(opened, AUDIT_TYPE, &id, skipped)?);
     }
     out.sort_by_key(|(id, _)| wanted.iter().position(|w| *w == id.as_str()));
     Ok(out)

@@ -41,7 +41,12 @@ fn open_blocking(settings: &Settings) -> anyhow::Result<Db> {
 fn connect_blocking(settings: &Settings) -> anyhow::Result<Db> {
     if let Some(url) = &settings.database_url {
         ensure_database(url).with_context(|| "preparing the configured database".to_string())?;
-        return Ok(Db::connect(url, settings.db_pool_size, None)?);
+        return Ok(Db::connect_with(
+            url,
+            settings.db_pool_size,
+            None,
+            settings.db_connect_timeout,
+        )?);
     }
     let probe: &[&str] = if settings.embedded_postgres {
         &[]
@@ -51,17 +56,23 @@ fn connect_blocking(settings: &Settings) -> anyhow::Result<Db> {
     for url in probe {
         if ensure_database(url).is_ok() {
             tracing::info!("using the PostgreSQL server on 127.0.0.1:5432");
-            return Ok(Db::connect(url, settings.db_pool_size, None)?);
+            return Ok(Db::connect_with(
+                url,
+                settings.db_pool_size,
+                None,
+                settings.db_connect_timeout,
+            )?);
         }
     }
     tracing::info!("starting the private PostgreSQL cluster (none configured, none on 127.0.0.1:5432, or --embedded-postgres)");
     let cluster = PrivateCluster::start(&settings.data_dir.join("postgres"), false)?;
     let url = cluster.url("fhirgate");
     ensure_database(&url)?;
-    Ok(Db::connect(
+    Ok(Db::connect_with(
         &url,
         settings.db_pool_size,
         Some(Arc::new(cluster)),
+        settings.db_connect_timeout,
     )?)
 }
 

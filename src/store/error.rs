@@ -42,6 +42,29 @@ impl StoreError {
         )
     }
 
+    /// The database could not be reached, or the connection broke under the
+    /// query (server stopped, restarted or killed: libpq reports the connection
+    /// bad, which diesel names `ClosedConnection`). A 503 with Retry-After, not
+    /// a 500: the request was not the problem (issue #15, "Availability").
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            StoreError::Pool(_) => true,
+            StoreError::Db(e) => lost_connection(e),
+            _ => false,
+        }
+    }
+
+    /// A stored row that cannot be opened: its ciphertext does not decrypt
+    /// (corrupt, forged, moved to another row, or under an unknown key) or its
+    /// stored fields do not parse. Searches leave such a row out with a warning
+    /// rather than failing whole (issue #15, "Availability").
+    pub fn is_unreadable(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Decrypt { .. } | StoreError::Crypto(_) | StoreError::Corrupt(_)
+        )
+    }
+
     /// Serialization failures and deadlocks are worth one retry of the whole unit.
     pub fn is_retryable(&self) -> bool {
         matches!(self.sqlstate(), Some("40001") | Some("40P01"))
@@ -69,5 +92,49 @@ impl StoreError {
             },
             _ => None,
         }
+    }
+}
+
+fn lost_connection(e: &DieselError) -> bool {
+    match e {
+        DieselError::DatabaseError(
+            DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+            _,
+        ) => true,
+        // A transaction whose connection broke cannot be rolled back either.
+        DieselError::BrokenTransactionManager => true,
+        DieselError::RollbackErrorOnCommit { commit_error, .. } => lost_connection(commit_error),
+        _ => false,
+    }
+}
+
+/// A stored row left out of a result because it could not be opened
+/// ([`StoreError::is_unreadable`]); the search Bundle says so in a warning.
+#[derive(Debug, Clone)]
+pub struct Unreadable {
+    pub resource_type: &'static str,
+    /// The stored id (server-assigned or a validated client id, not PHI).
+    pub id: String,
+}
+
+/// `Ok(Some)` for a row that opened, `Ok(None)` (noted in `skipped`, logged)
+/// for one that did not, `Err` for every other failure.
+pub fn skip_unreadable<T>(
+    opened: Result<T, StoreError>,
+    resource_type: &'static str,
+    id: &str,
+    skipped: &mut Vec<Unreadable>,
+) -> Result<Option<T>, StoreError> {
+    match opened {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.is_unreadable() => {
+            tracing::error!(resource_type, id, error = %e, "a stored resource could not be read; left out of the results");
+            skipped.push(Unreadable {
+                resource_type,
+                id: id.to_owned(),
+            });
+            Ok(None)
+        }
+        Err(e) => Err(e),
     }
 }

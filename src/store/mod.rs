@@ -10,6 +10,7 @@ pub mod bookings;
 pub mod bootstrap;
 pub mod cluster;
 pub mod error;
+pub mod health;
 pub mod hl7;
 pub mod index;
 pub mod keys;
@@ -20,7 +21,7 @@ pub mod statistics;
 pub mod stmt;
 pub mod writes;
 
-pub use error::StoreError;
+pub use error::{StoreError, Unreadable};
 
 /// Initialises OpenSSL before libpq does. libpq's own initialisation registers
 /// OpenSSL's atexit cleanup, which then frees OpenSSL's state at process exit

@@ -4,13 +4,21 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::pg::PgConnection;
-use diesel::r2d2::{ConnectionManager, Pool};
+use diesel::r2d2::{ConnectionManager, Pool, PooledConnection};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::cluster::PrivateCluster;
+use super::health::{ConnectFailed, Connected, Health};
 use super::StoreError;
 
 pub type PgPool = Pool<ConnectionManager<PgConnection>>;
+
+/// How long a request waits for a new connection to be made (and libpq for a
+/// server to answer, `connect_timeout`, unless the URL sets it): short, so that
+/// an outage gives a quick 503 (`--db-connect-timeout-secs`).
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long a request queues for a connection while the pool is busy.
+const QUEUE_WAIT: Duration = Duration::from_secs(10);
 
 /// A handle on the database: a pool plus, when fhirgate started its own private
 /// PostgreSQL cluster, ownership of that cluster (stopped by [`Db::shutdown`]).
@@ -23,6 +31,8 @@ pub struct Db {
     reads: Arc<Semaphore>,
     url: Arc<String>,
     cluster: Option<Arc<PrivateCluster>>,
+    health: Arc<Health>,
+    connect_timeout: Duration,
 }
 
 impl Db {
@@ -31,21 +41,38 @@ impl Db {
         pool_size: u32,
         cluster: Option<Arc<PrivateCluster>>,
     ) -> Result<Self, StoreError> {
+        Self::connect_with(url, pool_size, cluster, DEFAULT_CONNECT_TIMEOUT)
+    }
+
+    /// [`Db::connect`] with another connect timeout.
+    pub fn connect_with(
+        url: &str,
+        pool_size: u32,
+        cluster: Option<Arc<PrivateCluster>>,
+        connect_timeout: Duration,
+    ) -> Result<Self, StoreError> {
         super::init_openssl();
-        let manager = ConnectionManager::<PgConnection>::new(url);
+        let url = with_connect_timeout(url, connect_timeout);
+        let health = Arc::new(Health::default());
+        let manager = ConnectionManager::<PgConnection>::new(url.as_str());
         let pool = Pool::builder()
             .max_size(pool_size.max(1))
             .min_idle(Some(1))
-            .connection_timeout(Duration::from_secs(10))
+            // r2d2 also caps its reconnection back-off at half of this.
+            .connection_timeout(connect_timeout)
             .test_on_check_out(false)
+            .error_handler(Box::new(ConnectFailed(health.clone())))
+            .event_handler(Box::new(Connected(health.clone())))
             .build(manager)
             .map_err(|e| StoreError::Pool(e.to_string()))?;
         Ok(Self {
             pool,
             gate: Arc::new(Semaphore::new(pool_size.max(1) as usize)),
             reads: Arc::new(Semaphore::new(pool_size.max(1) as usize)),
-            url: Arc::new(url.to_owned()),
+            url: Arc::new(url),
             cluster,
+            health,
+            connect_timeout,
         })
     }
 
@@ -66,7 +93,9 @@ impl Db {
     /// a blocking thread: the pool's own wait wakes its waiters in no particular
     /// order, which under a saturating load left a few requests waiting many
     /// times the median (the p99 of issue #2, docs/performance.md). A request
-    /// that waits longer than the pool's checkout timeout gets the pool's error.
+    /// that waits longer than [`QUEUE_WAIT`] for its turn, or than the connect
+    /// timeout for a new connection, gets [`StoreError::Pool`] (503), and so
+    /// does every request while the database is down (src/store/health.rs).
     pub async fn run<T, E, F>(&self, f: F) -> Result<T, E>
     where
         F: FnOnce(&mut PgConnection) -> Result<T, E> + Send + 'static,
@@ -74,10 +103,10 @@ impl Db {
         E: From<StoreError> + Send + 'static,
     {
         let permit = self.permit(&self.gate).await?;
-        let pool = self.pool.clone();
+        let (pool, health, wait) = (self.pool.clone(), self.health.clone(), self.connect_timeout);
         let joined = tokio::task::spawn_blocking(move || {
             let _permit = permit;
-            let mut conn = pool.get().map_err(|e| StoreError::Pool(e.to_string()))?;
+            let mut conn = checkout(&pool, &health, wait)?;
             f(&mut conn)
         })
         .await;
@@ -104,17 +133,30 @@ impl Db {
         self.run(f).await
     }
 
-    /// A permit of `gate`, waited for at most the pool's checkout timeout.
+    /// A permit of `gate`, waited for at most [`QUEUE_WAIT`], and not at all
+    /// while the database is down: a queued request would only wait for the
+    /// ones ahead of it to fail (src/store/health.rs).
     async fn permit(&self, gate: &Arc<Semaphore>) -> Result<OwnedSemaphorePermit, StoreError> {
-        let wait = self.pool.connection_timeout();
-        match tokio::time::timeout(wait, gate.clone().acquire_owned()).await {
-            Ok(Ok(p)) => Ok(p),
-            Ok(Err(_)) => Err(StoreError::Pool("the pool is closed".into())),
-            Err(_) => Err(StoreError::Pool(format!(
-                "no database connection within {} s",
-                wait.as_secs()
-            ))),
+        if let Ok(p) = gate.clone().try_acquire_owned() {
+            return Ok(p);
         }
+        let mut down = self.health.watch();
+        tokio::select! {
+            waited = tokio::time::timeout(QUEUE_WAIT, gate.clone().acquire_owned()) => match waited {
+                Ok(Ok(p)) => Ok(p),
+                Ok(Err(_)) => Err(StoreError::Pool("the pool is closed".into())),
+                Err(_) => Err(StoreError::Pool(format!(
+                    "no database connection within {} s",
+                    QUEUE_WAIT.as_secs()
+                ))),
+            },
+            Ok(_) = down.wait_for(|d| *d) => Err(unreachable()),
+        }
+    }
+
+    /// Whether the pool last found the database unreachable.
+    pub fn is_down(&self) -> bool {
+        self.health.is_down()
     }
 
     /// The same, for code already on a blocking thread (CLI commands, background jobs).
@@ -123,10 +165,7 @@ impl Db {
         F: FnOnce(&mut PgConnection) -> Result<T, E>,
         E: From<StoreError>,
     {
-        let mut conn = self
-            .pool
-            .get()
-            .map_err(|e| StoreError::Pool(e.to_string()))?;
+        let mut conn = checkout(&self.pool, &self.health, self.connect_timeout)?;
         f(&mut conn)
     }
 
@@ -153,5 +192,72 @@ impl Db {
             drop(self.pool);
             drop(tokio::task::spawn_blocking(move || cluster.stop()).await);
         }
+    }
+}
+
+fn unreachable() -> StoreError {
+    StoreError::Pool("the database is unreachable".into())
+}
+
+/// A pooled connection. While the database is down only one already made is
+/// taken, without waiting: the pool keeps trying to connect in the background
+/// (it had to fail to mark the database down), and its first success ends the
+/// outage ([`Health::back`]).
+fn checkout(
+    pool: &PgPool,
+    health: &Health,
+    wait: Duration,
+) -> Result<PooledConnection<ConnectionManager<PgConnection>>, StoreError> {
+    if health.is_down() {
+        return pool.try_get().ok_or_else(unreachable);
+    }
+    pool.get_timeout(wait)
+        .map_err(|e| StoreError::Pool(e.to_string()))
+}
+
+/// `url` with libpq's `connect_timeout` (whole seconds, at least 2:
+/// https://www.postgresql.org/docs/15/libpq-connect.html#LIBPQ-CONNECT-CONNECT-TIMEOUT)
+/// unless it sets one: without it a connection to a host that does not answer
+/// waits for the kernel's TCP timeout, minutes.
+pub fn with_connect_timeout(url: &str, timeout: Duration) -> String {
+    if url.contains("connect_timeout=") {
+        return url.to_owned();
+    }
+    let secs = timeout.as_secs().max(2);
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        let sep = if url.contains('?') { '&' } else { '?' };
+        format!("{url}{sep}connect_timeout={secs}")
+    } else {
+        // A keyword/value connection string.
+        format!("{url} connect_timeout={secs}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connect_timeout_is_added_unless_set() {
+        let t = Duration::from_secs(2);
+        assert_eq!(
+            with_connect_timeout("postgres://h/db", t),
+            "postgres://h/db?connect_timeout=2"
+        );
+        assert_eq!(
+            with_connect_timeout(
+                "postgres://h/db?sslmode=disable",
+                Duration::from_millis(500)
+            ),
+            "postgres://h/db?sslmode=disable&connect_timeout=2"
+        );
+        assert_eq!(
+            with_connect_timeout("postgres://h/db?connect_timeout=9", t),
+            "postgres://h/db?connect_timeout=9"
+        );
+        assert_eq!(
+            with_connect_timeout("host=/tmp dbname=x", Duration::from_secs(5)),
+            "host=/tmp dbname=x connect_timeout=5"
+        );
     }
 }

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
 
+use super::error::{skip_unreadable, Unreadable};
 use super::schema::{resource_versions as rv, resources as cur};
 use super::StoreError;
 use crate::crypto::{Ciphertext, Keyring, PhiBytes, RowBinding};
@@ -229,13 +230,15 @@ pub fn read(
 }
 
 /// Current versions of several resources of one type in one query, in the
-/// order of `ids`; unknown ids are left out (deleted ones come back with no body).
+/// order of `ids`; unknown ids are left out (deleted ones come back with no
+/// body), and so are versions that do not open (noted in `skipped`).
 pub fn read_many(
     conn: &mut PgConnection,
     keyring: &Keyring,
     tenant: &TenantId,
     rtype: ResourceType,
     ids: &[ResourceId],
+    skipped: &mut Vec<Unreadable>,
 ) -> Result<Vec<Version>, StoreError> {
     let wanted: Vec<&str> = ids.iter().map(ResourceId::as_str).collect();
     let rows = cur::table
@@ -251,10 +254,12 @@ pub fn read_many(
         .filter(cur::id.eq_any(&wanted))
         .select(VERSION_COLUMNS)
         .load::<VersionRow>(conn)?;
-    let mut found = rows
-        .into_iter()
-        .map(|r| decode(conn, keyring, tenant, r))
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut found = Vec::with_capacity(rows.len());
+    for row in rows {
+        let id = row.1.clone();
+        let opened = decode(conn, keyring, tenant, row);
+        found.extend(skip_unreadable(opened, rtype.as_str(), &id, skipped)?);
+    }
     let pos = |v: &Version| wanted.iter().position(|w| *w == v.id.as_str());
     found.sort_by_key(pos);
     Ok(found)

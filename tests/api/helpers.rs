@@ -135,10 +135,12 @@ pub fn test_settings(db_url: &str) -> Settings {
         log_format: fhirgate::telemetry::LogFormat::Text,
         http_addr: "127.0.0.1:0".parse().unwrap(),
         base_url: None,
+        allowed_hosts: Vec::new(),
         max_body_bytes: fhirgate::config::DEFAULT_MAX_BODY_BYTES,
         max_bundle_entries: fhirgate::config::DEFAULT_MAX_BUNDLE_ENTRIES,
         db_pool_size: 8,
         db_read_concurrency: 6,
+        db_connect_timeout: fhirgate::store::pool::DEFAULT_CONNECT_TIMEOUT,
         http_workers: 2,
         tls: None,
         limits: Default::default(),
@@ -155,10 +157,10 @@ pub async fn spawn_app() -> TestApp {
 
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     // Quiet by default: each test drops its database under a running pool,
-    // whose reconnection attempts r2d2 logs as errors (hundreds of lines per
-    // run that are not failures). FHIRGATE_LOG=debug cargo test ... shows everything.
+    // which then logs the database unreachable (lines that are not failures).
+    // FHIRGATE_LOG=debug cargo test ... shows everything.
     if std::env::var("FHIRGATE_LOG").is_err() && std::env::var("RUST_LOG").is_err() {
-        std::env::set_var("FHIRGATE_LOG", "error,r2d2=off");
+        std::env::set_var("FHIRGATE_LOG", "error,r2d2=off,fhirgate::store::health=off");
     }
     fhirgate::telemetry::init(fhirgate::telemetry::LogFormat::Text);
     let (server, model) = tokio::task::spawn_blocking(|| (server(), model()))

@@ -19,14 +19,23 @@ pub async fn metadata(req: HttpRequest, state: web::Data<AppState>) -> HttpRespo
         .await
 }
 
+const READY_WAIT: std::time::Duration = std::time::Duration::from_millis(900);
+
 /// The process is up.
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({"status": "ok"}))
 }
 
-/// The database answers and every migration is applied.
+/// The database answers and every migration is applied. A probe wants its
+/// answer within a second, whatever the database does: while the pool knows
+/// it is down the answer is immediate, and a database that does not answer
+/// (a host gone from the network) is not waited for past [`READY_WAIT`].
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    if state.db.ready().await {
+    let ready = !state.db.is_down()
+        && tokio::time::timeout(READY_WAIT, state.db.ready())
+            .await
+            .unwrap_or(false);
+    if ready {
         HttpResponse::Ok().json(serde_json::json!({"status": "ready"}))
     } else {
         HttpResponse::ServiceUnavailable()
@@ -36,9 +45,16 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
 
 /// Counters in the Prometheus text format (src/metrics.rs).
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    let mut body = state.metrics.render();
+    // Counted by the keyring, which every decryption goes through.
+    body.push_str(&format!(
+        "# HELP fhirgate_unreadable_total stored values that did not decrypt (corrupt or forged rows), each time one was read\n\
+         # TYPE fhirgate_unreadable_total counter\nfhirgate_unreadable_total {}\n",
+        state.keyring.unreadable()
+    ));
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
-        .body(state.metrics.render())
+        .body(body)
 }
 
 /// `GET [base]/_history` (http://hl7.org/fhir/R4/http.html#history): every

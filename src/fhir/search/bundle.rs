@@ -16,7 +16,7 @@ use crate::fhir::bundle::{raw, Bundle, Entry, EntrySearch, Link};
 use crate::fhir::context::{Ctx, Reply};
 use crate::fhir::error::FhirError;
 use crate::model::{ResourceId, ResourceType};
-use crate::store::{self, resources};
+use crate::store::{self, resources, Unreadable};
 
 type Bodies = Vec<(ResourceType, ResourceId, PhiBytes)>;
 
@@ -26,26 +26,69 @@ pub struct Found {
     matches: Bodies,
     included: Bodies,
     truncated: bool,
+    unreadable: Vec<Unreadable>,
 }
 
-/// Current bodies of `ids` (all of one type), in order, skipping deleted ones.
+/// Current bodies of `ids` (all of one type), in order, skipping deleted ones
+/// and, noted in `skipped`, those that do not open.
 pub(crate) fn bodies(
     conn: &mut diesel::PgConnection,
     keyring: &crate::crypto::Keyring,
     tenant: &crate::tenant::TenantId,
     rtype: ResourceType,
     ids: &[ResourceId],
+    skipped: &mut Vec<Unreadable>,
 ) -> Result<Bodies, FhirError> {
     if rtype == ResourceType::AuditEvent {
-        return Ok(store::audit::read_many(conn, keyring, tenant, ids)?
-            .into_iter()
-            .map(|(id, b)| (rtype, id, b))
-            .collect());
+        return Ok(
+            store::audit::read_many(conn, keyring, tenant, ids, skipped)?
+                .into_iter()
+                .map(|(id, b)| (rtype, id, b))
+                .collect(),
+        );
     }
-    Ok(resources::read_many(conn, keyring, tenant, rtype, ids)?
-        .into_iter()
-        .filter_map(|v| v.body.map(|b| (rtype, v.id, b)))
-        .collect())
+    Ok(
+        resources::read_many(conn, keyring, tenant, rtype, ids, skipped)?
+            .into_iter()
+            .filter_map(|v| v.body.map(|b| (rtype, v.id, b)))
+            .collect(),
+    )
+}
+
+/// The OperationOutcome warnings of a searchset (search.mode `outcome`,
+/// http://hl7.org/fhir/R4/search.html#errors and bundle.html#searchset):
+/// (issue type, text) pairs, issue types from valueset-issue-type.html.
+pub(crate) fn outcome_entry(issues: &[(&str, String)]) -> Result<Option<Entry>, FhirError> {
+    if issues.is_empty() {
+        return Ok(None);
+    }
+    let oo = serde_json::json!({"resourceType": "OperationOutcome", "issue": issues.iter().map(|(code, d)| serde_json::json!({
+        "severity": "warning", "code": code, "diagnostics": d
+    })).collect::<Vec<_>>()});
+    Ok(Some(Entry {
+        resource: Some(raw(
+            serde_json::to_vec(&oo).map_err(|e| FhirError::Internal(e.to_string()))?
+        )?),
+        search: Some(EntrySearch { mode: "outcome" }),
+        ..Entry::default()
+    }))
+}
+
+/// The warning for each row a result left out because it did not open: one
+/// bad row (a corrupt or forged ciphertext) must not take the search down.
+pub(crate) fn unreadable_issues(skipped: &[Unreadable]) -> Vec<(&'static str, String)> {
+    skipped
+        .iter()
+        .map(|u| {
+            (
+                "exception",
+                format!(
+                    "{}/{} is left out: its stored data could not be read (it does not decrypt); the operator's log has the details",
+                    u.resource_type, u.id
+                ),
+            )
+        })
+        .collect()
 }
 
 fn entry_body(
@@ -131,7 +174,8 @@ pub fn execute(
     if opts.total == Total::Default && opts.page.is_none() && page.next.is_none() && count > 0 {
         total = i64::try_from(page.ids.len()).ok();
     }
-    let matches = bodies(conn, keyring, tenant, rtype, &page.ids)?;
+    let mut unreadable = Vec::new();
+    let matches = bodies(conn, keyring, tenant, rtype, &page.ids, &mut unreadable)?;
     let (mut included, mut truncated) = (Vec::new(), false);
     if !opts.include.is_empty() || !opts.revinclude.is_empty() {
         let (refs, cut) = include::resolve(
@@ -150,7 +194,7 @@ pub fn execute(
                 .map(|(_, i)| i.clone())
                 .collect();
             if !ids.is_empty() {
-                included.extend(bodies(conn, keyring, tenant, t, &ids)?);
+                included.extend(bodies(conn, keyring, tenant, t, &ids, &mut unreadable)?);
             }
         }
     }
@@ -160,6 +204,7 @@ pub fn execute(
         matches,
         included,
         truncated,
+        unreadable,
     })
 }
 
@@ -254,27 +299,21 @@ pub fn assemble(
     }
     let mut issues = Vec::new();
     if !unknown.is_empty() {
-        issues.push(format!(
-            "ignored unknown or unsupported search parameters: {}",
-            unknown.join(", ")
+        issues.push((
+            "not-supported",
+            format!(
+                "ignored unknown or unsupported search parameters: {}",
+                unknown.join(", ")
+            ),
         ));
     }
     if found.truncated {
-        issues.push(format!(
-            "_include/_revinclude stopped at {MAX_INCLUDED} included resources"
+        issues.push((
+            "not-supported",
+            format!("_include/_revinclude stopped at {MAX_INCLUDED} included resources"),
         ));
     }
-    if !issues.is_empty() {
-        let oo = serde_json::json!({"resourceType": "OperationOutcome", "issue": issues.iter().map(|d| serde_json::json!({
-            "severity": "warning", "code": "not-supported", "diagnostics": d
-        })).collect::<Vec<_>>()});
-        bundle.entry.push(Entry {
-            resource: Some(raw(
-                serde_json::to_vec(&oo).map_err(|e| FhirError::Internal(e.to_string()))?
-            )?),
-            search: Some(EntrySearch { mode: "outcome" }),
-            ..Entry::default()
-        });
-    }
+    issues.extend(unreadable_issues(&found.unreadable));
+    bundle.entry.extend(outcome_entry(&issues)?);
     Ok(bundle)
 }
