@@ -215,6 +215,13 @@ fn fill_required(defs: &Value, def: &str, obj: &mut Map<String, Value>, coming: 
 /// valid (required elements filled).
 fn with_text(defs: &Value, base: &Value, path: &[Step], marker: &str) -> Value {
     let mut out = base.clone();
+    // json.html#choice: one type per choice element; the base MedicationRequest
+    // names its medication by a CodeableConcept.
+    if path.first().is_some_and(|s| s.prop == "medicationReference") {
+        if let Some(o) = out.as_object_mut() {
+            o.remove("medicationCodeableConcept");
+        }
+    }
     let mut node = &mut out;
     for (i, step) in path.iter().enumerate() {
         let last = i + 1 == path.len();
