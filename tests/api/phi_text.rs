@@ -217,7 +217,10 @@ fn with_text(defs: &Value, base: &Value, path: &[Step], marker: &str) -> Value {
     let mut out = base.clone();
     // json.html#choice: one type per choice element; the base MedicationRequest
     // names its medication by a CodeableConcept.
-    if path.first().is_some_and(|s| s.prop == "medicationReference") {
+    if path
+        .first()
+        .is_some_and(|s| s.prop == "medicationReference")
+    {
         if let Some(o) = out.as_object_mut() {
             o.remove("medicationCodeableConcept");
         }
