@@ -59,10 +59,12 @@ impl BaseUrl {
             return Ok(b.clone());
         }
         let config = req.app_config();
-        let (scheme, local) = (
-            if config.secure() { "https" } else { "http" },
-            config.local_addr(),
-        );
+        // The connection's own local address; the listener's (all actix knows)
+        // is 0.0.0.0 when it is bound to every interface.
+        let local = req
+            .conn_data::<crate::limits::gate::ConnLocalAddr>()
+            .map_or_else(|| config.local_addr(), |a| a.0);
+        let scheme = if config.secure() { "https" } else { "http" };
         // HTTP/1.1 carries Host; HTTP/2 the :authority, which actix puts in the URI.
         let host = match req.headers().get(header::HOST) {
             Some(v) => v.to_str().ok().map(str::to_owned),

@@ -122,6 +122,10 @@ fn tcp_of(io: &dyn Any) -> Option<&TcpStream> {
 }
 
 /// The `HttpServer::on_connect` callback: admit, or shut the socket down.
+/// The local address of an HTTP connection (set in [`on_connect`]).
+#[derive(Debug, Clone, Copy)]
+pub struct ConnLocalAddr(pub std::net::SocketAddr);
+
 pub fn on_connect(gate: Arc<ConnGate>) -> impl Fn(&dyn Any, &mut Extensions) + Send + Sync {
     move |io, ext| {
         let Some(tcp) = tcp_of(io) else {
@@ -132,6 +136,12 @@ pub fn on_connect(gate: Arc<ConnGate>) -> impl Fn(&dyn Any, &mut Extensions) + S
         };
         // A peer already gone has no address; actix finds it closed.
         let Ok(peer) = tcp.peer_addr() else { return };
+        // The address this connection came in on: on a listener bound to
+        // 0.0.0.0 actix's AppConfig only knows the unspecified address, and the
+        // Host rule (fhir/base.rs) needs the real one.
+        if let Ok(local) = tcp.local_addr() {
+            ext.insert(ConnLocalAddr(local));
+        }
         match gate.admit(peer.ip()) {
             Ok(guard) => {
                 ext.insert(guard);

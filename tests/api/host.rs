@@ -105,6 +105,30 @@ async fn the_listening_address_in_any_loopback_form_is_used_as_given() {
     }
 }
 
+/// A listener bound to every interface (the Docker image's `0.0.0.0:8080`):
+/// the address a request came in on is the connection's, not `0.0.0.0`.
+#[tokio::test]
+async fn a_listener_on_every_interface_answers_to_the_address_used() {
+    let app = spawn_app_with(|s| s.http_addr = "0.0.0.0:0".parse().unwrap()).await;
+    let p = port(&app);
+    for host in [format!("127.0.0.1:{p}"), format!("localhost:{p}")] {
+        for url in urls_written(&app, &host, &[]).await {
+            assert!(
+                url.starts_with(&format!("http://{host}/fhir/Patient")),
+                "{url}"
+            );
+        }
+    }
+    let other = app
+        .client
+        .get(app.url("Patient"))
+        .header("host", format!("evil.example:{p}"))
+        .send()
+        .await
+        .unwrap();
+    assert_outcome(other, 400).await;
+}
+
 #[tokio::test]
 async fn an_allowed_host_is_used() {
     let app = spawn_app_with(|s| {
