@@ -46,6 +46,7 @@ mod limits_mllp;
 mod lookups;
 mod patch;
 mod phi_text;
+mod phi_text_gen;
 mod search;
 mod search_ap;
 mod search_audit;
