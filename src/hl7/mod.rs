@@ -14,6 +14,7 @@
 pub mod ack;
 pub mod config;
 pub mod dedupe;
+mod fhir_refusal;
 pub mod gate;
 pub mod ingest;
 pub mod listener;
