@@ -31,12 +31,8 @@ pub struct Application {
     maintenance_stop: Arc<std::sync::atomic::AtomicBool>,
 }
 
-/// The bound MLLP ports (None: that listener is off).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Hl7Ports {
-    pub plain: Option<u16>,
-    pub tls: Option<u16>,
-}
+// Kept with the listener (the MLLP side does not import the HTTP layer).
+pub use crate::hl7::listener::Hl7Ports;
 
 /// The shared state of a gateway: the data keys checked (created for a new
 /// database), the audit writer started. `serve` and `fhirgate import` straight

@@ -247,9 +247,16 @@ where
     tracing::debug!(%peer, "MLLP connection closed");
 }
 
+/// The bound MLLP ports (None: that listener is off).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Hl7Ports {
+    pub plain: Option<u16>,
+    pub tls: Option<u16>,
+}
+
 /// The running listeners, stopped together by [`Listeners::stop`].
 pub struct Listeners {
-    pub ports: crate::startup::Hl7Ports,
+    pub ports: Hl7Ports,
     tasks: Vec<tokio::task::JoinHandle<()>>,
     shutdown: watch::Sender<bool>,
 }
@@ -278,7 +285,7 @@ pub async fn start(settings: &Hl7Settings, ingest: Arc<Ingestor>) -> anyhow::Res
         settings.max_connections_per_address,
     ));
     let (shutdown, stop) = watch::channel(false);
-    let mut ports = crate::startup::Hl7Ports::default();
+    let mut ports = Hl7Ports::default();
     let mut tasks = Vec::new();
     if let Some(addr) = settings.mllp_addr {
         let l = TcpListener::bind(addr)
