@@ -133,11 +133,15 @@ pub fn text_digests(
     let mut words: Vec<&str> = folded.split(' ').filter(|w| !w.is_empty()).collect();
     words.sort_unstable();
     words.dedup();
+    // Words sharing a beginning share its digests; a set keeps each once in
+    // time linear in the text (a scan of `out` per digest was quadratic, and a
+    // text can be as long as a request body).
+    let mut seen = std::collections::HashSet::new();
     for word in words {
         let ends = prefix_ends(word);
         let digests = ix.prefixes(&col, word, &ends, n);
         for d in digests.chunks_exact(n) {
-            if !out.chunks_exact(n).any(|have| have == d) {
+            if seen.insert(d.to_vec()) {
                 out.extend_from_slice(d);
             }
         }
