@@ -9,17 +9,13 @@
     clippy::panic
 )]
 
+#[path = "support/mod.rs"]
+mod support;
+use support::free_port;
+
 use std::io::Read;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_on_private_cluster_logs_no_phi() {

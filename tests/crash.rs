@@ -10,6 +10,10 @@
     clippy::panic
 )]
 
+#[path = "support/mod.rs"]
+mod support;
+use support::free_port;
+
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -18,14 +22,6 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 const PER_BUNDLE: usize = 20;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn start(dir: &std::path::Path, port: u16, log_name: &str) -> Child {
     start_with_mllp(dir, port, 0, log_name)

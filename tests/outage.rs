@@ -13,6 +13,10 @@
     clippy::panic
 )]
 
+#[path = "support/mod.rs"]
+mod support;
+use support::{free_port, Gateway};
+
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -20,26 +24,6 @@ use std::time::{Duration, Instant};
 use fhirgate::store::cluster::PrivateCluster;
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-/// The gateway process, killed if the test fails before it stops it.
-struct Gateway(std::process::Child);
-
-impl Drop for Gateway {
-    fn drop(&mut self) {
-        if matches!(self.0.try_wait(), Ok(None)) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 async fn start_cluster(dir: &std::path::Path) -> Arc<PrivateCluster> {
     let dir = dir.to_owned();

@@ -121,11 +121,11 @@ fn tcp_of(io: &dyn Any) -> Option<&TcpStream> {
     })
 }
 
-/// The `HttpServer::on_connect` callback: admit, or shut the socket down.
 /// The local address of an HTTP connection (set in [`on_connect`]).
 #[derive(Debug, Clone, Copy)]
 pub struct ConnLocalAddr(pub std::net::SocketAddr);
 
+/// The `HttpServer::on_connect` callback: admit, or shut the socket down.
 pub fn on_connect(gate: Arc<ConnGate>) -> impl Fn(&dyn Any, &mut Extensions) + Send + Sync {
     move |io, ext| {
         let Some(tcp) = tcp_of(io) else {

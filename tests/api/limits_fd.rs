@@ -5,7 +5,7 @@
 //! EMFILE on both listeners), keeps serving the connections it has, and serves
 //! new ones once the pressure ends.
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
@@ -15,27 +15,10 @@ use tokio::net::TcpStream;
 use crate::helpers::*;
 use crate::hl7::oru;
 use crate::hl7_client::*;
+use crate::support::{free_port, Gateway};
 
 const SOFT: u64 = 128;
 const HARD: u64 = 400;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// Kills the gateway when the test ends, however it ends.
-struct Gateway(Child);
-
-impl Drop for Gateway {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// The soft and hard "Max open files" of a process (proc(5), /proc/pid/limits).
 fn nofile_of(pid: u32) -> (u64, u64) {

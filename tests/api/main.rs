@@ -8,6 +8,8 @@
 )]
 
 mod helpers;
+#[path = "../support/mod.rs"]
+mod support;
 
 mod audit;
 mod audit_search;
