@@ -12,7 +12,7 @@ use anyhow::Context;
 use crate::audit::{AuditSink, AuditWriter};
 use crate::config::Settings;
 use crate::crypto::{Keyring, MasterKey};
-use crate::fhir::service::Services;
+use crate::fhir::engine::{Engine, EngineLimits, Principal};
 use crate::fhir::{AppState, FhirModel};
 use crate::hl7::ingest::Ingestor;
 use crate::limits::gate::ConnGate;
@@ -58,15 +58,22 @@ pub async fn app_state(
     ));
     let metrics = Arc::new(Metrics::default());
     metrics.set_budget(parse_budget.clone());
-    let state = web::Data::new(AppState {
+    let engine = Arc::new(Engine::new(
         db,
         keyring,
         model,
         audit,
+        EngineLimits {
+            max_bundle_entries: settings.max_bundle_entries,
+            max_json_nodes: settings.limits.max_json_nodes,
+        },
+    ));
+    let state = web::Data::new(AppState {
+        engine,
         tenant,
+        principal: Principal::anonymous_local(),
         base: crate::fhir::base::BaseUrl::new(settings),
         max_body: settings.max_body_bytes,
-        max_bundle_entries: settings.max_bundle_entries,
         body_timeout: settings.limits.body_timeout,
         max_json_nodes: settings.limits.max_json_nodes,
         parse_budget,
@@ -83,28 +90,41 @@ impl Application {
         model: Arc<FhirModel>,
         master: MasterKey,
     ) -> anyhow::Result<Self> {
+        Self::build_as(settings, db, model, master, Principal::anonymous_local()).await
+    }
+
+    /// [`Self::build`] with every request (HTTP and MLLP) acting as
+    /// `principal`: the tests of the engine's decision point use it until
+    /// requests are authenticated (the SMART on FHIR issue).
+    pub async fn build_as(
+        settings: &Settings,
+        db: Db,
+        model: Arc<FhirModel>,
+        master: MasterKey,
+        principal: Principal,
+    ) -> anyhow::Result<Self> {
         let (state, audit_writer) = app_state(settings, db, model, master).await?;
+        let mut inner = state.into_inner();
+        Arc::get_mut(&mut inner)
+            .context("the application state is shared before start")?
+            .principal = principal;
+        let state = web::Data::from(inner);
         let maintenance_stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        crate::store::statistics::start(state.db.clone(), maintenance_stop.clone()).await;
+        crate::store::statistics::start(state.engine.db().clone(), maintenance_stop.clone()).await;
         let metrics = state.metrics.clone();
         let listener = TcpListener::bind(settings.http_addr)
             .with_context(|| format!("binding {}", settings.http_addr))?;
         let port = listener.local_addr()?.port();
         let ingest = Arc::new(Ingestor {
-            db: state.db.clone(),
-            svc: Services {
-                keyring: state.keyring.clone(),
-                model: state.model.clone(),
-                tenant: state.tenant.clone(),
-            },
-            audit: state.audit.clone(),
+            engine: state.engine.clone(),
+            tenant: state.tenant.clone(),
+            principal: state.principal.clone(),
             metrics: metrics.clone(),
             map: crate::hl7::ingest::map_options(&settings.hl7),
             base: state.base.for_server(
                 std::net::SocketAddr::new(settings.http_addr.ip(), port),
                 settings.tls.is_some(),
             ),
-            max_entries: settings.max_bundle_entries,
         });
         let listeners = crate::hl7::listener::start(&settings.hl7, ingest.clone()).await?;
         let mllp = listeners.ports;

@@ -7,19 +7,24 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use fhirgate_validate::IssueCode;
 
+use super::engine::{Interaction, Origin, Outcome, Request};
 use super::error::FhirError;
 use super::format::{negotiate, Format, Output};
 use super::AppState;
-use crate::audit::{AuditRecord, Interaction};
+use crate::audit::{self, AuditRecord};
 
 pub struct Ctx {
     pub state: web::Data<AppState>,
     pub req: HttpRequest,
     pub query: Vec<(String, String)>,
     pub output: Result<Output, FhirError>,
+    /// The record of a request refused before it reached the engine (the
+    /// engine audits every interaction it is given).
     pub audit: AuditRecord,
     /// The FHIR base, or why the request's Host is refused (src/fhir/base.rs).
     base: Result<String, FhirError>,
+    /// Set once the request went to the engine, which audited it.
+    handed_over: bool,
 }
 
 /// A successful result: status, JSON body (None for no body) and extra headers.
@@ -45,7 +50,11 @@ impl Reply {
 }
 
 impl Ctx {
-    pub fn new(req: HttpRequest, state: web::Data<AppState>, interaction: Interaction) -> Self {
+    pub fn new(
+        req: HttpRequest,
+        state: web::Data<AppState>,
+        interaction: audit::Interaction,
+    ) -> Self {
         let query = serde_urlencoded::from_str::<Vec<(String, String)>>(req.query_string());
         let (query, query_err) = match query {
             Ok(q) => (q, None),
@@ -73,7 +82,25 @@ impl Ctx {
             output,
             audit,
             base,
+            handed_over: false,
         }
+    }
+
+    /// Hands `request` to the engine as this request's interaction (the
+    /// default tenant, the request's principal, its base and addresses).
+    pub async fn run(&mut self, request: Request) -> Result<Outcome, FhirError> {
+        let interaction = Interaction {
+            tenant: self.state.tenant.clone(),
+            principal: self.state.principal.clone(),
+            base: self.base(),
+            origin: Origin {
+                client_addr: self.audit.client_addr.clone(),
+                server_addr: self.audit.server_addr.clone(),
+            },
+            request,
+        };
+        self.handed_over = true;
+        self.state.engine.run(interaction).await
     }
 
     /// The FHIR base URL for links, Location and fullUrl (src/fhir/base.rs).
@@ -120,9 +147,9 @@ impl Ctx {
             Ok(reply) => render_reply(output, reply),
             Err(e) => render_error(output, &e),
         };
-        self.audit.status = response.status().as_u16();
-        if !self.audit.stored {
-            self.state.audit.record(self.audit).await;
+        if !self.handed_over {
+            self.audit.status = response.status().as_u16();
+            self.state.engine.record_unparsed(self.audit).await;
         }
         response
     }

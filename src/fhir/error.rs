@@ -17,6 +17,9 @@ use crate::store::StoreError;
 pub enum FhirError {
     /// 400: malformed or invalid content, bad parameters.
     Invalid(Vec<Issue>),
+    /// 403: the acting principal may not make this access (the engine's
+    /// decision point, src/fhir/engine/access.rs).
+    Forbidden(String),
     /// 404: no such resource, type or endpoint.
     NotFound(String),
     /// 405: the interaction is not supported on this endpoint.
@@ -94,6 +97,7 @@ impl FhirError {
     pub fn status(&self) -> StatusCode {
         match self {
             FhirError::Invalid(_) => StatusCode::BAD_REQUEST,
+            FhirError::Forbidden(_) => StatusCode::FORBIDDEN,
             FhirError::NotFound(_) => StatusCode::NOT_FOUND,
             FhirError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             FhirError::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
@@ -136,6 +140,7 @@ impl FhirError {
                     v
                 })
                 .collect(),
+            FhirError::Forbidden(m) => single("forbidden", m),
             FhirError::NotFound(m) => single("not-found", m),
             FhirError::MethodNotAllowed(m) | FhirError::NotAcceptable(m) | FhirError::UnsupportedMediaType(m) => {
                 single("not-supported", m)

@@ -5,17 +5,15 @@ pub mod booking;
 pub mod bundle;
 pub mod capability;
 pub mod context;
+pub mod engine;
 pub mod error;
-pub mod everything;
 pub mod format;
 pub mod handlers;
-pub mod history;
 pub mod patch;
+pub mod preconditions;
 pub mod resource;
 pub mod rules;
 pub mod search;
-pub mod service;
-pub mod transaction;
 
 use std::sync::Arc;
 
@@ -23,21 +21,19 @@ use actix_web::web;
 use fhirgate_search::Registry;
 use fhirgate_validate::{Invariants, Validator};
 
-use crate::audit::AuditSink;
-use crate::crypto::Keyring;
-use crate::store::Db;
 use crate::tenant::TenantId;
 
-/// Everything a request handler needs, shared by all workers.
+/// Everything a request handler needs, shared by all workers: the engine,
+/// and what is HTTP's own (base URL rules, body limits and timeouts).
 pub struct AppState {
-    pub db: Db,
-    pub keyring: Arc<Keyring>,
-    pub model: Arc<FhirModel>,
-    pub audit: AuditSink,
+    pub engine: Arc<engine::Engine>,
+    /// The tenant requests act for (one today; per-tenant bases later).
     pub tenant: TenantId,
+    /// Who requests act as: the anonymous local principal until the
+    /// authorization issue authenticates them (engine/access.rs).
+    pub principal: engine::Principal,
     pub base: base::BaseUrl,
     pub max_body: usize,
-    pub max_bundle_entries: usize,
     /// Time for a request body to arrive (`resource::read_body`).
     pub body_timeout: std::time::Duration,
     /// JSON values per resource (`fhirgate_validate::parse_json_with`).

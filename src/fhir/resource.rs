@@ -102,7 +102,7 @@ pub fn parse_resource(
 ) -> Result<Map<String, Value>, FhirError> {
     let format = input_format(req)?;
     let value = parse_body(format, body, state.max_json_nodes)?;
-    let model = &state.model;
+    let model = state.engine.model();
     let Value::Object(map) = value else {
         return Err(FhirError::invalid(
             IssueCode::Structure,

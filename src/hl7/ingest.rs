@@ -21,24 +21,36 @@ use super::ack;
 use super::dedupe::{self, Seen};
 use super::metrics::Held;
 use super::Hl7Error;
-use crate::audit::{AuditRecord, AuditSink, Interaction};
+use crate::audit::{AuditRecord, Interaction};
+use crate::crypto::Keyring;
+use crate::fhir::engine::transaction::{retrying, MergeFn, Merges, Transient};
+use crate::fhir::engine::{Engine, Origin, Principal};
 use crate::fhir::error::FhirError;
-use crate::fhir::service::Services;
-use crate::fhir::transaction::{retrying, MergeFn, Merges, Transient};
 use crate::metrics::Metrics;
 use crate::store::hl7::{self as messages, Received, Sender};
 use crate::store::{Db, StoreError};
+use crate::tenant::TenantId;
 
 /// Shared by every MLLP connection.
 pub struct Ingestor {
-    pub db: Db,
-    pub svc: Services,
-    pub audit: AuditSink,
+    /// Every mapped Bundle is carried out by the FHIR engine.
+    pub engine: Arc<Engine>,
+    /// The tenant messages are stored for.
+    pub tenant: TenantId,
+    /// Who a message acts as: the anonymous local principal until senders
+    /// are authenticated (engine/access.rs).
+    pub principal: Principal,
     pub metrics: Arc<Metrics>,
     pub map: fhirgate_v2fhir::MapOptions,
     /// FHIR base for the transaction's fullUrls and Locations.
     pub base: String,
-    pub max_entries: usize,
+}
+
+/// What the message store needs in a blocking closure.
+#[derive(Clone)]
+struct Keys {
+    keyring: Arc<Keyring>,
+    tenant: TenantId,
 }
 
 /// The mapping's site configuration from the settings.
@@ -96,6 +108,17 @@ fn received_of(msg: Option<&Message>, sender: Sender, peer: Option<String>) -> R
 }
 
 impl Ingestor {
+    pub fn db(&self) -> &Db {
+        self.engine.db()
+    }
+
+    fn keys(&self) -> Keys {
+        Keys {
+            keyring: self.engine.keyring().clone(),
+            tenant: self.tenant.clone(),
+        }
+    }
+
     /// Answers one MLLP frame: a message, or a batch of them (2.10.3), whose
     /// acknowledgements go back as one batch. `Err` means nothing could be stored:
     /// the caller must close the connection without an ACK.
@@ -215,12 +238,12 @@ impl Ingestor {
         raw: &[u8],
     ) -> Result<Option<Seen>, StoreError> {
         let (svc, s, c, raw) = (
-            self.svc.clone(),
+            self.keys(),
             sender.clone(),
             control.to_owned(),
             raw.to_vec(),
         );
-        self.db
+        self.db()
             .run(move |conn| {
                 let digest = dedupe::digest(conn, &svc.keyring, &svc.tenant, &raw)?;
                 dedupe::seen(conn, &svc.keyring, &svc.tenant, &s, &c, &digest)
@@ -255,12 +278,15 @@ impl Ingestor {
     ) -> Result<Applied, ApplyError> {
         let merges = merges_of(&mapped);
         let bundle = mapped.bundle;
-        let (svc, base, max) = (self.svc.clone(), self.base.clone(), self.max_entries);
+        let (svc, base) = (self.keys(), self.base.clone());
+        let (engine, principal) = (self.engine.clone(), self.principal.clone());
         let (raw, ack) = (raw.to_vec(), ack.to_vec());
         let received = received_of(Some(msg), sender.clone(), peer.clone());
-        let mut template = AuditRecord::new(Interaction::Transaction);
-        template.client_addr = peer;
-        self.db
+        let origin = Origin {
+            client_addr: peer,
+            server_addr: None,
+        };
+        self.db()
             .run(move |conn| {
                 // A deadlock with a concurrent message: the whole message again.
                 retrying(|| {
@@ -282,10 +308,17 @@ impl Ingestor {
                             Some(Seen::Other) => return Ok(Applied::Conflict),
                             None => {}
                         }
-                        crate::fhir::transaction::apply_in_tx(
-                            conn, &svc, &base, &template, &bundle, &merges, max,
-                        )
-                        .map_err(ApplyError::Fhir)?;
+                        engine
+                            .apply_bundle_in(
+                                conn,
+                                &svc.tenant,
+                                &principal,
+                                &origin,
+                                &base,
+                                &bundle,
+                                &merges,
+                            )
+                            .map_err(ApplyError::Fhir)?;
                         let row = received.row(&raw, &digest, "AA", &ack, None);
                         messages::insert(conn, &svc.keyring, &svc.tenant, &row)?;
                         Ok(Applied::New)
@@ -310,7 +343,7 @@ impl Ingestor {
             _ => m.errored.fetch_add(1, Ordering::Relaxed),
         };
         tracing::info!(ack = err.ack_code(), code = err.code(), reason = %err.summary, "HL7 message not applied");
-        let svc = self.svc.clone();
+        let svc = self.keys();
         let sender = msg.map_or_else(|| Sender("|".into()), sender_of);
         let received = received_of(msg, sender, peer.clone());
         let (raw, stored, code, summary) = (
@@ -319,7 +352,7 @@ impl Ingestor {
             err.ack_code(),
             err.summary.clone(),
         );
-        self.db
+        self.db()
             .run(move |conn| {
                 let digest = dedupe::digest(conn, &svc.keyring, &svc.tenant, &raw)?;
                 let row = received.row(&raw, &digest, code, &stored, Some(&summary));
@@ -332,7 +365,7 @@ impl Ingestor {
             Outcome::Rejected => 400,
             _ => 422,
         };
-        self.audit.record(record).await;
+        self.engine.record_unparsed(record).await;
         Ok(frames)
     }
 }

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use diesel::Connection;
 
 use super::ingest::Ingestor;
-use crate::audit::{AuditRecord, Interaction};
+use crate::fhir::engine::Origin;
 use crate::store::hl7 as messages;
 
 #[derive(Debug, Clone, clap::Args)]
@@ -34,13 +34,17 @@ pub struct ReplaySummary {
 pub fn run(ingest: &Arc<Ingestor>, args: &ReplayArgs) -> anyhow::Result<ReplaySummary> {
     let mut summary = ReplaySummary::default();
     let mut after = String::new();
-    let svc = &ingest.svc;
+    let (keyring, tenant) = (ingest.engine.keyring(), &ingest.tenant);
+    let origin = Origin {
+        client_addr: Some("replay".into()),
+        server_addr: None,
+    };
     loop {
-        let page = ingest.db.run_sync(|conn| {
+        let page = ingest.db().run_sync(|conn| {
             messages::page(
                 conn,
-                &svc.keyring,
-                &svc.tenant,
+                keyring,
+                tenant,
                 &after,
                 args.include_errors,
                 args.batch,
@@ -67,18 +71,16 @@ pub fn run(ingest: &Arc<Ingestor>, args: &ReplayArgs) -> anyhow::Result<ReplaySu
                 }
                 Ok(mapped) => {
                     let merges = super::ingest::merges_of(&mapped);
-                    let mut template = AuditRecord::new(Interaction::Transaction);
-                    template.client_addr = Some("replay".into());
-                    let applied = ingest.db.run_sync(|conn| {
+                    let applied = ingest.db().run_sync(|conn| {
                         conn.transaction(|conn| {
-                            crate::fhir::transaction::apply_in_tx(
+                            ingest.engine.apply_bundle_in(
                                 conn,
-                                svc,
+                                tenant,
+                                &ingest.principal,
+                                &origin,
                                 &ingest.base,
-                                &template,
                                 &mapped.bundle,
                                 &merges,
-                                ingest.max_entries,
                             )
                         })
                     });
@@ -97,8 +99,8 @@ pub fn run(ingest: &Arc<Ingestor>, args: &ReplayArgs) -> anyhow::Result<ReplaySu
                 summary.failed += 1;
             }
             ingest
-                .db
-                .run_sync(|conn| messages::mark_replayed(conn, &svc.tenant, &stored.id, code))?;
+                .db()
+                .run_sync(|conn| messages::mark_replayed(conn, tenant, &stored.id, code))?;
         }
     }
     Ok(summary)
@@ -126,19 +128,24 @@ pub async fn command(settings: crate::config::Settings, args: ReplayArgs) -> any
     }
     let (audit, writer) =
         crate::audit::AuditSink::start(db.clone(), keyring.clone(), tenant.clone());
-    let ingest = Arc::new(Ingestor {
-        db: db.clone(),
-        svc: crate::fhir::service::Services {
-            keyring,
-            model,
-            tenant,
-        },
+    let engine = Arc::new(crate::fhir::engine::Engine::new(
+        db.clone(),
+        keyring,
+        model,
         audit,
+        crate::fhir::engine::EngineLimits {
+            max_bundle_entries: settings.max_bundle_entries,
+            max_json_nodes: settings.limits.max_json_nodes,
+        },
+    ));
+    let ingest = Arc::new(Ingestor {
+        engine,
+        tenant,
+        principal: crate::fhir::engine::Principal::anonymous_local(),
         metrics: Arc::new(crate::metrics::Metrics::default()),
         map: super::ingest::map_options(&settings.hl7),
         base: crate::fhir::base::BaseUrl::new(&settings)
             .for_server(settings.http_addr, settings.tls.is_some()),
-        max_entries: settings.max_bundle_entries,
     });
     let summary = {
         let ingest = ingest.clone();

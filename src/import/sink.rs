@@ -1,6 +1,6 @@
 //! Where Bundles go: a running gateway over HTTP (`--url`), or straight into the
 //! database through the very code `POST [base]` runs
-//! (`fhir::transaction::submit`, after the same strict JSON parse), so
+//! (the FHIR engine, after the same strict JSON parse), so
 //! validation, encryption, indexing and AuditEvents are identical either way.
 
 use std::sync::Arc;
@@ -9,8 +9,10 @@ use actix_web::web;
 use anyhow::Context;
 use serde_json::Value;
 
-use crate::audit::{AuditRecord, AuditWriter, Interaction};
+use crate::audit::{self, AuditRecord, AuditWriter};
 use crate::config::Settings;
+use crate::fhir::engine::{Interaction, Origin, Outcome, Request};
+use crate::fhir::error::FhirError;
 use crate::fhir::format::{parse_body, Format};
 use crate::fhir::AppState;
 use crate::store::Db;
@@ -96,29 +98,37 @@ impl Sink {
                 })
             }
             Sink::Direct { state, base, .. } => {
-                let mut audit = AuditRecord::new(Interaction::Batch);
                 let result = match parse_body(Format::Json, &body, state.max_json_nodes) {
-                    Ok(v) => crate::fhir::transaction::submit(state, base.clone(), &mut audit, &v)
+                    // The engine audits the Bundle as it does `POST [base]`.
+                    Ok(bundle) => state
+                        .engine
+                        .run(Interaction {
+                            tenant: state.tenant.clone(),
+                            principal: state.principal.clone(),
+                            base: base.clone(),
+                            origin: Origin::default(),
+                            request: Request::Bundle { bundle },
+                        })
                         .await
-                        .and_then(|bytes| {
-                            serde_json::from_slice(&bytes)
-                                .map_err(|e| crate::fhir::error::FhirError::Internal(e.to_string()))
+                        .and_then(|outcome| match outcome {
+                            Outcome::Document(bytes) => serde_json::from_slice(&bytes)
+                                .map_err(|e| FhirError::Internal(e.to_string())),
+                            _ => Err(FhirError::Internal("a Bundle answered no Bundle".into())),
                         }),
-                    Err(e) => Err(e),
+                    Err(e) => {
+                        let mut record = AuditRecord::new(audit::Interaction::Batch);
+                        record.status = e.status().as_u16();
+                        state.engine.record_unparsed(record).await;
+                        Err(e)
+                    }
                 };
-                let answer = match result {
+                Ok(match result {
                     Ok(body) => Answer { status: 200, body },
                     Err(e) => Answer {
                         status: e.status().as_u16(),
                         body: e.to_operation_outcome(),
                     },
-                };
-                // The Bundle's own AuditEvent, as `Ctx::finish` records it for HTTP.
-                audit.status = answer.status;
-                if !audit.stored {
-                    state.audit.record(audit).await;
-                }
-                Ok(answer)
+                })
             }
         }
     }

@@ -156,6 +156,18 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
+    spawn_app_as(
+        configure,
+        fhirgate::fhir::engine::Principal::anonymous_local(),
+    )
+    .await
+}
+
+/// A gateway whose every request (HTTP and MLLP) acts as `principal`.
+pub async fn spawn_app_as(
+    configure: impl FnOnce(&mut Settings),
+    principal: fhirgate::fhir::engine::Principal,
+) -> TestApp {
     // Quiet by default: each test drops its database under a running pool,
     // which then logs the database unreachable (lines that are not failures).
     // FHIRGATE_LOG=debug cargo test ... shows everything.
@@ -166,6 +178,42 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     let (server, model) = tokio::task::spawn_blocking(|| (server(), model()))
         .await
         .unwrap();
+    let db_name = fresh_database(server).await;
+    let db_url = with_database(&server.admin_url, &db_name).unwrap();
+    let mut settings = test_settings(&db_url);
+    configure(&mut settings);
+    let key = KeyBytes::random().unwrap();
+    let master_key_hex = hex::encode(key.0);
+    let db = Db::connect(&db_url, settings.db_pool_size, None)
+        .unwrap()
+        .with_read_limit(settings.db_read_concurrency);
+    let app = Application::build_as(&settings, db, model, MasterKey::from_bytes(key), principal)
+        .await
+        .unwrap();
+    let port = app.port();
+    let mllp = app.mllp_ports();
+    let ingest = app.ingestor();
+    let handle = app.handle();
+    tokio::spawn(app.run_until_stopped());
+    let server_url = format!("http://127.0.0.1:{port}");
+    TestApp {
+        base: format!("{server_url}/fhir"),
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+        db_url,
+        master_key_hex,
+        server_url,
+        db_name,
+        handle,
+        mllp,
+        ingest,
+    }
+}
+
+/// A new database cloned from the migrated template; its name.
+async fn fresh_database(server: &'static Server) -> String {
     let db_name = format!("fhirgate_test_{}", uuid::Uuid::new_v4().simple());
     {
         let admin_url = server.admin_url.clone();
@@ -190,36 +238,61 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
         .await
         .unwrap();
     }
-    let db_url = with_database(&server.admin_url, &db_name).unwrap();
-    let mut settings = test_settings(&db_url);
-    configure(&mut settings);
-    let key = KeyBytes::random().unwrap();
-    let master_key_hex = hex::encode(key.0);
-    let db = Db::connect(&db_url, settings.db_pool_size, None)
-        .unwrap()
-        .with_read_limit(settings.db_read_concurrency);
-    let app = Application::build(&settings, db, model, MasterKey::from_bytes(key))
+    db_name
+}
+
+/// The FHIR engine alone, over a fresh database: no HTTP server, no MLLP
+/// listener (the engine's own tests). Dropping it drops the database.
+pub struct TestEngine {
+    pub engine: Arc<fhirgate::fhir::engine::Engine>,
+    db_name: String,
+    _writer: fhirgate::audit::AuditWriter,
+}
+
+impl Drop for TestEngine {
+    fn drop(&mut self) {
+        if let Ok(mut admin) = PgConnection::establish(&server().admin_url) {
+            let _ = diesel::sql_query(format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.db_name
+            ))
+            .execute(&mut admin);
+        }
+    }
+}
+
+pub async fn spawn_engine() -> TestEngine {
+    let (server, model) = tokio::task::spawn_blocking(|| (server(), model()))
         .await
         .unwrap();
-    let port = app.port();
-    let mllp = app.mllp_ports();
-    let ingest = app.ingestor();
-    let handle = app.handle();
-    tokio::spawn(app.run_until_stopped());
-    let server_url = format!("http://127.0.0.1:{port}");
-    TestApp {
-        base: format!("{server_url}/fhir"),
-        client: reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap(),
-        db_url,
-        master_key_hex,
-        server_url,
+    let db_name = fresh_database(server).await;
+    let db_url = with_database(&server.admin_url, &db_name).unwrap();
+    let db = Db::connect(&db_url, 4, None).unwrap();
+    let keyring = Arc::new(fhirgate::crypto::Keyring::new(MasterKey::from_bytes(
+        KeyBytes::random().unwrap(),
+    )));
+    let tenant = fhirgate::tenant::TenantId::default_tenant();
+    {
+        let (k, t) = (keyring.clone(), tenant.clone());
+        db.run(move |conn| k.ensure_tenant(conn, t.as_str()))
+            .await
+            .unwrap();
+    }
+    let (audit, writer) = fhirgate::audit::AuditSink::start(db.clone(), keyring.clone(), tenant);
+    let engine = fhirgate::fhir::engine::Engine::new(
+        db,
+        keyring,
+        model,
+        audit,
+        fhirgate::fhir::engine::EngineLimits {
+            max_bundle_entries: fhirgate::config::DEFAULT_MAX_BUNDLE_ENTRIES,
+            max_json_nodes: fhirgate_validate::DEFAULT_MAX_NODES,
+        },
+    );
+    TestEngine {
+        engine: Arc::new(engine),
         db_name,
-        handle,
-        mllp,
-        ingest,
+        _writer: writer,
     }
 }
 

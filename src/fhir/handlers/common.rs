@@ -6,14 +6,14 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use fhirgate_validate::IssueCode;
 
-use crate::audit::{AuditRecord, Interaction};
+use crate::audit::Interaction;
 use crate::fhir::context::{Ctx, Reply};
+use crate::fhir::engine::{Current, Outcome, Request};
 use crate::fhir::error::FhirError;
+use crate::fhir::preconditions::{bad_if_match, etag, parse_etag};
 use crate::fhir::resource::instant;
-use crate::fhir::service::{bad_if_match, parse_etag, Services, Written};
 use crate::fhir::AppState;
 use crate::model::{ResourceId, ResourceType};
-use crate::store::writes::WriteSet;
 
 pub async fn not_found(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     let ctx = Ctx::new(req, state, Interaction::Operation);
@@ -62,88 +62,6 @@ impl Ctx {
         Ok(id)
     }
 
-    /// Runs `f` in one database transaction with the write services and this
-    /// interaction's audit record, and keeps what the write filled into the record
-    /// (id, version, patients). If the transaction fails, even at COMMIT, an
-    /// AuditEvent inserted inside it is gone too, so the record is marked unstored
-    /// and `finish` queues it with the failure outcome.
-    pub async fn write_tx<T, F>(&mut self, f: F) -> Result<T, FhirError>
-    where
-        F: FnOnce(&Services, &mut diesel::PgConnection, &mut AuditRecord) -> Result<T, FhirError>
-            + Send
-            + 'static,
-        T: Send + 'static,
-    {
-        self.write(true, f).await
-    }
-
-    /// [`Self::write_tx`] for a write whose one statement is the flush of what
-    /// `f` stages: `f` may read (key lookups) but must write nothing itself.
-    /// The flush is sent without BEGIN and COMMIT, because PostgreSQL runs a
-    /// statement sent alone as its own transaction ("every individual
-    /// statement has an implicit BEGIN and (if successful) COMMIT wrapped
-    /// around it", https://www.postgresql.org/docs/15/tutorial-transactions.html):
-    /// the same atomicity in one round trip instead of three. pgbench on this
-    /// machine: BEGIN; INSERT; COMMIT ran at half the rate of the INSERT alone
-    /// (docs/performance.md, session 7).
-    pub async fn write_one<T, F>(&mut self, f: F) -> Result<T, FhirError>
-    where
-        F: FnOnce(
-                &Services,
-                &mut diesel::PgConnection,
-                &mut WriteSet,
-                &mut AuditRecord,
-            ) -> Result<T, FhirError>
-            + Send
-            + 'static,
-        T: Send + 'static,
-    {
-        self.write(false, move |svc, conn, audit| {
-            let mut ws = WriteSet::default();
-            let staged = f(svc, conn, &mut ws, audit)?;
-            svc.flush(conn, &mut ws)?;
-            Ok(staged)
-        })
-        .await
-    }
-
-    async fn write<T, F>(&mut self, in_transaction: bool, f: F) -> Result<T, FhirError>
-    where
-        F: FnOnce(&Services, &mut diesel::PgConnection, &mut AuditRecord) -> Result<T, FhirError>
-            + Send
-            + 'static,
-        T: Send + 'static,
-    {
-        use diesel::Connection;
-        let svc = self.services();
-        let mut audit = self.audit.clone();
-        let (result, audit) = self
-            .state
-            .db
-            .run(move |conn| {
-                let result = if in_transaction {
-                    conn.transaction(|conn| f(&svc, conn, &mut audit))
-                } else {
-                    f(&svc, conn, &mut audit)
-                };
-                if result.is_err() {
-                    audit.stored = false;
-                }
-                Ok::<_, FhirError>((result, audit))
-            })
-            .await?;
-        self.audit = audit;
-        result
-    }
-
-    pub fn services(&self) -> Services {
-        Services {
-            keyring: self.state.keyring.clone(),
-            model: self.state.model.clone(),
-            tenant: self.state.tenant.clone(),
-        }
-    }
-
     pub fn header(&self, name: header::HeaderName) -> Option<&str> {
         self.req.headers().get(name).and_then(|v| v.to_str().ok())
     }
@@ -180,57 +98,75 @@ impl Ctx {
     }
 }
 
-pub fn etag(version: i32) -> String {
-    format!("W/\"{version}\"")
-}
-
 pub fn http_date(t: DateTime<Utc>) -> String {
     t.format("%a, %d %b %Y %H:%M:%S GMT").to_string()
 }
 
-/// The reply to a write: 201 when it brought the resource into existence, else 200.
-pub fn written_reply(ctx: &Ctx, rtype: ResourceType, w: Written) -> Reply {
-    let status = if w.created {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
-    write_reply(
-        ctx,
-        rtype,
-        &w.id,
-        w.version_id,
-        w.last_updated,
-        w.body,
-        status,
-    )
+/// The HTTP answer to an engine outcome (http.html: read 200 with ETag and
+/// Last-Modified; create 201 and update 200 with Location, shaped by
+/// `Prefer: return=`; delete 204; 304 for a conditional read).
+pub fn render(ctx: &Ctx, outcome: Outcome) -> Reply {
+    match outcome {
+        Outcome::Read(c) => Reply::new(StatusCode::OK, Some(c.body))
+            .header(header::ETAG, etag(c.version_id))
+            .header(header::LAST_MODIFIED, http_date(c.last_updated)),
+        Outcome::NotModified { version_id } => {
+            Reply::new(StatusCode::NOT_MODIFIED, None).header(header::ETAG, etag(version_id))
+        }
+        Outcome::Written { current, created } => {
+            let status = if created {
+                StatusCode::CREATED
+            } else {
+                StatusCode::OK
+            };
+            write_reply(ctx, current, status)
+        }
+        Outcome::Matched(current) => write_reply(ctx, current, StatusCode::OK),
+        Outcome::Deleted { version_id } => {
+            let reply = Reply::new(StatusCode::NO_CONTENT, None);
+            match version_id {
+                Some(v) => reply.header(header::ETAG, etag(v)),
+                None => reply,
+            }
+        }
+        Outcome::Document(json) => Reply::new(StatusCode::OK, Some(json)),
+    }
 }
 
 /// The reply to a successful create or update, shaped by Prefer: return=.
-#[allow(clippy::too_many_arguments)]
-pub fn write_reply(
-    ctx: &Ctx,
-    rtype: ResourceType,
-    id: &ResourceId,
-    version: i32,
-    last_updated: DateTime<Utc>,
-    body: Vec<u8>,
-    status: StatusCode,
-) -> Reply {
+fn write_reply(ctx: &Ctx, c: Current, status: StatusCode) -> Reply {
+    let (rtype, id, version) = (c.rtype, &c.id, c.version_id);
     let payload = match ctx.prefer_return() {
         "minimal" => None,
         "OperationOutcome" => {
             let text = format!(
                 "{rtype}/{id} version {version} stored at {}",
-                instant(last_updated)
+                instant(c.last_updated)
             );
             let oo = serde_json::json!({"resourceType": "OperationOutcome", "issue": [{"severity": "information", "code": "informational", "diagnostics": text}]});
             serde_json::to_vec(&oo).ok()
         }
-        _ => Some(body),
+        _ => Some(c.body),
     };
     Reply::new(status, payload)
         .header(header::ETAG, etag(version))
-        .header(header::LAST_MODIFIED, http_date(last_updated))
+        .header(header::LAST_MODIFIED, http_date(c.last_updated))
         .header(header::LOCATION, ctx.location(rtype, id, version))
+}
+
+/// Runs one interaction: `parse` turns the request into the engine's
+/// [`Request`] (any error there is the client's), the engine carries it out,
+/// and the outcome is rendered; the context audits what never reached the engine.
+pub async fn interact<F>(mut ctx: Ctx, parse: F) -> HttpResponse
+where
+    F: AsyncFnOnce(&mut Ctx) -> Result<Request, FhirError>,
+{
+    let result = async {
+        ctx.check()?;
+        let request = parse(&mut ctx).await?;
+        let outcome = ctx.run(request).await?;
+        Ok(render(&ctx, outcome))
+    }
+    .await;
+    ctx.finish(result).await
 }

@@ -12,7 +12,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use percent_encoding::percent_decode_str;
 
 use super::common::{method_not_allowed, not_found};
-use super::{instance, type_level};
+use super::{create, delete, history, operations, patch, read, search, update};
 use crate::fhir::AppState;
 
 /// The interaction a path and method name, with the path's segments.
@@ -100,21 +100,19 @@ pub async fn dispatch(
 ) -> HttpResponse {
     let path = req.match_info().unprocessed().to_owned();
     match route(req.method(), &path) {
-        Route::Search(t) => type_level::search_get(req, state, t.into()).await,
-        Route::Create(t) => type_level::create(req, state, t.into(), payload).await,
-        Route::ConditionalUpdate(t) => {
-            type_level::conditional_update(req, state, t.into(), payload).await
-        }
-        Route::ConditionalDelete(t) => type_level::conditional_delete(req, state, t.into()).await,
-        Route::SearchPost(t) => type_level::search_post(req, state, t.into(), payload).await,
-        Route::HistoryType(t) => type_level::history(req, state, t.into()).await,
-        Route::Read(t, id) => instance::read(req, state, (t, id).into()).await,
-        Route::Update(t, id) => instance::update(req, state, (t, id).into(), payload).await,
-        Route::Patch(t, id) => crate::fhir::patch::patch(req, state, (t, id).into(), payload).await,
-        Route::Delete(t, id) => instance::delete(req, state, (t, id).into()).await,
-        Route::HistoryInstance(t, id) => instance::history(req, state, (t, id).into()).await,
-        Route::Everything(id) => crate::fhir::everything::instance(req, state, id.into()).await,
-        Route::Vread(t, id, v) => instance::vread(req, state, (t, id, v).into()).await,
+        Route::Search(t) => search::search_get(req, state, t).await,
+        Route::Create(t) => create::create(req, state, t, payload).await,
+        Route::ConditionalUpdate(t) => update::conditional_update(req, state, t, payload).await,
+        Route::ConditionalDelete(t) => delete::conditional_delete(req, state, t).await,
+        Route::SearchPost(t) => search::search_post(req, state, t, payload).await,
+        Route::HistoryType(t) => history::type_level(req, state, t).await,
+        Route::Read(t, id) => read::read(req, state, t, id).await,
+        Route::Update(t, id) => update::update(req, state, t, id, payload).await,
+        Route::Patch(t, id) => patch::patch(req, state, t, id, payload).await,
+        Route::Delete(t, id) => delete::delete(req, state, t, id).await,
+        Route::HistoryInstance(t, id) => history::instance(req, state, t, id).await,
+        Route::Everything(id) => operations::everything_instance(req, state, id).await,
+        Route::Vread(t, id, v) => read::vread(req, state, t, id, v).await,
         Route::MethodNotAllowed => method_not_allowed(req, state).await,
         Route::NotFound => not_found(req, state).await,
     }

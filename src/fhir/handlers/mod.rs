@@ -2,17 +2,27 @@
 //! actix routes; the `[type]/...` shapes are split by `dispatch.rs`. A path with
 //! the wrong method gets 405, an unknown path 404, both as OperationOutcomes.
 
+//!
+//! One file per interaction, each a thin adapter: parse the request into the
+//! engine's `Request`, run it (`common::interact`), render the outcome.
+
+mod capabilities;
 mod common;
-pub mod conditional_read;
+mod create;
+mod delete;
 mod dispatch;
-mod instance;
+mod history;
+mod operations;
+mod patch;
+mod read;
+mod search;
 mod system;
-mod type_level;
+mod transaction;
+mod update;
 
 use actix_web::web;
 
-pub use common::{etag as common_etag, not_found, written_reply as written_reply_pub};
-pub use instance::HistoryScopeOwned;
+pub use common::not_found;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     use common::method_not_allowed as mna;
@@ -24,23 +34,23 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 // transaction and batch (http://hl7.org/fhir/R4/http.html#transaction)
                 .service(
                     web::resource(["", "/"])
-                        .route(web::post().to(crate::fhir::transaction::post))
+                        .route(web::post().to(transaction::post))
                         .default_service(web::to(mna)),
                 )
                 .service(
                     web::resource("/metadata")
-                        .route(web::get().to(system::metadata))
+                        .route(web::get().to(capabilities::metadata))
                         .default_service(web::to(mna)),
                 )
                 // http://hl7.org/fhir/R4/patient-operation-everything.html
                 .service(
                     web::resource("/Patient/$everything")
-                        .route(web::get().to(crate::fhir::everything::type_level))
+                        .route(web::get().to(operations::everything_type))
                         .default_service(web::to(mna)),
                 )
                 .service(
                     web::resource("/_history")
-                        .route(web::get().to(system::history))
+                        .route(web::get().to(history::system))
                         .default_service(web::to(mna)),
                 )
                 // every other path: dispatch.rs

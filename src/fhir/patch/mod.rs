@@ -1,29 +1,19 @@
-//! `PATCH [base]/[type]/[id]` (http://hl7.org/fhir/R4/http.html#patch) with JSON
-//! Patch (RFC 6902, `application/json-patch+json`) or FHIRPath Patch (a
-//! Parameters resource, http://hl7.org/fhir/R4/fhirpatch.html, `fhirpath.rs`). The patch is
-//! applied to the current version under its row lock, the result must be valid
-//! R4 (else 422, the patch is refused), and it is written like an update (same
-//! index, encryption and audit; history shows method PATCH). `If-Match` holds.
+//! Patch documents (http://hl7.org/fhir/R4/http.html#patch): JSON Patch (RFC
+//! 6902, `application/json-patch+json`) or FHIRPath Patch (a Parameters
+//! resource, http://hl7.org/fhir/R4/fhirpatch.html, `fhirpath.rs`), parsed and
+//! applied to a document. The engine (engine/patch.rs) applies them to the
+//! current version under its row lock and writes the result like an update.
 
-use actix_web::{web, HttpRequest, HttpResponse};
 use fhirgate_validate::{Invariants, IssueCode};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use super::context::{Ctx, Reply};
 use super::error::FhirError;
-use super::format::{input_format, parse_body};
-use super::handlers::written_reply_pub as written_reply;
-use super::resource::{check_resource, read_body, IdRule};
-use super::service::{Services, Written};
-use super::AppState;
-use crate::audit::{AuditRecord, Interaction};
-use crate::model::{ResourceId, ResourceType};
-use crate::store::resources::{self, Method};
+use crate::model::ResourceType;
 
 mod fhirpath;
 mod params;
 
-fn unprocessable(msg: impl Into<String>) -> FhirError {
+pub fn unprocessable(msg: impl Into<String>) -> FhirError {
     FhirError::UnprocessablePatch(msg.into())
 }
 
@@ -38,7 +28,7 @@ pub enum PatchDoc {
 /// A JSON Patch document (RFC 6902), through the strict parser first: like a
 /// resource, it may hold at most `max_nodes` JSON values (413), and a duplicate
 /// key in an operation is refused rather than read one way of two.
-fn json_patch_doc(body: &[u8], max_nodes: usize) -> Result<PatchDoc, FhirError> {
+pub fn json_patch_doc(body: &[u8], max_nodes: usize) -> Result<PatchDoc, FhirError> {
     let value = match fhirgate_validate::parse_json_value_with(body, max_nodes) {
         Ok(v) => v,
         Err(fhirgate_validate::JsonError::TooManyNodes { limit }) => {
@@ -104,26 +94,7 @@ impl PatchDoc {
     }
 }
 
-fn parse_patch(req: &HttpRequest, body: &[u8], max_nodes: usize) -> Result<PatchDoc, FhirError> {
-    let ct = req
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    if ct.starts_with("application/json-patch+json") {
-        return json_patch_doc(body, max_nodes);
-    }
-    let params = parse_body(input_format(req)?, body, max_nodes)?;
-    if params.get("resourceType").and_then(Value::as_str) != Some("Parameters") {
-        return Err(FhirError::UnsupportedMediaType(
-            "PATCH takes application/json-patch+json, or a FHIRPath Patch Parameters resource"
-                .into(),
-        ));
-    }
-    Ok(PatchDoc::FhirPath(params))
-}
-
-fn apply(
+pub fn apply(
     p: &PatchDoc,
     doc: &mut Value,
     rtype: ResourceType,
@@ -135,105 +106,4 @@ fn apply(
             .map_err(|e| unprocessable(format!("the JSON Patch cannot be applied: {e}"))),
         PatchDoc::FhirPath(params) => fhirpath::apply(doc, params, rtype, inv),
     }
-}
-
-/// Patches the current version of `rtype/id` under its row lock and writes the
-/// result like an update (method PATCH). `fixup` runs on the patched document
-/// before validation (a transaction rewrites references to its entries there).
-/// The one patch path of `PATCH [type]/[id]` and of PATCH entries in Bundles.
-#[allow(clippy::too_many_arguments)]
-pub fn patch_current(
-    svc: &Services,
-    conn: &mut diesel::PgConnection,
-    rtype: ResourceType,
-    id: &ResourceId,
-    if_match: Option<i32>,
-    patch_doc: &PatchDoc,
-    fixup: &mut dyn FnMut(&mut Value) -> Result<(), FhirError>,
-    audit: &mut AuditRecord,
-) -> Result<Written, FhirError> {
-    resources::lock_current(conn, &svc.tenant, rtype, id)?;
-    let current = resources::read(conn, &svc.keyring, &svc.tenant, rtype, id)?
-        .ok_or_else(|| FhirError::NotFound(format!("{rtype}/{id} does not exist")))?;
-    let body0 = current
-        .body
-        .ok_or_else(|| FhirError::Gone(format!("{rtype}/{id} was deleted")))?;
-    if let Some(v) = if_match.filter(|v| *v != current.version_id) {
-        return Err(FhirError::PreconditionFailed(format!(
-            "If-Match names version {v}, but the current version is {}",
-            current.version_id
-        )));
-    }
-    let mut doc: Value =
-        serde_json::from_slice(&body0.0).map_err(|e| FhirError::Internal(e.to_string()))?;
-    apply(patch_doc, &mut doc, rtype, &svc.model.invariants)?;
-    fixup(&mut doc)?;
-    let Value::Object(mut map) = doc else {
-        return Err(unprocessable("the patched document is not a resource"));
-    };
-    // The server owns meta.versionId/lastUpdated; the id must stay.
-    let mut empty_meta = false;
-    if let Some(Value::Object(meta)) = map.get_mut("meta") {
-        meta.remove("versionId");
-        meta.remove("lastUpdated");
-        empty_meta = meta.is_empty();
-    }
-    if empty_meta {
-        map.remove("meta");
-    }
-    let map: Map<String, Value> = check_resource(map, rtype, &svc.model, IdRule::MustEqual(id))
-        .map_err(|e| match e {
-            FhirError::Invalid(issues) => FhirError::UnprocessablePatch(
-                issues
-                    .iter()
-                    .map(|i| i.diagnostics.clone())
-                    .collect::<Vec<_>>()
-                    .join("; "),
-            ),
-            other => other,
-        })?;
-    svc.update_by(
-        conn,
-        rtype,
-        id,
-        map,
-        Some(current.version_id),
-        Method::Patch,
-        audit,
-    )
-}
-
-pub async fn patch(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    path: web::Path<(String, String)>,
-    payload: web::Payload,
-) -> HttpResponse {
-    let mut ctx = Ctx::new(req, state, Interaction::Patch);
-    let result = async {
-        ctx.check()?;
-        let rtype = ctx.resource_type(&path.0, true)?;
-        let id = ctx.resource_id(&path.1)?;
-        let body = read_body(&ctx.req, payload, &ctx.state).await?;
-        let if_match = ctx.if_match()?;
-        let patch_doc = parse_patch(&ctx.req, &body, ctx.state.max_json_nodes)?;
-        let id2 = id.clone();
-        let w = ctx
-            .write_tx(move |svc, conn, audit| {
-                patch_current(
-                    svc,
-                    conn,
-                    rtype,
-                    &id2,
-                    if_match,
-                    &patch_doc,
-                    &mut |_| Ok(()),
-                    audit,
-                )
-            })
-            .await?;
-        Ok::<Reply, FhirError>(written_reply(&ctx, rtype, w))
-    }
-    .await;
-    ctx.finish(result).await
 }

@@ -3,7 +3,6 @@
 //! previous links, and an OperationOutcome entry (search.mode outcome) naming
 //! what was ignored.
 
-use actix_web::http::StatusCode;
 use fhirgate_validate::{apply_elements, apply_summary, IssueCode};
 
 use super::include::{self, MAX_INCLUDED};
@@ -13,46 +12,21 @@ use super::parse_criteria;
 use super::sql::Query;
 use crate::crypto::PhiBytes;
 use crate::fhir::bundle::{raw, Bundle, Entry, EntrySearch, Link};
-use crate::fhir::context::{Ctx, Reply};
 use crate::fhir::error::FhirError;
 use crate::model::{ResourceId, ResourceType};
-use crate::store::{self, resources, Unreadable};
+use crate::store::Unreadable;
 
-type Bodies = Vec<(ResourceType, ResourceId, PhiBytes)>;
+/// Bodies found, in order: (type, id, JSON).
+pub type Bodies = Vec<(ResourceType, ResourceId, PhiBytes)>;
 
+/// What a search found (engine/search.rs runs it).
 pub struct Found {
-    total: Option<i64>,
-    page: Page,
-    matches: Bodies,
-    included: Bodies,
-    truncated: bool,
-    unreadable: Vec<Unreadable>,
-}
-
-/// Current bodies of `ids` (all of one type), in order, skipping deleted ones
-/// and, noted in `skipped`, those that do not open.
-pub(crate) fn bodies(
-    conn: &mut diesel::PgConnection,
-    keyring: &crate::crypto::Keyring,
-    tenant: &crate::tenant::TenantId,
-    rtype: ResourceType,
-    ids: &[ResourceId],
-    skipped: &mut Vec<Unreadable>,
-) -> Result<Bodies, FhirError> {
-    if rtype == ResourceType::AuditEvent {
-        return Ok(
-            store::audit::read_many(conn, keyring, tenant, ids, skipped)?
-                .into_iter()
-                .map(|(id, b)| (rtype, id, b))
-                .collect(),
-        );
-    }
-    Ok(
-        resources::read_many(conn, keyring, tenant, rtype, ids, skipped)?
-            .into_iter()
-            .filter_map(|v| v.body.map(|b| (rtype, v.id, b)))
-            .collect(),
-    )
+    pub total: Option<i64>,
+    pub page: Page,
+    pub matches: Bodies,
+    pub included: Bodies,
+    pub truncated: bool,
+    pub unreadable: Vec<Unreadable>,
 }
 
 /// The OperationOutcome warnings of a searchset (search.mode `outcome`,
@@ -114,9 +88,9 @@ fn entry_body(
 
 /// A parsed search: criteria, ignored parameter names, and result options.
 pub struct Prepared {
-    criteria: Vec<super::Criterion>,
-    unknown: Vec<String>,
-    opts: Options,
+    pub criteria: Vec<super::Criterion>,
+    pub unknown: Vec<String>,
+    pub opts: Options,
 }
 
 /// Parses a search; unknown parameters are an error under `strict`
@@ -146,17 +120,35 @@ pub fn prepare(
     })
 }
 
-/// Runs a prepared search on `conn` (inside a transaction or not).
+/// Where a search gets the bodies of what it found: the engine's decision
+/// point (engine/reads.rs), which leaves out what the principal may not read.
+pub trait Reader {
+    fn tenant(&self) -> &crate::tenant::TenantId;
+    fn indexer(
+        &self,
+        conn: &mut diesel::PgConnection,
+    ) -> Result<std::sync::Arc<crate::crypto::BlindIndexer>, FhirError>;
+    fn bodies(
+        &self,
+        conn: &mut diesel::PgConnection,
+        rtype: ResourceType,
+        ids: &[ResourceId],
+        skipped: &mut Vec<Unreadable>,
+    ) -> Result<Bodies, FhirError>;
+}
+
+/// Runs a prepared search on `conn` (inside a transaction or not); the
+/// caller has decided the search itself (`Services::decide_search`).
 pub fn execute(
     conn: &mut diesel::PgConnection,
-    keyring: &crate::crypto::Keyring,
-    tenant: &crate::tenant::TenantId,
+    reader: &dyn Reader,
     rtype: ResourceType,
     base: &str,
     p: &Prepared,
 ) -> Result<Found, FhirError> {
     let opts = &p.opts;
-    let ix = keyring.indexer(conn, tenant.as_str())?;
+    let tenant = reader.tenant();
+    let ix = reader.indexer(conn)?;
     let mut q = Query::new(&ix, tenant, rtype).with_base(base.to_owned());
     for c in &p.criteria {
         q.add(c)?;
@@ -175,7 +167,7 @@ pub fn execute(
         total = i64::try_from(page.ids.len()).ok();
     }
     let mut unreadable = Vec::new();
-    let matches = bodies(conn, keyring, tenant, rtype, &page.ids, &mut unreadable)?;
+    let matches = reader.bodies(conn, rtype, &page.ids, &mut unreadable)?;
     let (mut included, mut truncated) = (Vec::new(), false);
     if !opts.include.is_empty() || !opts.revinclude.is_empty() {
         let (refs, cut) = include::resolve(
@@ -194,7 +186,7 @@ pub fn execute(
                 .map(|(_, i)| i.clone())
                 .collect();
             if !ids.is_empty() {
-                included.extend(bodies(conn, keyring, tenant, t, &ids, &mut unreadable)?);
+                included.extend(reader.bodies(conn, t, &ids, &mut unreadable)?);
             }
         }
     }
@@ -206,33 +198,6 @@ pub fn execute(
         truncated,
         unreadable,
     })
-}
-
-pub async fn search_reply(
-    ctx: &mut Ctx,
-    rtype: ResourceType,
-    query: Vec<(String, String)>,
-) -> Result<Reply, FhirError> {
-    ctx.audit.query = Some(serde_urlencoded::to_string(&query).unwrap_or_default());
-    let prepared = prepare(
-        &ctx.state.model.registry,
-        rtype,
-        &query,
-        ctx.handling_strict(),
-    )?;
-    let (keyring, tenant) = (ctx.state.keyring.clone(), ctx.state.tenant.clone());
-    let base = ctx.base();
-    let base2 = base.clone();
-    let (prepared, found) = ctx
-        .state
-        .db
-        .read(move |conn| {
-            let found = execute(conn, &keyring, &tenant, rtype, &base2, &prepared)?;
-            Ok::<_, FhirError>((prepared, found))
-        })
-        .await?;
-    let bundle = assemble(&base, rtype, &query, &prepared, found)?;
-    Ok(Reply::new(StatusCode::OK, Some(bundle.to_json()?)))
 }
 
 /// The searchset Bundle of a search's results.

@@ -9,12 +9,11 @@ use super::exec::{Answer, Env};
 use super::request::{Request, Target};
 use crate::audit::Interaction;
 use crate::fhir::error::FhirError;
-use crate::fhir::handlers::common_etag as etag;
-use crate::fhir::handlers::conditional_read::not_modified;
+use crate::fhir::preconditions::etag;
+use crate::fhir::preconditions::not_modified;
 use crate::fhir::resource::instant;
 use crate::fhir::search::bundle as sb;
 use crate::model::{ResourceId, ResourceType};
-use crate::store::resources;
 
 impl Env<'_> {
     pub(super) fn get(&self, conn: &mut PgConnection, r: &Request) -> Result<Answer, FhirError> {
@@ -29,20 +28,12 @@ impl Env<'_> {
                 let mut audit = self.audit(Interaction::SearchType, rtype);
                 audit.query = Some(serde_urlencoded::to_string(&q).unwrap_or_default());
                 let p = sb::prepare(&self.svc.model.registry, rtype, &q, false)?;
-                let found = sb::execute(
-                    conn,
-                    &self.svc.keyring,
-                    &self.svc.tenant,
-                    rtype,
-                    self.base,
-                    &p,
-                )?;
-                let bundle = sb::assemble(self.base, rtype, &q, &p, found)?;
+                let bundle = self.svc.search_bundle(conn, self.base, rtype, &q, &p)?;
                 audit.status = 200;
                 self.svc.commit_audit(conn, &mut audit)?;
                 Ok(Answer {
                     status: 200,
-                    resource: Some(bundle.to_json()?),
+                    resource: Some(bundle),
                     ..Answer::default()
                 })
             }
@@ -58,7 +49,7 @@ impl Env<'_> {
     ) -> Result<Answer, FhirError> {
         let mut audit = self.audit(Interaction::Read, rtype);
         audit.id = Some(id.to_string());
-        let v = resources::read(conn, &self.svc.keyring, &self.svc.tenant, rtype, id)?;
+        let v = self.svc.read(conn, rtype, id, None)?;
         let answer = match v {
             Some(v) => match v.body {
                 Some(b) => {

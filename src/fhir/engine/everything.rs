@@ -10,26 +10,23 @@
 
 use std::sync::OnceLock;
 
-use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
+use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use diesel::sql_types::{Array, BigInt, Nullable, Text, Timestamptz};
 use diesel::{QueryableByName, RunQueryDsl};
 use fhirgate_validate::IssueCode;
 use serde_json::Value;
 
-use super::bundle::{raw, Bundle, Entry, EntrySearch, Link};
-use super::context::{Ctx, Reply};
-use super::error::FhirError;
-use super::search::bundle::{bodies, outcome_entry, unreadable_issues};
-use super::AppState;
-use crate::audit::Interaction;
+use super::access::Action;
+use super::{Engine, Outcome, Query, Services};
+use crate::audit::AuditRecord;
+use crate::fhir::bundle::{raw, Bundle, Entry, EntrySearch, Link};
+use crate::fhir::error::FhirError;
+use crate::fhir::search::bundle::{outcome_entry, unreadable_issues};
 use crate::model::{ResourceId, ResourceType};
-use crate::store::resources;
 
-const COMPARTMENT: &str = include_str!("../../schemas/compartmentdefinition-patient.json");
+const COMPARTMENT: &str = include_str!("../../../schemas/compartmentdefinition-patient.json");
 const DEFAULT_COUNT: i64 = 100;
 const MAX_COUNT: i64 = 1000;
 
@@ -184,121 +181,104 @@ fn page(
         .load(conn)?)
 }
 
-async fn everything(ctx: &mut Ctx, patient: Option<ResourceId>) -> Result<Reply, FhirError> {
-    ctx.audit.resource_type = Some("Patient".into());
-    if let Some(id) = &patient {
-        ctx.audit.id = Some(id.to_string());
-        ctx.audit.patients = vec![format!("Patient/{id}")];
-    }
-    let p = params(&ctx.query)?;
-    let (keyring, tenant) = (ctx.state.keyring.clone(), ctx.state.tenant.clone());
-    let (rows, found, more, skipped) = ctx
-        .state
-        .db
-        .read(move |conn| {
-            if let Some(id) = &patient {
-                match resources::read(conn, &keyring, &tenant, ResourceType::Patient, id)? {
-                    Some(v) if v.body.is_some() => {}
-                    Some(_) => return Err(FhirError::Gone(format!("Patient/{id} was deleted"))),
-                    None => {
-                        return Err(FhirError::NotFound(format!("Patient/{id} does not exist")))
+impl Engine {
+    pub(super) async fn everything(
+        &self,
+        svc: &Services,
+        base: &str,
+        patient: Option<ResourceId>,
+        query: Query,
+        record: &mut AuditRecord,
+    ) -> Result<Outcome, FhirError> {
+        if let Some(id) = &patient {
+            record.patients = vec![format!("Patient/{id}")];
+        }
+        let p = params(&query)?;
+        let path = match &patient {
+            Some(id) => format!("/Patient/{id}/$everything"),
+            None => "/Patient/$everything".to_owned(),
+        };
+        let (rows, found, more, skipped) = self
+            .read_only(svc, move |svc, conn| {
+                // The compartment query is a search of every member type.
+                svc.decide(Action::Search, ResourceType::Patient, None)?;
+                if let Some(id) = &patient {
+                    match svc.read(conn, ResourceType::Patient, id, None)? {
+                        Some(v) if v.body.is_some() => {}
+                        Some(_) => {
+                            return Err(FhirError::Gone(format!("Patient/{id} was deleted")))
+                        }
+                        None => {
+                            return Err(FhirError::NotFound(format!("Patient/{id} does not exist")))
+                        }
                     }
                 }
-            }
-            let mut rows = page(conn, tenant.as_str(), patient.as_ref(), &p)?;
-            let more = rows.len() as i64 > p.count;
-            rows.truncate(usize::try_from(p.count).unwrap_or(0));
-            let (mut found, mut skipped) = (Vec::new(), Vec::new());
-            for t in ResourceType::ALL {
-                let ids: Vec<ResourceId> = rows
-                    .iter()
-                    .filter(|r| r.t == t.as_str())
-                    .filter_map(|r| ResourceId::parse(&r.i))
-                    .collect();
-                if !ids.is_empty() {
-                    found.extend(bodies(conn, &keyring, &tenant, t, &ids, &mut skipped)?);
+                let mut rows = page(conn, svc.tenant.as_str(), patient.as_ref(), &p)?;
+                let more = rows.len() as i64 > p.count;
+                rows.truncate(usize::try_from(p.count).unwrap_or(0));
+                let (mut found, mut skipped) = (Vec::new(), Vec::new());
+                for t in ResourceType::ALL {
+                    let ids: Vec<ResourceId> = rows
+                        .iter()
+                        .filter(|r| r.t == t.as_str())
+                        .filter_map(|r| ResourceId::parse(&r.i))
+                        .collect();
+                    if !ids.is_empty() {
+                        found.extend(svc.bodies(conn, t, &ids, &mut skipped)?);
+                    }
                 }
-            }
-            Ok::<_, FhirError>((rows, found, more, skipped))
-        })
-        .await?;
-    let base = ctx.base();
-    let mut bundle = Bundle::new("searchset");
-    if !more && ctx.query.iter().all(|(k, _)| k != "_page") {
-        bundle.total = i64::try_from(found.len()).ok();
-    }
-    let path = ctx.req.path().trim_start_matches("/fhir").to_owned();
-    let qs: Vec<(String, String)> = ctx
-        .query
-        .iter()
-        .filter(|(k, _)| k != "_page")
-        .cloned()
-        .collect();
-    let link = |page: Option<String>| {
-        let mut q = qs.clone();
-        if let Some(c) = page {
-            q.push(("_page".into(), c));
+                Ok::<_, FhirError>((rows, found, more, skipped))
+            })
+            .await?;
+        let mut bundle = Bundle::new("searchset");
+        if !more && query.iter().all(|(k, _)| k != "_page") {
+            bundle.total = i64::try_from(found.len()).ok();
         }
-        format!(
-            "{base}{path}?{}",
-            serde_urlencoded::to_string(&q).unwrap_or_default()
-        )
-    };
-    bundle.link.push(Link {
-        relation: "self",
-        url: link(
-            ctx.query
-                .iter()
-                .find(|(k, _)| k == "_page")
-                .map(|(_, v)| v.clone()),
-        ),
-    });
-    if more {
-        if let Some(last) = rows.last() {
-            bundle.link.push(Link {
-                relation: "next",
-                url: link(Some(
-                    URL_SAFE_NO_PAD.encode(format!("{}/{}", last.t, last.i)),
-                )),
+        let qs: Vec<(String, String)> = query
+            .iter()
+            .filter(|(k, _)| k != "_page")
+            .cloned()
+            .collect();
+        let link = |page: Option<String>| {
+            let mut q = qs.clone();
+            if let Some(c) = page {
+                q.push(("_page".into(), c));
+            }
+            format!(
+                "{base}{path}?{}",
+                serde_urlencoded::to_string(&q).unwrap_or_default()
+            )
+        };
+        bundle.link.push(Link {
+            relation: "self",
+            url: link(
+                query
+                    .iter()
+                    .find(|(k, _)| k == "_page")
+                    .map(|(_, v)| v.clone()),
+            ),
+        });
+        if more {
+            if let Some(last) = rows.last() {
+                bundle.link.push(Link {
+                    relation: "next",
+                    url: link(Some(
+                        URL_SAFE_NO_PAD.encode(format!("{}/{}", last.t, last.i)),
+                    )),
+                });
+            }
+        }
+        for (t, id, body) in found {
+            bundle.entry.push(Entry {
+                full_url: Some(format!("{base}/{t}/{id}")),
+                resource: Some(raw(body.0)?),
+                search: Some(EntrySearch { mode: "match" }),
+                ..Entry::default()
             });
         }
+        bundle
+            .entry
+            .extend(outcome_entry(&unreadable_issues(&skipped))?);
+        Ok(Outcome::Document(bundle.to_json()?))
     }
-    for (t, id, body) in found {
-        bundle.entry.push(Entry {
-            full_url: Some(format!("{base}/{t}/{id}")),
-            resource: Some(raw(body.0)?),
-            search: Some(EntrySearch { mode: "match" }),
-            ..Entry::default()
-        });
-    }
-    bundle
-        .entry
-        .extend(outcome_entry(&unreadable_issues(&skipped))?);
-    Ok(Reply::new(StatusCode::OK, Some(bundle.to_json()?)))
-}
-
-pub async fn instance(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    path: web::Path<String>,
-) -> HttpResponse {
-    let mut ctx = Ctx::new(req, state, Interaction::Operation);
-    let result = async {
-        ctx.check()?;
-        let id = ResourceId::parse(&path)
-            .ok_or_else(|| FhirError::NotFound("no such Patient".into()))?;
-        everything(&mut ctx, Some(id)).await
-    }
-    .await;
-    ctx.finish(result).await
-}
-
-pub async fn type_level(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    let mut ctx = Ctx::new(req, state, Interaction::Operation);
-    let result = async {
-        ctx.check()?;
-        everything(&mut ctx, None).await
-    }
-    .await;
-    ctx.finish(result).await
 }

@@ -14,11 +14,12 @@ use super::lookups::Known;
 use super::refs::{Lookup, Rewrite};
 use super::request::{Request, Target, Verb};
 use crate::audit::{AuditRecord, Interaction};
+use crate::fhir::engine::Services;
 use crate::fhir::error::FhirError;
-use crate::fhir::handlers::common_etag as etag;
+use crate::fhir::preconditions::etag;
+use crate::fhir::preconditions::parse_etag;
 use crate::fhir::resource::{check_resource, instant, IdRule};
 use crate::fhir::search;
-use crate::fhir::service::{parse_etag, Services};
 use crate::model::{ResourceId, ResourceType};
 use crate::store::resources::{self, Method};
 use crate::store::writes::WriteSet;
@@ -110,8 +111,7 @@ impl<'a> Env<'a> {
         // The lock of a single conditional interaction: racing transactions with the
         // same ifNoneExist or conditional update make one resource (issue #4).
         search::lock_criteria(conn, &key)?;
-        let ix = self.svc.keyring.indexer(conn, self.svc.tenant.as_str())?;
-        search::find_ids(conn, &ix, &self.svc.tenant, rtype, &criteria, 2)
+        self.svc.find_ids(conn, rtype, &criteria, 2)
     }
 
     /// `Type?query` in a resource: exactly one match (http.html#trules).
@@ -187,14 +187,7 @@ impl<'a> Env<'a> {
                     match self.find(conn, rtype, &pairs)?.as_slice() {
                         [] => {}
                         [one] => {
-                            let cur = resources::read(
-                                conn,
-                                &self.svc.keyring,
-                                &self.svc.tenant,
-                                rtype,
-                                one,
-                            )?
-                            .ok_or_else(|| {
+                            let cur = self.svc.read(conn, rtype, one, None)?.ok_or_else(|| {
                                 FhirError::Internal("matched resource vanished".into())
                             })?;
                             return Ok(Assigned {
@@ -256,7 +249,9 @@ impl<'a> Env<'a> {
             // that no other writer changes what is merged (a second FOR UPDATE
             // of the same row in this transaction is free).
             resources::lock_existing(conn, &self.svc.tenant, &[(rtype, id)])?;
-            let stored = resources::read(conn, &self.svc.keyring, &self.svc.tenant, rtype, id)?
+            let stored = self
+                .svc
+                .read(conn, rtype, id, None)?
                 .and_then(|cur| cur.body);
             if let Some(body) = stored {
                 let stored: Map<String, Value> = serde_json::from_slice(&body.0)
@@ -305,7 +300,9 @@ impl<'a> Env<'a> {
             ));
         }
         let if_match = match &r.if_match {
-            Some(m) => Some(parse_etag(m).ok_or_else(|| crate::fhir::service::bad_if_match(m))?),
+            Some(m) => {
+                Some(parse_etag(m).ok_or_else(|| crate::fhir::preconditions::bad_if_match(m))?)
+            }
             None => None,
         };
         let mut audit = self.audit(Interaction::Update, rtype);

@@ -3,18 +3,17 @@
 //! and a `_page` cursor for the next page that stays stable while new versions
 //! are written (keyset paging on the sort key).
 
-use actix_web::http::StatusCode;
-use base64::Engine;
+use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use fhirgate_validate::IssueCode;
 
-use super::bundle::{raw, Bundle, Entry, EntryRequest, EntryResponse, Link};
-use super::context::{Ctx, Reply};
-use super::error::FhirError;
-use super::handlers::common_etag as etag;
-use super::resource::instant;
-use crate::fhir::handlers::HistoryScopeOwned;
-use crate::store::resources::{self, HistoryCursor, Method};
+use super::{Engine, HistoryLevel, Outcome, Query, Services};
+use crate::fhir::bundle::{raw, Bundle, Entry, EntryRequest, EntryResponse, Link};
+use crate::fhir::error::FhirError;
+use crate::fhir::preconditions::etag;
+use crate::fhir::resource::instant;
+use crate::model::ResourceType;
+use crate::store::resources::{HistoryCursor, Method};
 
 pub const DEFAULT_COUNT: i64 = 50;
 pub const MAX_COUNT: i64 = 1000;
@@ -49,11 +48,43 @@ fn decode_cursor(s: &str) -> Option<HistoryCursor> {
     })
 }
 
-pub async fn history_reply(ctx: &Ctx, scope: HistoryScopeOwned) -> Result<Reply, FhirError> {
+impl Engine {
+    pub(super) async fn history(
+        &self,
+        svc: &Services,
+        base: &str,
+        level: HistoryLevel,
+        query: Query,
+        raw_query: String,
+    ) -> Result<Outcome, FhirError> {
+        // AuditEvents are an append-only log of one version each.
+        if let HistoryLevel::Instance(ResourceType::AuditEvent, _) = level {
+            return Err(FhirError::MethodNotAllowed(
+                "AuditEvents have no history".into(),
+            ));
+        }
+        if let HistoryLevel::Type(ResourceType::AuditEvent) = level {
+            return Err(FhirError::MethodNotAllowed(
+                "AuditEvents have no history; search them instead".into(),
+            ));
+        }
+        let bundle = history_bundle(self, svc, base, level, &query, &raw_query).await?;
+        Ok(Outcome::Document(bundle))
+    }
+}
+
+async fn history_bundle(
+    engine: &Engine,
+    svc: &Services,
+    base: &str,
+    level: HistoryLevel,
+    query: &Query,
+    raw_query: &str,
+) -> Result<Vec<u8>, FhirError> {
     let mut count = DEFAULT_COUNT;
     let mut since = None;
     let mut cursor = None;
-    for (k, v) in &ctx.query {
+    for (k, v) in query {
         match k.as_str() {
             "_count" => {
                 count = v
@@ -77,28 +108,24 @@ pub async fn history_reply(ctx: &Ctx, scope: HistoryScopeOwned) -> Result<Reply,
             _ => {}
         }
     }
-    let (keyring, tenant) = (ctx.state.keyring.clone(), ctx.state.tenant.clone());
-    let (versions, total) = ctx
-        .state
-        .db
-        .read(move |conn| {
-            let s = scope.borrow();
-            let total = resources::history_total(conn, &tenant, &s, since)?;
-            let v = resources::history(conn, &keyring, &tenant, &s, since, cursor.as_ref(), count)?;
-            Ok::<_, FhirError>((v, total))
+    let self_url = match &level {
+        HistoryLevel::Instance(t, id) => format!("{base}/{t}/{id}/_history"),
+        HistoryLevel::Type(t) => format!("{base}/{t}/_history"),
+        HistoryLevel::System => format!("{base}/_history"),
+    };
+    let (versions, total) = engine
+        .read_only(svc, move |svc, conn| {
+            svc.history(conn, &level.borrow(), since, cursor.as_ref(), count)
         })
         .await?;
-    let base = ctx.base();
     let mut bundle = Bundle::new("history");
     bundle.total = Some(total);
-    let self_url = format!("{base}{}", ctx.req.path().trim_start_matches("/fhir"));
-    let query = ctx.req.query_string();
     bundle.link.push(Link {
         relation: "self",
-        url: if query.is_empty() {
+        url: if raw_query.is_empty() {
             self_url.clone()
         } else {
-            format!("{self_url}?{query}")
+            format!("{self_url}?{raw_query}")
         },
     });
     if versions.len() as i64 == count && count > 0 {
@@ -109,8 +136,7 @@ pub async fn history_reply(ctx: &Ctx, scope: HistoryScopeOwned) -> Result<Reply,
                 id: last.id.to_string(),
                 version_id: last.version_id,
             };
-            let mut params: Vec<(String, String)> = ctx
-                .query
+            let mut params: Vec<(String, String)> = query
                 .iter()
                 .filter(|(k, _)| k != "_page")
                 .cloned()
@@ -153,7 +179,7 @@ pub async fn history_reply(ctx: &Ctx, scope: HistoryScopeOwned) -> Result<Reply,
             ..Entry::default()
         });
     }
-    Ok(Reply::new(StatusCode::OK, Some(bundle.to_json()?)))
+    bundle.to_json()
 }
 
 #[cfg(test)]

@@ -9,6 +9,32 @@ use std::str::FromStr;
 
 use actix_web::http::header::HttpDate;
 use chrono::{DateTime, Utc};
+use fhirgate_validate::IssueCode;
+
+use super::error::FhirError;
+
+/// The weak ETag of a version (http://hl7.org/fhir/R4/http.html#versioning).
+pub fn etag(version: i32) -> String {
+    format!("W/\"{version}\"")
+}
+
+pub fn bad_if_match(value: &str) -> FhirError {
+    FhirError::invalid(
+        IssueCode::Value,
+        None,
+        format!(
+            "If-Match must be an ETag like W/\"3\", not {:?}",
+            value.chars().take(32).collect::<String>()
+        ),
+    )
+}
+
+/// Parses `W/"3"` or `"3"` (http://hl7.org/fhir/R4/http.html#concurrency).
+pub fn parse_etag(value: &str) -> Option<i32> {
+    let v = value.trim();
+    let v = v.strip_prefix("W/").unwrap_or(v);
+    v.strip_prefix('"')?.strip_suffix('"')?.parse().ok()
+}
 
 /// Whether a read with these preconditions is answered 304 rather than with
 /// the resource at `version`, last updated at `last_updated`. RFC 7232 §3.3:
@@ -72,6 +98,15 @@ pub fn whole_seconds(t: DateTime<Utc>) -> DateTime<Utc> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn etags() {
+        assert_eq!(parse_etag("W/\"3\""), Some(3));
+        assert_eq!(parse_etag("\"12\""), Some(12));
+        assert_eq!(parse_etag("3"), None);
+        assert_eq!(parse_etag("W/\"x\""), None);
+        assert_eq!(etag(7), "W/\"7\"");
+    }
 
     #[test]
     fn if_none_match_lists_and_weak_comparison() {

@@ -68,6 +68,7 @@ impl Env<'_> {
                 continue;
             }
             if let Ok(criteria) = search::conditional_criteria(registry, rtype, &q) {
+                self.svc.decide_search(rtype, &criteria)?;
                 seen.insert(key.clone());
                 keys.push(key);
                 lookups.push((rtype, criteria));

@@ -6,27 +6,32 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use diesel::pg::PgConnection;
-use fhirgate_validate::IssueCode;
 use serde_json::{Map, Value};
 
-use super::booking::practitioner_slots;
-use super::error::FhirError;
-use super::resource::{finalize, now_ms};
-use super::FhirModel;
+use super::access::{Access, Action, Principal, Refusal, Refusals};
 use crate::audit::{self, patient_refs, AuditRecord};
 use crate::crypto::Keyring;
+use crate::fhir::booking::practitioner_slots;
+use crate::fhir::error::FhirError;
+use crate::fhir::resource::{finalize, now_ms};
+use crate::fhir::FhirModel;
 use crate::model::{ResourceId, ResourceType};
 use crate::store::resources::{self, Method};
 use crate::store::writes::WriteSet;
-use crate::store::{bookings, index, StoreError};
+use crate::store::{bookings, index};
 use crate::tenant::TenantId;
 
-/// What the write services need, cheap to clone into a blocking closure.
+/// One interaction's view of the data: its tenant, its principal and the
+/// services every access goes through (cheap to clone into a blocking
+/// closure). Built only by the engine ([`super::Engine`]); every read, search
+/// and write below it asks [`Services::decide`] first.
 #[derive(Clone)]
 pub struct Services {
     pub keyring: Arc<Keyring>,
     pub model: Arc<FhirModel>,
     pub tenant: TenantId,
+    principal: Principal,
+    refusals: Refusals,
 }
 
 pub struct Written {
@@ -47,6 +52,62 @@ pub fn writes_bookings(rtype: ResourceType) -> bool {
 }
 
 impl Services {
+    pub(super) fn new(
+        keyring: Arc<Keyring>,
+        model: Arc<FhirModel>,
+        tenant: TenantId,
+        principal: Principal,
+    ) -> Self {
+        Self {
+            keyring,
+            model,
+            tenant,
+            principal,
+            refusals: Refusals::default(),
+        }
+    }
+
+    pub(super) fn refusals(&self) -> &Refusals {
+        &self.refusals
+    }
+
+    pub fn principal(&self) -> &Principal {
+        &self.principal
+    }
+
+    /// THE decision point (access.rs): Ok when the principal may make the
+    /// access, else the refusal is noted for its AuditEvent and answered 403.
+    pub fn decide(
+        &self,
+        action: Action,
+        rtype: ResourceType,
+        id: Option<&ResourceId>,
+    ) -> Result<(), FhirError> {
+        if self.permits(action, rtype, id) {
+            return Ok(());
+        }
+        Err(FhirError::Forbidden(match id {
+            Some(id) => format!("{action:?} of {rtype}/{id} is not permitted"),
+            None => format!("{action:?} of {rtype} resources is not permitted"),
+        }))
+    }
+
+    /// [`Self::decide`] as a filter: false (and noted) when refused.
+    pub fn permits(&self, action: Action, rtype: ResourceType, id: Option<&ResourceId>) -> bool {
+        if self.principal.permits_all() {
+            return true;
+        }
+        let ok = self.principal.permits(&Access { action, rtype, id });
+        if !ok {
+            self.refusals.push(Refusal {
+                action,
+                rtype,
+                id: id.cloned(),
+            });
+        }
+        ok
+    }
+
     /// Index, bookings and audit for a version just staged in `ws`.
     /// `audit.status` must already hold the status the write will answer with.
     #[allow(clippy::too_many_arguments)]
@@ -155,6 +216,7 @@ impl Services {
         resource: Map<String, Value>,
         audit: &mut AuditRecord,
     ) -> Result<Written, FhirError> {
+        self.decide(Action::Create, rtype, Some(&id))?;
         let now = now_ms();
         let (value, body) = finalize(resource, &id, 1, now)?;
         ws.version(
@@ -231,6 +293,7 @@ impl Services {
         fresh: bool,
         audit: &mut AuditRecord,
     ) -> Result<Written, FhirError> {
+        self.decide(Action::Update, rtype, Some(id))?;
         if ws.has_version(rtype, id) {
             self.flush(conn, ws)?;
         }
@@ -293,6 +356,7 @@ impl Services {
         audit: &mut AuditRecord,
     ) -> Result<Option<i32>, FhirError> {
         audit.id = Some(id.to_string());
+        self.decide(Action::Delete, rtype, Some(id))?;
         let current = resources::lock_current(conn, &self.tenant, rtype, id)?;
         let Some(current) = current else {
             return Err(FhirError::NotFound(format!("{rtype}/{id} does not exist")));
@@ -326,47 +390,5 @@ impl Services {
         self.stage_audit(conn, &mut ws, audit)?;
         self.flush(conn, &mut ws)?;
         Ok(Some(version))
-    }
-}
-
-/// Turns a transaction-level store error into the FHIR error, retrying is the
-/// caller's business.
-pub fn conflict_or(e: StoreError) -> FhirError {
-    if e.is_unique_violation() {
-        FhirError::Conflict("a concurrent request changed the same resource; retry".into())
-    } else {
-        e.into()
-    }
-}
-
-pub fn bad_if_match(value: &str) -> FhirError {
-    FhirError::invalid(
-        IssueCode::Value,
-        None,
-        format!(
-            "If-Match must be an ETag like W/\"3\", not {:?}",
-            value.chars().take(32).collect::<String>()
-        ),
-    )
-}
-
-/// Parses `W/"3"` or `"3"` (http://hl7.org/fhir/R4/http.html#concurrency).
-pub fn parse_etag(value: &str) -> Option<i32> {
-    let v = value.trim();
-    let v = v.strip_prefix("W/").unwrap_or(v);
-    v.strip_prefix('"')?.strip_suffix('"')?.parse().ok()
-}
-
-#[cfg(test)]
-#[allow(clippy::indexing_slicing)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn etags() {
-        assert_eq!(parse_etag("W/\"3\""), Some(3));
-        assert_eq!(parse_etag("\"12\""), Some(12));
-        assert_eq!(parse_etag("3"), None);
-        assert_eq!(parse_etag("W/\"x\""), None);
     }
 }

@@ -11,9 +11,9 @@ use super::links::{Links, Mapped};
 use super::refs::Lookup;
 use super::request::{Request, Target};
 use crate::audit::Interaction;
+use crate::fhir::engine::patch::patch_current;
 use crate::fhir::error::FhirError;
-use crate::fhir::patch::patch_current;
-use crate::fhir::service::{bad_if_match, parse_etag};
+use crate::fhir::preconditions::{bad_if_match, parse_etag};
 use crate::model::{ResourceId, ResourceType};
 
 impl Env<'_> {

@@ -1,0 +1,26 @@
+//! transaction and batch (http://hl7.org/fhir/R4/http.html#transaction):
+//! `POST [base]` with a Bundle; the engine carries it out (engine/transaction).
+
+use actix_web::{web, HttpRequest, HttpResponse};
+
+use super::common::interact;
+use crate::audit::Interaction;
+use crate::fhir::context::Ctx;
+use crate::fhir::engine::Request;
+use crate::fhir::format::{input_format, parse_body};
+use crate::fhir::resource::read_body;
+use crate::fhir::AppState;
+
+pub async fn post(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    payload: web::Payload,
+) -> HttpResponse {
+    let ctx = Ctx::new(req, state, Interaction::Batch);
+    interact(ctx, async |ctx: &mut Ctx| {
+        let body = read_body(&ctx.req, payload, &ctx.state).await?;
+        let bundle = parse_body(input_format(&ctx.req)?, &body, ctx.state.max_json_nodes)?;
+        Ok(Request::Bundle { bundle })
+    })
+    .await
+}
