@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::AuditRecord;
-use crate::model::ResourceId;
+use crate::model::{ResourceId, ResourceType};
 
 const DCM: &str = "http://dicom.nema.org/resources/ontology/DCM";
 
@@ -182,7 +182,7 @@ pub fn build<'a>(r: &'a AuditRecord, id: &'a ResourceId, recorded: &'a str) -> E
             }
         };
     Event {
-        resource_type: "AuditEvent",
+        resource_type: ResourceType::AuditEvent.as_str(),
         id: id.as_str(),
         meta: Meta {
             version_id: "1",
@@ -283,35 +283,13 @@ pub fn relative(reference: &str) -> String {
 
 /// The patients a resource is about, for the audit entity: the Patient itself,
 /// or the references that put the resource in a Patient's compartment
-/// (http://hl7.org/fhir/R4/compartmentdefinition-patient.html).
+/// (http://hl7.org/fhir/R4/compartmentdefinition-patient.html), as its type's
+/// descriptor says ([`crate::model::Descriptor::patient_refs`]); none for a
+/// type not served.
 pub fn patient_refs(resource_type: &str, id: Option<&str>, resource: &Value) -> Vec<String> {
-    let reference = |v: &Value| {
-        v.get("reference")
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-    };
-    let is_patient = |r: &String| r.starts_with("Patient/") || r.contains("/Patient/");
-    let mut out: Vec<String> = match resource_type {
-        "Patient" => id.map(|i| vec![format!("Patient/{i}")]).unwrap_or_default(),
-        "Observation" | "MedicationRequest" => resource
-            .get("subject")
-            .and_then(reference)
-            .into_iter()
-            .collect(),
-        "Appointment" => resource
-            .get("participant")
-            .and_then(Value::as_array)
-            .map(|ps| {
-                ps.iter()
-                    .filter_map(|p| p.get("actor").and_then(reference))
-                    .collect()
-            })
-            .unwrap_or_default(),
-        _ => Vec::new(),
-    };
-    out.retain(is_patient);
-    out.dedup();
-    out
+    ResourceType::parse(resource_type)
+        .map(|t| t.descriptor().patient_refs(id, resource))
+        .unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -31,6 +31,7 @@ use serde_json::Value;
 
 use super::event::{Code, Event};
 use crate::crypto::BlindIndexer;
+use crate::model::ResourceType;
 use crate::store::index::phi::{column, fold, is_phi};
 
 /// The AuditEvent parameters answered from `terms` (the others have columns).
@@ -46,7 +47,7 @@ pub const TERM_PARAMS: [&str; 9] = [
     "source",
 ];
 
-const TYPE: &str = "AuditEvent";
+const TYPE: &str = ResourceType::AuditEvent.as_str();
 
 /// Term kinds (see the table above).
 pub mod kind {

@@ -4,7 +4,7 @@
 use fhirgate_search::{ParamType, Registry};
 use serde_json::{json, Value};
 
-use crate::model::ResourceType;
+use crate::model::{Descriptor, ResourceType};
 
 fn type_name(t: ParamType) -> &'static str {
     match t {
@@ -20,15 +20,32 @@ fn type_name(t: ParamType) -> &'static str {
     }
 }
 
+/// The interactions a type supports (http://hl7.org/fhir/R4/http.html), in
+/// the order this statement has always listed them.
+fn interactions(d: &Descriptor) -> Vec<&'static str> {
+    let (write, history) = (d.client_writable, d.has_history);
+    [
+        ("read", true),
+        ("vread", history),
+        ("update", write),
+        ("patch", write),
+        ("delete", write),
+        ("history-instance", history),
+        ("history-type", history),
+        ("create", write),
+        ("search-type", true),
+    ]
+    .into_iter()
+    .filter_map(|(code, on)| on.then_some(code))
+    .collect()
+}
+
 pub fn capability_statement(registry: &Registry, base: &str) -> Value {
     let resources: Vec<Value> = ResourceType::ALL
         .iter()
         .map(|&t| {
-            let interactions: &[&str] = if t.client_writable() {
-                &["read", "vread", "update", "patch", "delete", "history-instance", "history-type", "create", "search-type"]
-            } else {
-                &["read", "search-type"]
-            };
+            let d = t.descriptor();
+            let interactions = interactions(d);
             let params: Vec<Value> = registry
                 .params(t.as_str())
                 .iter()
@@ -43,23 +60,25 @@ pub fn capability_statement(registry: &Registry, base: &str) -> Value {
                 "interaction": interactions.iter().map(|i| json!({"code": i})).collect::<Vec<_>>(),
                 "versioning": "versioned",
                 "readHistory": true,
-                "updateCreate": t.client_writable(),
-                "conditionalCreate": t.client_writable(),
+                "updateCreate": d.client_writable,
+                "conditionalCreate": d.client_writable,
                 // If-None-Match and If-Modified-Since (handlers/conditional_read.rs).
                 "conditionalRead": "full-support",
-                "conditionalUpdate": t.client_writable(),
-                "conditionalDelete": if t.client_writable() { "single" } else { "not-supported" },
+                "conditionalUpdate": d.client_writable,
+                "conditionalDelete": if d.client_writable { "single" } else { "not-supported" },
                 "searchParam": params
             });
-            if t == ResourceType::Patient {
+            if !d.operations.is_empty() {
+                let ops: Vec<Value> = d.operations.iter().map(|op| json!({
+                    "name": op,
+                    "definition": format!("http://hl7.org/fhir/OperationDefinition/{t}-{op}")
+                })).collect();
                 if let Some(o) = r.as_object_mut() {
-                    o.insert("operation".into(), json!([{
-                        "name": "everything",
-                        "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything"
-                    }]));
+                    o.insert("operation".into(), json!(ops));
                 }
             }
-            if t != ResourceType::AuditEvent {
+            // Only the generic index answers _include and _revinclude.
+            if d.indexed() {
                 // search.html#include: every reference parameter of this type, and of
                 // the served types whose references can point here.
                 let refs = |rt: ResourceType| {
@@ -70,7 +89,7 @@ pub fn capability_statement(registry: &Registry, base: &str) -> Value {
                 let mut inc = vec!["*".to_owned()];
                 inc.extend(refs(t).map(|p| format!("{t}:{}", p.code)));
                 let mut rev = Vec::new();
-                for src in ResourceType::ALL.into_iter().filter(|s| *s != ResourceType::AuditEvent) {
+                for src in ResourceType::ALL.into_iter().filter(|s| s.descriptor().indexed()) {
                     rev.extend(
                         refs(src)
                             .filter(|p| p.targets.is_empty() || p.targets.iter().any(|x| x == t.as_str()))
@@ -82,7 +101,7 @@ pub fn capability_statement(registry: &Registry, base: &str) -> Value {
                     o.insert("searchRevInclude".into(), json!(rev));
                 }
             }
-            if !t.client_writable() {
+            if !d.client_writable {
                 if let Some(o) = r.as_object_mut() {
                     for k in ["updateCreate", "conditionalCreate", "conditionalUpdate"] {
                         o.remove(k);

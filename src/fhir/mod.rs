@@ -53,17 +53,12 @@ pub struct FhirModel {
 
 impl FhirModel {
     pub fn load() -> anyhow::Result<Self> {
-        let mut types: Vec<&str> = crate::model::ResourceType::ALL
-            .iter()
-            .map(|t| t.as_str())
-            .collect();
+        let served = crate::model::ResourceType::ALL.map(crate::model::ResourceType::as_str);
+        // Beside the served types, what requests carry and answers are made of.
+        let mut types = served.to_vec();
         types.extend(["Bundle", "Parameters", "OperationOutcome"]);
         let validator =
             Validator::new(&types).map_err(|e| anyhow::anyhow!("compiling the R4 schema: {e}"))?;
-        let served: Vec<&str> = crate::model::ResourceType::ALL
-            .iter()
-            .map(|t| t.as_str())
-            .collect();
         let registry =
             Registry::r4(&served).map_err(|e| anyhow::anyhow!("loading search parameters: {e}"))?;
         // Every FHIRPath expression of the invariants is compiled here, once.

@@ -64,9 +64,10 @@ struct Target {
     code: Option<Value>,
 }
 
-/// A type the gateway writes. AuditEvents are written by the server only.
+/// A type the gateway writes on a client's behalf (AuditEvents are written by
+/// the server only).
 pub fn served(rtype: &str) -> bool {
-    ResourceType::parse(rtype).is_some_and(|t| t != ResourceType::AuditEvent)
+    ResourceType::parse(rtype).is_some_and(ResourceType::client_writable)
 }
 
 fn text<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
@@ -168,7 +169,7 @@ pub fn prepare(mut bundle: Value, opts: Options) -> Result<Prepared, NotSent> {
             e = as_request(e, &rtype);
         }
         if let Some(Value::Object(r)) = e.get_mut("resource") {
-            prepared.rewritten += rewrite_medication(r, &left_out);
+            prepared.rewritten += rewrite_coded(r, &left_out);
             prepared.rewritten += rewrite_refs(r, &left_out);
         }
         if opts.identifier_match {
@@ -260,25 +261,32 @@ fn detach(reference: &mut Map<String, Value>, rtype: &str, identifier: Option<&V
     }
 }
 
-/// `medicationReference` to a left-out Medication with a code becomes
-/// `medicationCodeableConcept` (MedicationRequest.medication[x] is 1..1).
-fn rewrite_medication(r: &mut Map<String, Value>, left_out: &HashMap<String, Target>) -> u64 {
-    if r.get("resourceType").and_then(Value::as_str) != Some("MedicationRequest") {
+/// The Reference of a Reference-or-CodeableConcept choice
+/// (`Descriptor::coded_references`: `MedicationRequest.medicationReference`)
+/// to a left-out entry that has a `code` becomes the CodeableConcept with that
+/// code (`medicationCodeableConcept`; medication[x] is 1..1).
+fn rewrite_coded(r: &mut Map<String, Value>, left_out: &HashMap<String, Target>) -> u64 {
+    let Some(rtype) = r
+        .get("resourceType")
+        .and_then(Value::as_str)
+        .and_then(ResourceType::parse)
+    else {
         return 0;
-    }
-    let code = r
-        .get("medicationReference")
-        .and_then(|m| text(m, "reference"))
-        .and_then(|u| left_out.get(u))
-        .and_then(|t| t.code.clone());
-    match code {
-        Some(code) => {
-            r.remove("medicationReference");
-            r.insert("medicationCodeableConcept".into(), code);
-            1
+    };
+    let mut n = 0;
+    for &(reference, concept) in rtype.descriptor().coded_references {
+        let code = r
+            .get(reference)
+            .and_then(|m| text(m, "reference"))
+            .and_then(|u| left_out.get(u))
+            .and_then(|t| t.code.clone());
+        if let Some(code) = code {
+            r.remove(reference);
+            r.insert(concept.into(), code);
+            n += 1;
         }
-        None => 0,
     }
+    n
 }
 
 /// Rewrites, at any depth, every Reference whose target was left out (by its

@@ -10,10 +10,10 @@ use super::error::{skip_unreadable, Unreadable};
 use super::schema::audit_events as ae;
 use super::StoreError;
 use crate::crypto::{Ciphertext, Keyring, PhiBytes, RowBinding};
-use crate::model::ResourceId;
+use crate::model::{ResourceId, ResourceType};
 use crate::tenant::TenantId;
 
-pub const AUDIT_TYPE: &str = "AuditEvent";
+pub const AUDIT_TYPE: &str = ResourceType::AuditEvent.as_str();
 /// AuditEvents are never updated, so every one is version 1 in its binding.
 pub const AUDIT_VERSION: i32 = 1;
 

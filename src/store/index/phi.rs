@@ -5,38 +5,15 @@ use chrono::{DateTime, Datelike, Utc};
 use unicode_normalization::char::is_combining_mark;
 use unicode_normalization::UnicodeNormalization;
 
+use crate::model::ResourceType;
+
 /// True when values of this parameter identify or describe a person: names,
 /// identifiers, birth/death dates, telecom, addresses and free text (issue #2,
 /// "Field-level encryption"). Such values are stored only as blind indexes.
+/// Each type's list is in its descriptor ([`crate::model::Descriptor::is_phi`]);
+/// a type not served has no descriptor, and all its values count as PHI.
 pub fn is_phi(resource_type: &str, param: &str) -> bool {
-    if param == "identifier" {
-        // Every identifier (MRN, accession, order number) can single out a patient.
-        return true;
-    }
-    match resource_type {
-        "Patient" | "Practitioner" | "RelatedPerson" | "Person" => matches!(
-            param,
-            "name"
-                | "family"
-                | "given"
-                | "phonetic"
-                | "address"
-                | "address-city"
-                | "address-country"
-                | "address-postalcode"
-                | "address-state"
-                | "birthdate"
-                | "death-date"
-                | "phone"
-                | "email"
-                | "telecom"
-        ),
-        "Observation" => matches!(param, "value-string" | "code-value-string"),
-        // AuditEvent `address` is the network address of a system (client or
-        // server), not of a patient; agent and entity names may name people.
-        "AuditEvent" => matches!(param, "agent-name" | "entity-name" | "altid"),
-        _ => false,
-    }
+    ResourceType::parse(resource_type).is_none_or(|t| t.descriptor().is_phi(param))
 }
 
 /// The FHIR default string match is case- and accent-insensitive

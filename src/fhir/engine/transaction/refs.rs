@@ -211,7 +211,7 @@ mod tests {
         links.insert("http://x.org/fhir/Patient/2", patient("p2", Version::Next));
         let rw = Rewrite {
             registry: &registry,
-            is_type: &|t| matches!(t, "Patient" | "Observation" | "Practitioner"),
+            is_type: &|t| ResourceType::parse(t).is_some(),
             links: &links,
             own: Some("http://x.org/fhir/Observation/o"),
             base: "http://h/fhir",
