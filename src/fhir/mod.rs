@@ -19,7 +19,6 @@ pub mod transaction;
 
 use std::sync::Arc;
 
-use actix_web::web;
 use fhirgate_search::Registry;
 use fhirgate_validate::{Invariants, Validator};
 
@@ -85,8 +84,4 @@ impl FhirModel {
             registry,
         })
     }
-}
-
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    handlers::configure(cfg);
 }
