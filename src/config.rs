@@ -1,6 +1,13 @@
 //! Settings: command-line flags first, then environment variables, then an
 //! optional TOML file (`--config` / `FHIRGATE_CONFIG`), then defaults.
 //! `fhirgate --help` documents every setting.
+//!
+//! Settings are plain data that every layer may read, so this module sits low
+//! (docs/architecture.md, "Layers inside the server") and imports no layer
+//! that reads it: a subsystem's settings types live here too (`hl7.rs`: the
+//! MLLP listeners and the v2 mapping), and the store's defaults are set here.
+
+pub mod hl7;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -8,7 +15,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use serde::Deserialize;
 
-use crate::hl7::config::{Hl7Args, Hl7File, Hl7Settings};
+use self::hl7::{Hl7Args, Hl7File, Hl7Settings};
 use crate::limits::{HttpLimits, HttpLimitsGiven, Machine};
 use crate::telemetry::LogFormat;
 
@@ -169,6 +176,10 @@ pub struct Settings {
 /// Default limit of entries in one transaction or batch (issue #4).
 pub const DEFAULT_MAX_BUNDLE_ENTRIES: usize = 10_000;
 pub const DEFAULT_MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+/// How long a request waits for a new database connection to be made (and
+/// libpq for a server to answer, `connect_timeout`, unless the URL sets it):
+/// short, so that an outage gives a quick 503 (`--db-connect-timeout-secs`).
+pub const DEFAULT_DB_CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 
 impl Settings {
     pub fn resolve(common: &CommonArgs, serve: &ServeArgs) -> anyhow::Result<Self> {
@@ -259,7 +270,7 @@ impl Settings {
             db_connect_timeout: serve
                 .db_connect_timeout_secs
                 .or(file.db_connect_timeout_secs)
-                .map_or(crate::store::pool::DEFAULT_CONNECT_TIMEOUT, |s| {
+                .map_or(DEFAULT_DB_CONNECT_TIMEOUT, |s| {
                     std::time::Duration::from_secs(s.max(1))
                 }),
             http_workers: serve.http_workers.or(file.http_workers).unwrap_or(cpus),

@@ -1,14 +1,19 @@
 //! fhirgate: a FHIR R4 interoperability gateway over an encrypted, versioned
 //! Postgres store.
 //!
-//! Layers, outermost first (docs/architecture.md has the picture):
-//! - [`fhir`]: the HTTP API (actix-web): routing, content negotiation, the
-//!   FHIR interactions, OperationOutcome errors.
-//! - [`hl7`]: HL7 v2 over MLLP: listeners, ingest of each message as one FHIR
-//!   transaction, the stored raw messages, ACKs.
+//! Layers, outermost first (docs/architecture.md has the table; tests/layers.rs
+//! checks that no module imports a layer above its own):
+//! - [`startup`], [`cli`], [`keys_cmd`]: the commands and the actix server.
+//! - [`fhir::handlers`] (the HTTP API, actix-web), [`hl7`] (HL7 v2 over MLLP),
+//!   [`import`] (the bulk loader): protocol adapters.
+//! - [`runtime`]: opening the store and building the shared state.
+//! - [`fhir`]: FHIR semantics: resources, search, transactions, history.
 //! - [`audit`]: an AuditEvent for every interaction.
 //! - [`store`]: the diesel schema, repositories and the database bootstrap.
 //! - [`crypto`]: envelope encryption and blind indexes.
+//! - [`config`], [`metrics`], [`limits`], [`telemetry`], [`tls`]: settings,
+//!   counters and limits every layer reads.
+//! - [`model`], [`tenant`], [`time`]: values.
 #![forbid(unsafe_code)]
 
 pub mod audit;
@@ -22,8 +27,10 @@ pub mod keys_cmd;
 pub mod limits;
 pub mod metrics;
 pub mod model;
+pub mod runtime;
 pub mod startup;
 pub mod store;
 pub mod telemetry;
 pub mod tenant;
+pub mod time;
 pub mod tls;

@@ -1,12 +1,18 @@
 //! Process metrics at `GET /metrics`, in the Prometheus text exposition format
 //! (https://prometheus.io/docs/instrumenting/exposition_formats/): HTTP responses
 //! by status class, the HTTP limits (issue #15), and the HL7 listener's counters.
+//!
+//! Counters are plain atomics that the HTTP and the HL7 side both bump, so
+//! this module sits below both (docs/architecture.md, "Layers inside the
+//! server"): the HL7 listener's counters are defined here too (`hl7.rs`).
+
+pub mod hl7;
 
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
-use crate::hl7::metrics::Hl7Metrics;
+use self::hl7::Hl7Metrics;
 use crate::limits::budget::ParseBudget;
 use crate::limits::gate::ConnGate;
 

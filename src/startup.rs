@@ -9,16 +9,14 @@ use actix_web::dev::Service;
 use actix_web::{web, App, HttpServer};
 use anyhow::Context;
 
-use crate::audit::{AuditSink, AuditWriter};
+use crate::audit::AuditWriter;
 use crate::config::Settings;
-use crate::crypto::{Keyring, MasterKey};
-use crate::fhir::engine::{Engine, EngineLimits, Principal};
+use crate::crypto::MasterKey;
+use crate::fhir::engine::Principal;
 use crate::fhir::{AppState, FhirModel};
 use crate::hl7::ingest::Ingestor;
 use crate::limits::gate::ConnGate;
-use crate::metrics::Metrics;
 use crate::store::Db;
-use crate::tenant::TenantId;
 
 pub struct Application {
     port: u16,
@@ -34,53 +32,20 @@ pub struct Application {
 // Kept with the listener (the MLLP side does not import the HTTP layer).
 pub use crate::hl7::listener::Hl7Ports;
 
-/// The shared state of a gateway: the data keys checked (created for a new
-/// database), the audit writer started. `serve` and `fhirgate import` straight
-/// into the database both build it here, so both write the same way.
+/// The shared state of a gateway (`runtime::app_state`), as actix shares it
+/// among its workers.
 pub async fn app_state(
     settings: &Settings,
     db: Db,
     model: Arc<FhirModel>,
     master: MasterKey,
 ) -> anyhow::Result<(web::Data<AppState>, AuditWriter)> {
-    let tenant = TenantId::default_tenant();
-    let keyring = Arc::new(Keyring::new(master));
-    {
-        let (k, t) = (keyring.clone(), tenant.clone());
-        db.run(move |conn| k.ensure_tenant(conn, t.as_str()))
-            .await
-            .context("creating the data keys (is the master key the one this database was created with?)")?;
-    }
-    let (audit, audit_writer) = AuditSink::start(db.clone(), keyring.clone(), tenant.clone());
-    let parse_budget = Arc::new(crate::limits::budget::ParseBudget::new(
-        settings.limits.parse_budget_bytes,
-        settings.limits.parse_budget_wait,
-    ));
-    let metrics = Arc::new(Metrics::default());
-    metrics.set_budget(parse_budget.clone());
-    let engine = Arc::new(Engine::new(
-        db,
-        keyring,
-        model,
-        audit,
-        EngineLimits {
-            max_bundle_entries: settings.max_bundle_entries,
-            max_json_nodes: settings.limits.max_json_nodes,
-        },
-    ));
-    let state = web::Data::new(AppState {
-        engine,
-        tenant,
-        principal: Principal::anonymous_local(),
-        base: crate::fhir::base::BaseUrl::new(settings),
-        max_body: settings.max_body_bytes,
-        body_timeout: settings.limits.body_timeout,
-        max_json_nodes: settings.limits.max_json_nodes,
-        parse_budget,
-        metrics,
-    });
-    Ok((state, audit_writer))
+    let (state, audit_writer) = crate::runtime::app_state(settings, db, model, master).await?;
+    Ok((web::Data::from(state), audit_writer))
 }
+
+// Opening the store is below the protocol adapters (`fhirgate import` opens it too).
+pub use crate::runtime::open_store;
 
 impl Application {
     /// Binds the listener and prepares the server; nothing is served until [`run`].
@@ -149,7 +114,7 @@ impl Application {
                     }
                 })
                 .app_data(state.clone())
-                .configure(crate::fhir::configure)
+                .configure(crate::fhir::handlers::configure)
                 .default_service(web::to(crate::fhir::handlers::not_found))
         })
         .workers(workers)
@@ -229,20 +194,6 @@ fn warn_if_over_fd_limit(settings: &Settings) {
              past it new connections wait until descriptors are free"
         );
     }
-}
-
-/// The bootstrap of every command that writes: master key (generated on first
-/// start), database (configured, local or private cluster), migrations, and the
-/// compiled FHIR model.
-pub async fn open_store(settings: &Settings) -> anyhow::Result<(Db, Arc<FhirModel>, MasterKey)> {
-    let master =
-        MasterKey::load_or_generate(settings.master_key_file.as_deref(), &settings.data_dir)?;
-    let db = crate::store::bootstrap::open(settings).await?;
-    db.migrate(Arc::new(Keyring::new(master.clone())))
-        .await
-        .context("applying migrations")?;
-    let model = Arc::new(tokio::task::spawn_blocking(FhirModel::load).await??);
-    Ok((db, model, master))
 }
 
 /// `fhirgate serve`.

@@ -240,7 +240,7 @@ pub fn to_resource(
     id: &ResourceId,
     recorded: chrono::DateTime<chrono::Utc>,
 ) -> Value {
-    let text = crate::fhir::resource::instant(recorded);
+    let text = crate::time::instant(recorded);
     serde_json::to_value(build(r, id, &text)).unwrap_or(Value::Null)
 }
 

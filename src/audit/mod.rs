@@ -126,7 +126,7 @@ fn to_row(
     recorded: DateTime<Utc>,
 ) -> Result<store::audit::AuditRow, StoreError> {
     let id = ResourceId::generate();
-    let instant = crate::fhir::resource::instant(recorded);
+    let instant = crate::time::instant(recorded);
     let resource = event::build(record, &id, &instant);
     let terms = terms::encode(ix, &terms::of_event(&resource));
     let body = serde_json::to_vec(&resource).map_err(|e| StoreError::Corrupt(e.to_string()))?;
@@ -160,7 +160,7 @@ pub fn store_batch(
     let ix = keyring.indexer(conn, tenant.as_str())?;
     let rows = records
         .iter()
-        .map(|r| to_row(&ix, r, crate::fhir::resource::now_ms()))
+        .map(|r| to_row(&ix, r, crate::time::now_ms()))
         .collect::<Result<Vec<_>, _>>()?;
     store::audit::insert_many(conn, keyring, tenant, rows)
 }

@@ -166,7 +166,7 @@ fn struct_terms_agree_with_the_json_walk() {
     let ix = indexer();
     let id = ResourceId::generate();
     let recorded = Utc::now();
-    let text = crate::fhir::resource::instant(recorded);
+    let text = crate::time::instant(recorded);
     for r in event::sample_records() {
         let built = event::build(&r, &id, &text);
         let json = event::to_resource(&r, &id, recorded);

@@ -4,19 +4,19 @@
 //! `fhirgate keys rotate` every running gateway switches to the new key within
 //! that time; until then it keeps writing under the old key, which stays readable
 //! (keys are never deleted) and is swept up by the rotation's re-encryption pass.
+//!
+//! The stored keys come through a [`KeySource`] (the store implements it for a
+//! database connection), so this layer imports nothing of the store's.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use diesel::pg::PgConnection;
-use diesel::Connection;
-
+use super::key_source::{KeySource, WrappedKey};
 use super::{
     aead, BlindIndexer, Ciphertext, CryptoError, KeyBytes, MasterKey, PhiBytes, RowBinding,
 };
-use crate::store::{keys, StoreError};
 
 pub const ACTIVE_TTL: Duration = Duration::from_secs(2);
 pub const PURPOSE_DATA: &str = "data";
@@ -30,12 +30,6 @@ pub struct Keyring {
     active: RwLock<HashMap<String, (i32, Instant)>>,
     indexers: RwLock<HashMap<String, Arc<BlindIndexer>>>,
     unreadable: AtomicU64,
-}
-
-impl From<CryptoError> for StoreError {
-    fn from(e: CryptoError) -> Self {
-        StoreError::Crypto(e.to_string())
-    }
 }
 
 impl Keyring {
@@ -57,16 +51,16 @@ impl Keyring {
     /// (the partial unique index admits one active key per purpose).
     /// Also unwraps the active keys, so a master key that does not match the
     /// database fails here, at start-up, rather than as a 500 on every request.
-    pub fn ensure_tenant(&self, conn: &mut PgConnection, tenant: &str) -> Result<(), StoreError> {
+    pub fn ensure_tenant<S: KeySource>(&self, keys: &mut S, tenant: &str) -> Result<(), S::Error> {
         for purpose in [PURPOSE_DATA, PURPOSE_INDEX] {
-            if let Some(row) = keys::active(conn, tenant, purpose)? {
+            if let Some(row) = keys.active_key(tenant, purpose)? {
                 self.unwrap_row(tenant, purpose, &row)?;
                 continue;
             }
-            let created = conn.transaction(|conn| self.create_key(conn, tenant, purpose, true));
+            let created = keys.atomically(|keys| self.create_key(keys, tenant, purpose, true));
             if let Err(e) = created {
                 // Another process created it first: fine if one exists now.
-                if keys::active(conn, tenant, purpose)?.is_none() {
+                if keys.active_key(tenant, purpose)?.is_none() {
                     return Err(e);
                 }
             }
@@ -75,22 +69,22 @@ impl Keyring {
     }
 
     /// Creates a new key; when `make_active`, it replaces the active one.
-    pub fn create_key(
+    pub fn create_key<S: KeySource>(
         &self,
-        conn: &mut PgConnection,
+        keys: &mut S,
         tenant: &str,
         purpose: &str,
         make_active: bool,
-    ) -> Result<i32, StoreError> {
-        let key_id = keys::next_id(conn, tenant)?;
+    ) -> Result<i32, S::Error> {
+        let key_id = keys.next_key_id(tenant)?;
         let dek = KeyBytes::random()?;
         let wrapped = self.master.wrap(tenant, key_id, purpose, &dek)?;
-        let row = keys::WrappedKey {
+        let row = WrappedKey {
             key_id,
             kek_id: self.master.id().to_owned(),
             wrapped: wrapped.0,
         };
-        keys::insert(conn, tenant, purpose, &row, make_active)?;
+        keys.insert_key(tenant, purpose, &row, make_active)?;
         if let Ok(mut active) = self.active.write() {
             active.remove(tenant);
         }
@@ -101,16 +95,14 @@ impl Keyring {
         &self,
         tenant: &str,
         purpose: &str,
-        row: &keys::WrappedKey,
-    ) -> Result<Arc<KeyBytes>, StoreError> {
+        row: &WrappedKey,
+    ) -> Result<Arc<KeyBytes>, CryptoError> {
         if row.kek_id != self.master.id() {
-            return Err(StoreError::Crypto(format!(
-                "data key {} of this database is wrapped by master key {}, but master key {} is loaded; \
-                 start with the original key (FHIRGATE_MASTER_KEY_FILE / FHIRGATE_MASTER_KEY) or use another database",
-                row.key_id,
-                row.kek_id,
-                self.master.id()
-            )));
+            return Err(CryptoError::ForeignMasterKey {
+                key_id: row.key_id,
+                kek_id: row.kek_id.clone(),
+                loaded: self.master.id().to_owned(),
+            });
         }
         let key = self.master.unwrap_key(
             tenant,
@@ -125,30 +117,43 @@ impl Keyring {
         Ok(key)
     }
 
-    pub fn key(
+    /// The key `key_id` of the tenant, from the cache or else from `keys`. The
+    /// outer error is the source's (the database), the inner one the key's own
+    /// (unknown, or not unwrapped by this master key): `open` counts only the latter.
+    fn lookup<S: KeySource>(
         &self,
-        conn: &mut PgConnection,
+        keys: &mut S,
         tenant: &str,
         key_id: i32,
-    ) -> Result<Arc<KeyBytes>, StoreError> {
+    ) -> Result<Result<Arc<KeyBytes>, CryptoError>, S::Error> {
         let cached = self
             .keys
             .read()
             .ok()
             .and_then(|c| c.get(&(tenant.to_owned(), key_id)).cloned());
         if let Some(k) = cached {
-            return Ok(k);
+            return Ok(Ok(k));
         }
-        let (purpose, row) =
-            keys::by_id(conn, tenant, key_id)?.ok_or(StoreError::Decrypt { key_id })?;
-        self.unwrap_row(tenant, &purpose, &row)
+        Ok(match keys.key_by_id(tenant, key_id)? {
+            Some((purpose, row)) => self.unwrap_row(tenant, &purpose, &row),
+            None => Err(CryptoError::UnknownKey(key_id)),
+        })
     }
 
-    pub fn active_key(
+    pub fn key<S: KeySource>(
         &self,
-        conn: &mut PgConnection,
+        keys: &mut S,
         tenant: &str,
-    ) -> Result<(i32, Arc<KeyBytes>), StoreError> {
+        key_id: i32,
+    ) -> Result<Arc<KeyBytes>, S::Error> {
+        Ok(self.lookup(keys, tenant, key_id)??)
+    }
+
+    pub fn active_key<S: KeySource>(
+        &self,
+        keys: &mut S,
+        tenant: &str,
+    ) -> Result<(i32, Arc<KeyBytes>), S::Error> {
         let fresh = self
             .active
             .read()
@@ -158,12 +163,12 @@ impl Keyring {
         let key_id = match fresh {
             Some((id, _)) => id,
             None => {
-                let row = match keys::active(conn, tenant, PURPOSE_DATA)? {
+                let row = match keys.active_key(tenant, PURPOSE_DATA)? {
                     Some(row) => row,
                     None => {
-                        self.ensure_tenant(conn, tenant)?;
-                        keys::active(conn, tenant, PURPOSE_DATA)?
-                            .ok_or_else(|| StoreError::Corrupt("no active data key".into()))?
+                        self.ensure_tenant(keys, tenant)?;
+                        keys.active_key(tenant, PURPOSE_DATA)?
+                            .ok_or(CryptoError::NoActiveKey("no active data key"))?
                     }
                 };
                 if let Ok(mut a) = self.active.write() {
@@ -172,14 +177,14 @@ impl Keyring {
                 row.key_id
             }
         };
-        Ok((key_id, self.key(conn, tenant, key_id)?))
+        Ok((key_id, self.key(keys, tenant, key_id)?))
     }
 
-    pub fn indexer(
+    pub fn indexer<S: KeySource>(
         &self,
-        conn: &mut PgConnection,
+        keys: &mut S,
         tenant: &str,
-    ) -> Result<Arc<BlindIndexer>, StoreError> {
+    ) -> Result<Arc<BlindIndexer>, S::Error> {
         if let Some(ix) = self
             .indexers
             .read()
@@ -188,12 +193,12 @@ impl Keyring {
         {
             return Ok(ix);
         }
-        let row = match keys::active(conn, tenant, PURPOSE_INDEX)? {
+        let row = match keys.active_key(tenant, PURPOSE_INDEX)? {
             Some(row) => row,
             None => {
-                self.ensure_tenant(conn, tenant)?;
-                keys::active(conn, tenant, PURPOSE_INDEX)?
-                    .ok_or_else(|| StoreError::Corrupt("no index key".into()))?
+                self.ensure_tenant(keys, tenant)?;
+                keys.active_key(tenant, PURPOSE_INDEX)?
+                    .ok_or(CryptoError::NoActiveKey("no index key"))?
             }
         };
         let root = self.unwrap_row(tenant, PURPOSE_INDEX, &row)?;
@@ -204,32 +209,35 @@ impl Keyring {
         Ok(ix)
     }
 
-    pub fn seal(
+    pub fn seal<S: KeySource>(
         &self,
-        conn: &mut PgConnection,
+        keys: &mut S,
         row: &RowBinding<'_>,
         plaintext: &[u8],
-    ) -> Result<(i32, Ciphertext), StoreError> {
-        let (key_id, key) = self.active_key(conn, row.tenant)?;
+    ) -> Result<(i32, Ciphertext), S::Error> {
+        let (key_id, key) = self.active_key(keys, row.tenant)?;
         Ok((key_id, aead::seal(&key, key_id, row, plaintext)?))
     }
 
-    pub fn open(
+    /// Opens a stored value. A value that does not open (malformed, under an
+    /// unknown key, forged or moved: every failure but the source's own) is
+    /// counted for `GET /metrics`.
+    pub fn open<S: KeySource>(
         &self,
-        conn: &mut PgConnection,
+        keys: &mut S,
         row: &RowBinding<'_>,
         ciphertext: &Ciphertext,
-    ) -> Result<PhiBytes, StoreError> {
-        let opened = aead::key_id_of(ciphertext)
-            .map_err(StoreError::from)
-            .and_then(|key_id| {
-                let key = self.key(conn, row.tenant, key_id)?;
-                aead::open(&key, row, ciphertext).map_err(|_| StoreError::Decrypt { key_id })
-            });
-        if opened.as_ref().is_err_and(StoreError::is_unreadable) {
+    ) -> Result<PhiBytes, S::Error> {
+        let opened = match aead::key_id_of(ciphertext) {
+            Err(e) => Err(e),
+            Ok(key_id) => self.lookup(keys, row.tenant, key_id)?.and_then(|key| {
+                aead::open(&key, row, ciphertext).map_err(|_| CryptoError::Undecryptable { key_id })
+            }),
+        };
+        opened.map_err(|e| {
             self.unreadable.fetch_add(1, Ordering::Relaxed);
-        }
-        opened
+            S::Error::from(e)
+        })
     }
 
     /// Stored values that did not open (corrupt, forged or moved ciphertext)

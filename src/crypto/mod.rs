@@ -7,12 +7,14 @@
 
 pub mod aead;
 pub mod blind;
+pub mod key_source;
 pub mod keyring;
 pub mod master;
 
 use std::fmt;
 
 pub use blind::{BlindIndex, BlindIndexer};
+pub use key_source::{KeySource, WrappedKey};
 pub use keyring::Keyring;
 pub use master::MasterKey;
 
@@ -24,6 +26,22 @@ pub enum CryptoError {
     Authentication,
     #[error("key {0} is unknown")]
     UnknownKey(i32),
+    /// A stored value that does not open under its key: corrupt, forged or moved.
+    #[error("a stored value could not be decrypted (key {key_id})")]
+    Undecryptable { key_id: i32 },
+    /// The tenant's keys were wrapped by another master key than the one loaded.
+    #[error(
+        "data key {key_id} of this database is wrapped by master key {kek_id}, but master key {loaded} is loaded; \
+         start with the original key (FHIRGATE_MASTER_KEY_FILE / FHIRGATE_MASTER_KEY) or use another database"
+    )]
+    ForeignMasterKey {
+        key_id: i32,
+        kek_id: String,
+        loaded: String,
+    },
+    /// No active key of a purpose even after creating the tenant's keys.
+    #[error("{0}")]
+    NoActiveKey(&'static str),
     #[error("master key: {0}")]
     MasterKey(String),
     #[error("openssl: {0}")]

@@ -1,7 +1,6 @@
 //! The FHIR R4 HTTP API under `/fhir` (http://hl7.org/fhir/R4/http.html).
 
 pub mod base;
-pub mod booking;
 pub mod bundle;
 pub mod capability;
 pub mod context;
@@ -17,7 +16,6 @@ pub mod search;
 
 use std::sync::Arc;
 
-use actix_web::web;
 use fhirgate_search::Registry;
 use fhirgate_validate::{Invariants, Validator};
 
@@ -76,8 +74,4 @@ impl FhirModel {
             registry,
         })
     }
-}
-
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    handlers::configure(cfg);
 }

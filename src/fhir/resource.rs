@@ -2,7 +2,7 @@
 //! URL, validation, and the server-owned `id` / `meta` fields.
 
 use actix_web::{web, HttpRequest};
-use chrono::{DateTime, SecondsFormat, SubsecRound, Utc};
+use chrono::{DateTime, Utc};
 use fhirgate_validate::IssueCode;
 use futures_util::StreamExt;
 use serde_json::{Map, Value};
@@ -203,15 +203,9 @@ pub fn check_resource(
     }
 }
 
-/// A timestamp as stored: millisecond precision, so the database value and the
-/// meta.lastUpdated text are the same instant.
-pub fn now_ms() -> DateTime<Utc> {
-    Utc::now().trunc_subsecs(3)
-}
-
-pub fn instant(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Millis, true)
-}
+// Defined below the audit layer, which writes instants too; kept here for the
+// FHIR modules that import them from this module.
+pub use crate::time::{instant, now_ms};
 
 /// Sets `id`, `meta.versionId` and `meta.lastUpdated`, keeping every other
 /// element (meta.profile, tag, security, source, extensions) as the client sent it.

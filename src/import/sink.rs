@@ -5,7 +5,6 @@
 
 use std::sync::Arc;
 
-use actix_web::web;
 use anyhow::Context;
 use serde_json::Value;
 
@@ -30,7 +29,7 @@ pub enum Sink {
         url: String,
     },
     Direct {
-        state: web::Data<AppState>,
+        state: Arc<AppState>,
         writer: AuditWriter,
         db: Db,
         base: String,
@@ -63,9 +62,9 @@ impl Sink {
     /// The database `serve` would use, bootstrapped the same way (configured URL,
     /// local server or private cluster; master key; migrations).
     pub async fn direct(settings: &Settings) -> anyhow::Result<Arc<Self>> {
-        let (db, model, master) = crate::startup::open_store(settings).await?;
+        let (db, model, master) = crate::runtime::open_store(settings).await?;
         let (state, writer) =
-            crate::startup::app_state(settings, db.clone(), model, master).await?;
+            crate::runtime::app_state(settings, db.clone(), model, master).await?;
         let base = state
             .base
             .for_server(settings.http_addr, settings.tls.is_some());

@@ -3,6 +3,8 @@
 
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
+use crate::crypto::CryptoError;
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("no database connection available: {0}")]
@@ -17,6 +19,21 @@ pub enum StoreError {
     Task(String),
     #[error("stored data is inconsistent: {0}")]
     Corrupt(String),
+}
+
+/// The keyring answers in the store's error (crypto/key_source.rs): a value that
+/// does not open is `Decrypt`, a missing active key `Corrupt`, and every other
+/// crypto failure `Crypto` with its text.
+impl From<CryptoError> for StoreError {
+    fn from(e: CryptoError) -> Self {
+        match e {
+            CryptoError::UnknownKey(key_id) | CryptoError::Undecryptable { key_id } => {
+                StoreError::Decrypt { key_id }
+            }
+            CryptoError::NoActiveKey(what) => StoreError::Corrupt(what.to_owned()),
+            e => StoreError::Crypto(e.to_string()),
+        }
+    }
 }
 
 impl StoreError {

@@ -1,4 +1,5 @@
-//! The `data_keys` table: wrapped data keys per tenant.
+//! The `data_keys` table: wrapped data keys per tenant, and the keyring's
+//! [`KeySource`] over it.
 
 use diesel::dsl::max;
 use diesel::pg::PgConnection;
@@ -6,11 +7,50 @@ use diesel::prelude::*;
 
 use super::schema::data_keys;
 use super::StoreError;
+use crate::crypto::KeySource;
+pub use crate::crypto::WrappedKey;
 
-pub struct WrappedKey {
-    pub key_id: i32,
-    pub kek_id: String,
-    pub wrapped: Vec<u8>,
+/// The keyring reads and creates keys through the connection it is handed, in
+/// the caller's transaction (crypto/key_source.rs).
+impl KeySource for PgConnection {
+    type Error = StoreError;
+
+    fn active_key(
+        &mut self,
+        tenant: &str,
+        purpose: &str,
+    ) -> Result<Option<WrappedKey>, StoreError> {
+        active(self, tenant, purpose)
+    }
+
+    fn key_by_id(
+        &mut self,
+        tenant: &str,
+        key_id: i32,
+    ) -> Result<Option<(String, WrappedKey)>, StoreError> {
+        by_id(self, tenant, key_id)
+    }
+
+    fn next_key_id(&mut self, tenant: &str) -> Result<i32, StoreError> {
+        next_id(self, tenant)
+    }
+
+    fn insert_key(
+        &mut self,
+        tenant: &str,
+        purpose: &str,
+        key: &WrappedKey,
+        make_active: bool,
+    ) -> Result<(), StoreError> {
+        insert(self, tenant, purpose, key, make_active)
+    }
+
+    fn atomically<T>(
+        &mut self,
+        f: impl FnOnce(&mut Self) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        self.transaction(f)
+    }
 }
 
 pub fn active(

@@ -13,10 +13,8 @@ use super::StoreError;
 
 pub type PgPool = Pool<ConnectionManager<PgConnection>>;
 
-/// How long a request waits for a new connection to be made (and libpq for a
-/// server to answer, `connect_timeout`, unless the URL sets it): short, so that
-/// an outage gives a quick 503 (`--db-connect-timeout-secs`).
-pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+/// The default is configuration's (config sits below the store).
+pub use crate::config::DEFAULT_DB_CONNECT_TIMEOUT as DEFAULT_CONNECT_TIMEOUT;
 /// How long a request queues for a connection while the pool is busy.
 const QUEUE_WAIT: Duration = Duration::from_secs(10);
 

@@ -49,7 +49,7 @@ fn membership() -> &'static [String] {
             else {
                 continue;
             };
-            if t == ResourceType::AuditEvent {
+            if !t.descriptor().in_everything {
                 continue;
             }
             for p in r

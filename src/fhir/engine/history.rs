@@ -12,7 +12,6 @@ use crate::fhir::bundle::{raw, Bundle, Entry, EntryRequest, EntryResponse, Link}
 use crate::fhir::error::FhirError;
 use crate::fhir::preconditions::etag;
 use crate::fhir::resource::instant;
-use crate::model::ResourceType;
 use crate::store::resources::{HistoryCursor, Method};
 
 pub const DEFAULT_COUNT: i64 = 50;
@@ -57,16 +56,18 @@ impl Engine {
         query: Query,
         raw_query: String,
     ) -> Result<Outcome, FhirError> {
-        // AuditEvents are an append-only log of one version each.
-        if let HistoryLevel::Instance(ResourceType::AuditEvent, _) = level {
-            return Err(FhirError::MethodNotAllowed(
-                "AuditEvents have no history".into(),
-            ));
-        }
-        if let HistoryLevel::Type(ResourceType::AuditEvent) = level {
-            return Err(FhirError::MethodNotAllowed(
-                "AuditEvents have no history; search them instead".into(),
-            ));
+        // A type without history (AuditEvents: an append-only log of one
+        // version each) refuses it at every level but the system's.
+        match &level {
+            HistoryLevel::Instance(t, _) if !t.descriptor().has_history => {
+                return Err(FhirError::MethodNotAllowed(format!("{t}s have no history")));
+            }
+            HistoryLevel::Type(t) if !t.descriptor().has_history => {
+                return Err(FhirError::MethodNotAllowed(format!(
+                    "{t}s have no history; search them instead"
+                )));
+            }
+            _ => {}
         }
         let bundle = history_bundle(self, svc, base, level, &query, &raw_query).await?;
         Ok(Outcome::Document(bundle))

@@ -35,9 +35,9 @@ impl Engine {
                 found.version_id
             )));
         };
-        record.patients = match rtype {
-            ResourceType::Patient => vec![format!("Patient/{id}")],
-            _ => serde_json::from_slice(&body.0)
+        record.patients = match rtype.descriptor().own_patient(id.as_str()) {
+            Some(own) => vec![own],
+            None => serde_json::from_slice(&body.0)
                 .map(|v| patient_refs(rtype.as_str(), None, &v))
                 .unwrap_or_default(),
         };

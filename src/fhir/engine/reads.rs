@@ -13,7 +13,7 @@ use super::access::Action;
 use super::Services;
 use crate::fhir::error::FhirError;
 use crate::fhir::search;
-use crate::model::{ResourceId, ResourceType};
+use crate::model::{ResourceId, ResourceType, Storage};
 use crate::store::resources::{self, HistoryCursor, HistoryScope, Method, Version};
 use crate::store::{self, Unreadable};
 
@@ -159,7 +159,7 @@ impl Services {
 /// Whether `rtype` lives in the versioned resource tables (AuditEvents live in
 /// the append-only audit log, one version each).
 fn versioned(rtype: ResourceType) -> bool {
-    rtype != ResourceType::AuditEvent
+    rtype.descriptor().storage == Storage::Versioned
 }
 
 /// The types a criterion searches besides its own: chain targets, `_has` sources.

@@ -11,7 +11,6 @@ use serde_json::{Map, Value};
 use super::access::{Access, Action, Principal, Refusal, Refusals};
 use crate::audit::{self, patient_refs, AuditRecord};
 use crate::crypto::Keyring;
-use crate::fhir::booking::practitioner_slots;
 use crate::fhir::error::FhirError;
 use crate::fhir::resource::{finalize, now_ms};
 use crate::fhir::FhirModel;
@@ -46,9 +45,9 @@ pub struct Written {
 /// Whether a write of `rtype` also maintains `appointment_bookings` (with
 /// statements of its own, after its practitioners' locks: store/bookings.rs).
 /// A create that does not only stages rows in its WriteSet, so it can be sent
-/// as one statement (`Ctx::write_one`).
+/// as one statement (`Engine::write_one`).
 pub fn writes_bookings(rtype: ResourceType) -> bool {
-    rtype == ResourceType::Appointment
+    rtype.descriptor().writes_bookings()
 }
 
 impl Services {
@@ -128,7 +127,7 @@ impl Services {
         }
         ws.index(&indexer, rtype, id, &entries);
         if writes_bookings(rtype) {
-            let slots = practitioner_slots(resource);
+            let slots = rtype.descriptor().slots(resource);
             bookings::replace(conn, &self.tenant, id, &slots).map_err(|e| {
                 // A deadlock here is two bookings of one slot waiting on each
                 // other; PostgreSQL aborts one, and that one overlaps the other.
@@ -380,11 +379,11 @@ impl Services {
             None,
         )?;
         index::delete(conn, &self.tenant, rtype.as_str(), id)?;
-        if rtype == ResourceType::Appointment {
+        if writes_bookings(rtype) {
             bookings::delete(conn, &self.tenant, id)?;
         }
-        if rtype == ResourceType::Patient {
-            audit.patients = vec![format!("Patient/{id}")];
+        if let Some(own) = rtype.descriptor().own_patient(id.as_str()) {
+            audit.patients = vec![own];
         }
         audit.version = Some(version);
         self.stage_audit(conn, &mut ws, audit)?;

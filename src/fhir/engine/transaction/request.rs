@@ -216,9 +216,10 @@ fn parse_entry(
                 .with_timezone(&Utc),
         ),
     };
-    if verb != Verb::Get && target.rtype() == ResourceType::AuditEvent {
+    if verb != Verb::Get && !target.rtype().client_writable() {
         return Err(FhirError::MethodNotAllowed(format!(
-            "{label}: AuditEvents are written by the server only"
+            "{label}: {}s are written by the server only",
+            target.rtype()
         )));
     }
     Ok(Request {
