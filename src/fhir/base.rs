@@ -20,6 +20,11 @@ use fhirgate_validate::IssueCode;
 use super::error::FhirError;
 use crate::config::Settings;
 
+/// The path of the FHIR base on this server: the routes are mounted there
+/// (handlers/mod.rs) and every base URL built here ends with it. One tenant
+/// today; the tenancy issue adds `/t/{slug}/fhir` beside it.
+pub const BASE_PATH: &str = "/fhir";
+
 /// How the base URL is chosen (see the module docs).
 #[derive(Debug, Clone)]
 pub struct BaseUrl {
@@ -49,7 +54,7 @@ impl BaseUrl {
     pub fn for_server(&self, addr: SocketAddr, tls: bool) -> String {
         match &self.configured {
             Some(b) => b.clone(),
-            None => format!("{}://{addr}/fhir", if tls { "https" } else { "http" }),
+            None => format!("{}://{addr}{BASE_PATH}", if tls { "https" } else { "http" }),
         }
     }
 
@@ -72,14 +77,14 @@ impl BaseUrl {
         };
         // HTTP/1.0 without Host: the address the request came in on.
         let Some(host) = host else {
-            return Ok(format!("{scheme}://{local}/fhir"));
+            return Ok(format!("{scheme}://{local}{BASE_PATH}"));
         };
         let default_port = if config.secure() { 443 } else { 80 };
         match split_host(&host) {
             Some((name, port)) if self.accepts(&name, port.unwrap_or(default_port), local) => {
                 Ok(match port {
-                    Some(p) => format!("{scheme}://{name}:{p}/fhir"),
-                    None => format!("{scheme}://{name}/fhir"),
+                    Some(p) => format!("{scheme}://{name}:{p}{BASE_PATH}"),
+                    None => format!("{scheme}://{name}{BASE_PATH}"),
                 })
             }
             // The value is not echoed: it is the client's, and may be anything.

@@ -30,7 +30,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/readyz", web::get().to(system::readyz))
         .route("/metrics", web::get().to(system::metrics))
         .service(
-            web::scope("/fhir")
+            web::scope(crate::fhir::base::BASE_PATH)
                 // transaction and batch (http://hl7.org/fhir/R4/http.html#transaction)
                 .service(
                     web::resource(["", "/"])
