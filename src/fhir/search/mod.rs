@@ -22,6 +22,8 @@ mod sql;
 mod text;
 mod totals;
 mod values;
+#[cfg(test)]
+mod snapshot_tests;
 
 pub use audit::AUDIT_PARAMS;
 pub use conditional::{
