@@ -16,14 +16,15 @@ mod dates;
 mod include;
 mod keys;
 mod leaf;
+mod modifier;
 mod options;
 mod page;
+#[cfg(test)]
+mod snapshot_tests;
 mod sql;
 mod text;
 mod totals;
 mod values;
-#[cfg(test)]
-mod snapshot_tests;
 
 pub use audit::AUDIT_PARAMS;
 pub use conditional::{
