@@ -19,8 +19,6 @@ mod leaf;
 mod modifier;
 mod options;
 mod page;
-#[cfg(test)]
-mod snapshot_tests;
 mod sql;
 mod text;
 mod totals;

@@ -18,7 +18,7 @@ use crate::model::ResourceType;
 use crate::store::stmt::Stmt;
 use crate::tenant::TenantId;
 
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub(super) enum Bind {
     Text(String),
     Bytes(Vec<u8>),
