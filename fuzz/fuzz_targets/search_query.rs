@@ -4,10 +4,11 @@
 //! Errors are fine (they become 400 OperationOutcomes); panics, hangs and
 //! unbounded memory are not.
 //!
-//! Only what `fhirgate::fhir::search` exports is reachable: `parse_criteria` and
-//! `searchable`. `parse_options` (options.rs) and `Query::add` (sql.rs, where the
-//! type-specific value parsers run) are private to that module; fuzz/README.md
-//! names the re-exports that would let this target reach them.
+//! Only what `fhirgate::fhir::search` exports is reachable: `parse_criteria`
+//! (with the type-specific value parsers, leaf/*.rs) and `searchable`.
+//! `parse_options` (options.rs) and `Query::add` (sql.rs, which builds the SQL)
+//! are private to that module; fuzz/README.md names the re-exports that would
+//! let this target reach them.
 #![no_main]
 
 use std::sync::OnceLock;

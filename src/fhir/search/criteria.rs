@@ -5,9 +5,13 @@
 use fhirgate_search::{ParamType, Registry};
 use fhirgate_validate::IssueCode;
 
+use super::audit;
+use super::leaf::{self, Spec, Test};
+use super::modifier::Modifier;
 use super::RESULT_PARAMS;
 use crate::fhir::error::FhirError;
 use crate::model::ResourceType;
+use crate::store::index::phi::is_phi;
 
 /// How many chain or `_has` links one parameter may follow. Deeper searches are
 /// refused (400) rather than run: each link is a join over the reference index.
@@ -26,15 +30,16 @@ pub struct Leaf {
     /// or the parts of a union parameter (fhirgate-search unions.rs).
     pub rows_of: Vec<String>,
     pub param_type: ParamType,
-    pub modifier: Option<String>,
-    /// Comma-separated alternatives (OR), split at unescaped commas; other
-    /// escapes (`\$`, `\|`, `\\`) are kept for the type-specific parsers
-    /// (search.html#escaping).
-    pub values: Vec<String>,
-    /// The types of a composite parameter's components, in order (search.html#composite).
-    pub components: Vec<ParamType>,
-    /// A reference parameter's target types (for the `:[type]` modifier).
-    pub targets: Vec<String>,
+    /// `param` is PHI on its resource type: it is matched through blind
+    /// indexes only (docs/security.md).
+    pub phi: bool,
+    /// The modifier and the comma-separated alternatives (OR), parsed for the
+    /// parameter's type (`leaf.rs`), or why they are refused. A refusal is
+    /// returned only when the search is built (`Query::add`), after the result
+    /// parameters and (under `Prefer: handling=strict`) unknown parameters
+    /// have been checked: a query with several faults reports the one it
+    /// reported before values were parsed here.
+    pub test: Result<Test, FhirError>,
 }
 
 #[derive(Debug, Clone)]
@@ -101,8 +106,8 @@ pub fn unescape(s: &str) -> String {
 /// evaluable FHIRPath expression produced. Special parameters (`_text`,
 /// `_content`, `near`, ...) are not.
 pub fn searchable(registry: &Registry, rtype: ResourceType, code: &str) -> bool {
-    if rtype == ResourceType::AuditEvent {
-        return super::audit::AUDIT_PARAMS.contains(&code);
+    if audit::is_projected(rtype) {
+        return audit::searchable(code);
     }
     match registry.get(rtype.as_str(), code) {
         Some(d) if code == "_id" || code == "_lastUpdated" => d.param_type != ParamType::Special,
@@ -140,11 +145,11 @@ fn parse_name(
                 "_has: {src:?} is not a resource type this server serves"
             ))
         })?;
-        if source == ResourceType::AuditEvent {
+        if audit::is_projected(source) {
             return Err(FhirError::invalid(
                 IssueCode::NotSupported,
                 None,
-                "_has over AuditEvent is not supported",
+                format!("_has over {source} is not supported"),
             ));
         }
         let def = reg
@@ -168,7 +173,7 @@ fn parse_name(
         None => (name, None),
     };
     let (code, modifier) = match head.split_once(':') {
-        Some((c, m)) => (c, Some(m)),
+        Some((c, m)) => (c, Some(Modifier::parse(m))),
         None => (head, None),
     };
     let Some(tail) = tail else {
@@ -189,25 +194,32 @@ fn parse_name(
                 format!("{code}: at most {MAX_VALUES} comma-separated values"),
             ));
         }
+        let components: Vec<ParamType> = def
+            .components
+            .iter()
+            .filter_map(|(url, _)| reg.by_url(url).map(|d| d.param_type))
+            .collect();
+        let phi = is_phi(rtype.as_str(), &def.code);
+        let spec = Spec {
+            rtype,
+            def,
+            phi,
+            modifier: modifier.as_ref(),
+            components: &components,
+        };
         return Ok(Some(Criterion::Leaf(Leaf {
             param: def.code.clone(),
             rows_of: def.index_params(),
             param_type: def.param_type,
-            modifier: modifier.map(str::to_owned),
-            values,
-            components: def
-                .components
-                .iter()
-                .filter_map(|(url, _)| reg.by_url(url).map(|d| d.param_type))
-                .collect(),
-            targets: def.targets.clone(),
+            phi,
+            test: leaf::parse(&spec, &values),
         })));
     };
-    if rtype == ResourceType::AuditEvent {
+    if audit::is_projected(rtype) {
         return Err(FhirError::invalid(
             IssueCode::NotSupported,
             None,
-            "chained AuditEvent parameters are not supported",
+            format!("chained {rtype} parameters are not supported"),
         ));
     }
     let Some(def) = reg.get(rtype.as_str(), code) else {
@@ -220,18 +232,23 @@ fn parse_name(
     }
     let allowed =
         |t: &ResourceType| def.targets.is_empty() || def.targets.iter().any(|d| d == t.as_str());
-    let targets: Vec<ResourceType> = match modifier {
+    let targets: Vec<ResourceType> = match &modifier {
         Some(m) => {
-            let t = ResourceType::parse(m).filter(allowed).ok_or_else(|| {
+            let t = match m {
+                Modifier::Type(t) => ResourceType::parse(t).filter(allowed),
+                _ => None,
+            };
+            let t = t.ok_or_else(|| {
                 bad(format!(
-                    "{code}:{m}: not a target type of {code} served here"
+                    "{code}:{}: not a target type of {code} served here",
+                    m.as_str()
                 ))
             })?;
             vec![t]
         }
         None => ResourceType::ALL
             .into_iter()
-            .filter(|t| *t != ResourceType::AuditEvent && allowed(t))
+            .filter(|t| !audit::is_projected(*t) && allowed(t))
             .collect(),
     };
     let mut branches = Vec::new();

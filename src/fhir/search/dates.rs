@@ -20,12 +20,64 @@ pub(super) fn search_range(
     })
 }
 
-pub(super) fn split_prefix(v: &str) -> (&str, &str) {
-    let p = v.get(..2).unwrap_or("");
-    if ["eq", "ne", "gt", "lt", "ge", "le", "sa", "eb", "ap"].contains(&p) {
-        (p, v.get(2..).unwrap_or(""))
-    } else {
-        ("eq", v)
+/// A comparison prefix of a number, date or quantity value (search.html#prefix).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Prefix {
+    Eq,
+    Ne,
+    Gt,
+    Lt,
+    Ge,
+    Le,
+    Sa,
+    Eb,
+    Ap,
+}
+
+/// The prefix of `v` (`eq` when it has none) and the value after it.
+pub(super) fn split_prefix(v: &str) -> (Prefix, &str) {
+    let prefix = match v.get(..2).unwrap_or("") {
+        "eq" => Prefix::Eq,
+        "ne" => Prefix::Ne,
+        "gt" => Prefix::Gt,
+        "lt" => Prefix::Lt,
+        "ge" => Prefix::Ge,
+        "le" => Prefix::Le,
+        "sa" => Prefix::Sa,
+        "eb" => Prefix::Eb,
+        "ap" => Prefix::Ap,
+        _ => return (Prefix::Eq, v),
+    };
+    (prefix, v.get(2..).unwrap_or(""))
+}
+
+/// A date search value: `[prefix]date`, with the range the date denotes at
+/// its precision (search.html#date).
+#[derive(Debug, Clone)]
+pub struct DateValue {
+    pub prefix: Prefix,
+    /// The date as written (after the prefix): PHI dates compare its blind index.
+    pub text: String,
+    pub lo: DateTime<Utc>,
+    pub hi: DateTime<Utc>,
+}
+
+impl DateValue {
+    /// Parses `[prefix]date`; a 400 naming `param` when the date is not one.
+    pub(super) fn parse(param: &str, v: &str) -> Result<Self, FhirError> {
+        let (prefix, date) = split_prefix(v);
+        Self::of(param, prefix, date)
+    }
+
+    /// The value of `date` (already split from `prefix`).
+    pub(super) fn of(param: &str, prefix: Prefix, date: &str) -> Result<Self, FhirError> {
+        let (lo, hi) = search_range(param, date)?;
+        Ok(Self {
+            prefix,
+            text: date.to_owned(),
+            lo,
+            hi,
+        })
     }
 }
 
@@ -100,7 +152,8 @@ mod tests {
         let (lo, hi) = date_range("2023-06-15T10:30:00Z").unwrap();
         assert_eq!(lo.to_rfc3339(), "2023-06-15T10:30:00+00:00");
         assert_eq!(hi.to_rfc3339(), "2023-06-15T10:30:00.999+00:00");
-        assert_eq!(split_prefix("ge2020"), ("ge", "2020"));
-        assert_eq!(split_prefix("2020"), ("eq", "2020"));
+        assert_eq!(split_prefix("ge2020"), (Prefix::Ge, "2020"));
+        assert_eq!(split_prefix("2020"), (Prefix::Eq, "2020"));
+        assert_eq!(split_prefix("xx2020"), (Prefix::Eq, "xx2020"));
     }
 }

@@ -10,6 +10,7 @@ use diesel::{PgConnection, QueryableByName, RunQueryDsl};
 use fhirgate_search::{ParamType, Registry};
 use fhirgate_validate::IssueCode;
 
+use super::audit;
 use crate::fhir::error::FhirError;
 use crate::model::{ResourceId, ResourceType};
 use crate::tenant::TenantId;
@@ -48,7 +49,7 @@ impl Include {
         let source = parts
             .next()
             .and_then(ResourceType::parse)
-            .filter(|t| *t != ResourceType::AuditEvent)
+            .filter(|t| !audit::is_projected(*t))
             .ok_or_else(|| bad(v))?;
         let param = match parts.next() {
             Some("*") if !reverse => None,
@@ -164,7 +165,7 @@ pub fn resolve(
                         .into_iter()
                         .filter_map(|f| {
                             ResourceType::parse(&f.t)
-                                .filter(|t| *t != ResourceType::AuditEvent)
+                                .filter(|t| !audit::is_projected(*t))
                                 .map(|t| (t, f.i))
                         }),
                 );
@@ -175,7 +176,7 @@ pub fn resolve(
                         .into_iter()
                         .filter_map(|f| {
                             ResourceType::parse(&f.t)
-                                .filter(|t| *t != ResourceType::AuditEvent)
+                                .filter(|t| !audit::is_projected(*t))
                                 .map(|t| (t, f.i))
                         }),
                 );

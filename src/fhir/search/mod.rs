@@ -16,6 +16,7 @@ mod dates;
 mod include;
 mod keys;
 mod leaf;
+mod modifier;
 mod options;
 mod page;
 mod sql;

@@ -7,6 +7,7 @@ use fhirgate_validate::{IssueCode, Summary};
 
 use super::criteria::searchable;
 use super::include::Include;
+use super::modifier::Modifier;
 use super::page::{Cursor, SortKey, MAX_SORT_KEYS};
 use crate::fhir::error::FhirError;
 use crate::model::ResourceType;
@@ -53,6 +54,26 @@ fn once<'a>(seen: &mut Option<&'a str>, name: &str, v: &'a str) -> Result<(), Fh
     Ok(())
 }
 
+/// `_include` or `_revinclude`, plain or `:iterate` (search.html#include), as
+/// (reverse, iterate); None for other names (and other modifiers, which are
+/// ignored).
+fn include_kind(name: &str) -> Option<(bool, bool)> {
+    let (name, modifier) = match name.split_once(':') {
+        Some((n, m)) => (n, Some(Modifier::parse(m))),
+        None => (name, None),
+    };
+    let reverse = match name {
+        "_include" => false,
+        "_revinclude" => true,
+        _ => return None,
+    };
+    match modifier {
+        None => Some((reverse, false)),
+        Some(m) if m.iterates() => Some((reverse, true)),
+        Some(_) => None,
+    }
+}
+
 pub fn parse_options(
     reg: &Registry,
     rtype: ResourceType,
@@ -82,14 +103,11 @@ pub fn parse_options(
                     .filter(|e| !e.is_empty())
                     .map(str::to_owned),
             ),
-            "_include" | "_include:iterate" | "_include:recurse" => {
-                o.include
-                    .push(Include::parse(reg, v, k != "_include", false)?)
-            }
-            "_revinclude" | "_revinclude:iterate" | "_revinclude:recurse" => o
-                .revinclude
-                .push(Include::parse(reg, v, k != "_revinclude", true)?),
-            _ => {}
+            _ => match include_kind(k) {
+                Some((false, iterate)) => o.include.push(Include::parse(reg, v, iterate, false)?),
+                Some((true, iterate)) => o.revinclude.push(Include::parse(reg, v, iterate, true)?),
+                None => {}
+            },
         }
     }
     if let Some(c) = count {

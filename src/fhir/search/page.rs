@@ -12,10 +12,12 @@ use fhirgate_search::ParamType;
 use fhirgate_validate::IssueCode;
 use serde::{Deserialize, Serialize};
 
+use super::audit;
+use super::dates::Prefix;
 use super::sql::{unsupported, Bind, Query};
 use super::values::parse_number;
 use crate::fhir::error::FhirError;
-use crate::model::{ResourceId, ResourceType};
+use crate::model::ResourceId;
 use crate::store::index::phi::is_phi;
 
 /// At most this many `_sort` keys.
@@ -145,15 +147,8 @@ fn key_expr(q: &mut Query<'_>, k: &SortKey) -> Result<(String, KeyKind), FhirErr
     let rtype = q.rtype;
     match (rtype, k.param.as_str()) {
         (_, "_id") => return Ok(("r.id".into(), KeyKind::Text)),
-        // An AuditEvent's meta.lastUpdated is its recorded time (audit/event.rs).
-        (ResourceType::AuditEvent, "date" | "_lastUpdated") => {
-            return Ok(("r.recorded".into(), KeyKind::Time))
-        }
-        (ResourceType::AuditEvent, _) => {
-            return Err(unsupported(
-                &k.param,
-                "sorting AuditEvents on this parameter",
-            ))
+        (t, p) if audit::is_projected(t) => {
+            return Ok((audit::sort_column(p)?.into(), KeyKind::Time))
         }
         (_, "_lastUpdated") => return Ok((q.resource_column_of_r("last_updated"), KeyKind::Time)),
         _ => {}
@@ -210,7 +205,7 @@ fn cursor_value(q: &mut Query<'_>, kind: KeyKind, v: &str) -> Result<String, Fhi
         }
         KeyKind::Numeric => {
             let n = parse_number(v)
-                .filter(|n| n.prefix == "eq" && n.text == v)
+                .filter(|n| n.prefix == Prefix::Eq && n.text == v)
                 .ok_or_else(bad)?;
             format!("{}::numeric", q.text(n.text))
         }

@@ -10,8 +10,8 @@ use chrono::{DateTime, Utc};
 use diesel::sql_types::{Array, Bytea, Text, Timestamptz};
 use fhirgate_validate::IssueCode;
 
-use super::criteria::{Criterion, Leaf};
-use super::dates::{search_range, split_prefix};
+use super::audit;
+use super::criteria::Criterion;
 use crate::crypto::BlindIndexer;
 use crate::fhir::error::FhirError;
 use crate::model::ResourceType;
@@ -79,10 +79,10 @@ pub(super) fn like_escape(s: &str) -> String {
 
 impl<'a> Query<'a> {
     pub fn new(ix: &'a BlindIndexer, tenant: &TenantId, rtype: ResourceType) -> Self {
-        // AuditEvents live in their own append-only table; placeholder rows
-        // (version 0, taken to serialise conditional creates) are not resources yet.
-        let (from, where_sql) = if rtype == ResourceType::AuditEvent {
-            ("audit_events r", "r.tenant_id = $1".to_owned())
+        // Placeholder rows (version 0, taken to serialise conditional creates)
+        // are not resources yet.
+        let (from, where_sql) = if audit::is_projected(rtype) {
+            (audit::FROM, audit::TENANT_WHERE.to_owned())
         } else {
             (
                 "resources r",
@@ -122,14 +122,11 @@ impl<'a> Query<'a> {
 
     /// ANDs one criterion into the search.
     pub fn add(&mut self, c: &Criterion) -> Result<(), FhirError> {
-        let cond = if self.rtype == ResourceType::AuditEvent {
-            match c {
-                Criterion::Leaf(l) => self.audit_leaf(l)?,
-                _ => return Err(unsupported("AuditEvent", "chaining")),
-            }
+        let cond = if audit::is_projected(self.rtype) {
+            self.projected(c)?
         } else {
             if let Criterion::Leaf(l) = c {
-                if let Some(keys) = self.equality_keys(l)? {
+                if let Some(keys) = self.equality_keys(l) {
                     let any = keys.len() > 1;
                     let b = self.bind(Bind::Texts(keys));
                     let op = if any { "&&" } else { "@>" };
@@ -225,71 +222,6 @@ impl<'a> Query<'a> {
                 format!("{column} IN ({})", binds.join(", "))
             }
         }
-    }
-
-    /// A date search value (with its prefix) against a timestamptz column holding
-    /// instants: the value's precision makes it a range (search.html#date).
-    pub(super) fn instant_condition(
-        &mut self,
-        col: &str,
-        param: &str,
-        value: &str,
-    ) -> Result<String, FhirError> {
-        let (prefix, date) = split_prefix(value);
-        let (lo, hi) = search_range(param, date)?;
-        let (lo, hi) = match prefix {
-            "ap" => super::dates::approximately(lo, hi, chrono::Utc::now()),
-            _ => (lo, hi),
-        };
-        let (l, h) = (self.bind(Bind::Time(lo)), self.bind(Bind::Time(hi)));
-        Ok(match prefix {
-            "eq" | "ap" => format!("{col} BETWEEN {l} AND {h}"),
-            "ne" => format!("{col} NOT BETWEEN {l} AND {h}"),
-            "gt" | "sa" => format!("{col} > {h}"),
-            "lt" | "eb" => format!("{col} < {l}"),
-            "ge" => format!("{col} >= {l}"),
-            "le" => format!("{col} <= {h}"),
-            _ => return Err(unsupported(param, "this prefix")),
-        })
-    }
-
-    /// `_id` and `_lastUpdated` are columns of the resources table (not indexed).
-    pub(super) fn resource_column(
-        &mut self,
-        col: &str,
-        row: Option<&str>,
-        rtype: ResourceType,
-        l: &Leaf,
-    ) -> Result<String, FhirError> {
-        if let Some(m) = l.modifier.as_deref() {
-            return match (m, l.values.as_slice()) {
-                // Every resource has an id and a lastUpdated (search.html#missing).
-                ("missing", [v]) if v == "true" => Ok("FALSE".into()),
-                ("missing", [v]) if v == "false" => Ok("TRUE".into()),
-                _ => Err(unsupported(&l.param, "this modifier")),
-            };
-        }
-        let mut alts = Vec::new();
-        for v in &l.values {
-            let v = super::criteria::unescape(v);
-            alts.push(if l.param == "_id" {
-                format!("{col} = {}", self.text(v))
-            } else {
-                let column = match row {
-                    Some(r) => format!("{r}.last_updated"),
-                    None => "x.last_updated".to_owned(),
-                };
-                self.instant_condition(&column, &l.param, &v)?
-            });
-        }
-        let any = format!("(({}))", alts.join(") OR ("));
-        Ok(match (l.param.as_str(), row) {
-            ("_lastUpdated", None) => format!(
-                "{col} IN (SELECT x.id FROM resources x WHERE x.tenant_id = $1 AND x.resource_type = '{}' AND NOT x.deleted AND x.version_id > 0 AND {any})",
-                rtype.as_str()
-            ),
-            _ => any,
-        })
     }
 
     /// The FROM and WHERE of the search; the row alias is `r`, with an `id` column.

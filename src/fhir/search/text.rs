@@ -2,11 +2,10 @@
 //! tokens and the unit of `||unit` on quantities. docs/security.md says what
 //! the digests reveal and how these matches differ from plaintext ones.
 
-use super::criteria::{unescape, Leaf};
-use super::sql::{invalid_value, Bind, Query};
-use crate::fhir::error::FhirError;
+use super::criteria::Leaf;
+use super::sql::{Bind, Query};
 use crate::model::ResourceType;
-use crate::store::index::phi::{column, fold, text_word_digest};
+use crate::store::index::phi::{column, text_word_digest};
 
 impl Query<'_> {
     /// `:text` (search.html#modifiers: "the search parameter is processed as a
@@ -15,26 +14,23 @@ impl Query<'_> {
     /// starts-with). Each word of the search value must start a word of the
     /// stored text (prefixes up to 32 characters), in any order: the index
     /// holds word-prefix digests, not the text. One alternative per value (they
-    /// OR) and per parameter whose rows hold the values ([`Leaf::rows_of`]: a
-    /// digest is keyed by the parameter it was written under).
+    /// OR; `values`: each one's folded words, leaf/token.rs) and per parameter
+    /// whose rows hold the values ([`Leaf::rows_of`]: a digest is keyed by the
+    /// parameter it was written under).
     pub(super) fn text_alternatives(
         &mut self,
         rtype: ResourceType,
         l: &Leaf,
-    ) -> Result<Vec<String>, FhirError> {
+        values: &[Vec<String>],
+    ) -> Vec<String> {
         let mut alts = Vec::new();
-        for v in &l.values {
-            let folded = fold(&unescape(v));
-            let words: Vec<&str> = folded.split(' ').filter(|w| !w.is_empty()).collect();
-            if words.is_empty() {
-                return Err(invalid_value(&l.param, ":text needs some text"));
-            }
+        for words in values {
             for part in &l.rows_of {
                 let mut conds = Vec::new();
                 if l.rows_of.len() > 1 {
                     conds.push(format!("param = {}", self.text(part.as_str())));
                 }
-                for w in &words {
+                for w in words {
                     let d = text_word_digest(self.ix, rtype.as_str(), part, w);
                     // Digests are PREFIX_LEN bytes, concatenated; a match across two
                     // of them would need a 64-bit collision of keyed HMAC output.
@@ -46,7 +42,7 @@ impl Query<'_> {
                 alts.push(conds.join(" AND "));
             }
         }
-        Ok(alts)
+        alts
     }
 
     /// `unit_bi` matches `unit` in one of `parts` (search.html#quantity: with no
