@@ -44,12 +44,12 @@ pub const AUDIT_PARAMS: [&str; 20] = [
 ];
 
 /// Whether `rtype` is searched over projected columns of its own table rather
-/// than the index tables (`idx_*`, `idx_keys`). Only AuditEvents are: they
-/// live in their own append-only table. Having no index rows, they are never
+/// than the index tables (`idx_*`, `idx_keys`): a type whose descriptor keeps
+/// it in the audit log (only AuditEvents, in their own append-only table). Having no index rows, they are never
 /// reached by a chain, `_has`, `_include` or `_revinclude`, and those do not
 /// start from them either.
 pub(super) fn is_projected(rtype: ResourceType) -> bool {
-    rtype == ResourceType::AuditEvent
+    rtype.descriptor().storage == crate::model::Storage::AuditLog
 }
 
 /// The parameters a projected type answers ([`AUDIT_PARAMS`]).
