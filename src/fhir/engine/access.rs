@@ -134,14 +134,6 @@ impl Refusals {
             .map(|mut v| std::mem::take(&mut *v))
             .unwrap_or_default()
     }
-
-    pub fn len(&self) -> usize {
-        self.0.lock().map(|v| v.len()).unwrap_or(0)
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
 
 #[cfg(test)]

@@ -39,7 +39,20 @@ impl Reader for Services {
 }
 
 impl Services {
-    /// A whole search on `conn`: decided, run, assembled into the searchset.
+    /// A search on `conn`: decided (its type and every type its chains and
+    /// `_has` reach), then run, each body read through the decision point.
+    pub fn search(
+        &self,
+        conn: &mut PgConnection,
+        base: &str,
+        rtype: ResourceType,
+        prepared: &sb::Prepared,
+    ) -> Result<sb::Found, FhirError> {
+        self.decide_search(rtype, &prepared.criteria)?;
+        sb::execute(conn, self, rtype, base, prepared)
+    }
+
+    /// A whole search on `conn`, assembled into the searchset (a Bundle's GET entry).
     pub fn search_bundle(
         &self,
         conn: &mut PgConnection,
@@ -48,8 +61,7 @@ impl Services {
         query: &Query,
         prepared: &sb::Prepared,
     ) -> Result<Vec<u8>, FhirError> {
-        self.decide_search(rtype, &prepared.criteria)?;
-        let found = sb::execute(conn, self, rtype, base, prepared)?;
+        let found = self.search(conn, base, rtype, prepared)?;
         sb::assemble(base, rtype, query, prepared, found)?.to_json()
     }
 }
@@ -70,8 +82,7 @@ impl Engine {
         // The Bundle is assembled after the connection is given back.
         let (prepared, found) = self
             .read_only(svc, move |svc, conn| {
-                svc.decide_search(rtype, &prepared.criteria)?;
-                let found = sb::execute(conn, svc, rtype, &base2, &prepared)?;
+                let found = svc.search(conn, &base2, rtype, &prepared)?;
                 Ok((prepared, found))
             })
             .await?;
