@@ -32,7 +32,7 @@ pub struct AppState {
     pub principal: engine::Principal,
     pub base: base::BaseUrl,
     pub max_body: usize,
-    /// Time for a request body to arrive (`resource::read_body`).
+    /// Time for a request body to arrive (`handlers::body::read_body`).
     pub body_timeout: std::time::Duration,
     /// JSON values per resource (`fhirgate_validate::parse_json_with`).
     pub max_json_nodes: usize,

@@ -6,7 +6,7 @@
 //!   shut down at once, so the descriptor is freed without waiting for a request.
 //! - Slow clients: a request head must arrive within the header timeout (actix's
 //!   `client_request_timeout`), its body within the body timeout
-//!   (`fhir::resource::read_body`, 408 with an OperationOutcome).
+//!   (`fhir::handlers::body::read_body`, 408 with an OperationOutcome).
 //! - Work per request: at most `max_json_nodes` JSON values per resource, counted
 //!   while parsing (`fhirgate_validate::parse_json_with`, 413).
 //! - Memory of requests at once: a budget of body bytes shared by every request

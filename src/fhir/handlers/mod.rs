@@ -6,6 +6,7 @@
 //! One file per interaction, each a thin adapter: parse the request into the
 //! engine's `Request`, run it (`common::interact`), render the outcome.
 
+mod body;
 mod capabilities;
 mod common;
 mod create;

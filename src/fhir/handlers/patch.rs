@@ -5,6 +5,7 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::Value;
 
+use super::body::read_body;
 use super::common::interact;
 use crate::audit::Interaction;
 use crate::fhir::context::Ctx;
@@ -12,7 +13,6 @@ use crate::fhir::engine::Request;
 use crate::fhir::error::FhirError;
 use crate::fhir::format::{input_format, parse_body};
 use crate::fhir::patch::{json_patch_doc, PatchDoc};
-use crate::fhir::resource::read_body;
 use crate::fhir::AppState;
 
 pub async fn patch(

@@ -4,12 +4,12 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use fhirgate_validate::IssueCode;
 
+use super::body::read_body;
 use super::common::interact;
 use crate::audit::Interaction;
 use crate::fhir::context::Ctx;
 use crate::fhir::engine::Request;
 use crate::fhir::error::FhirError;
-use crate::fhir::resource::read_body;
 use crate::fhir::AppState;
 
 pub async fn search_get(

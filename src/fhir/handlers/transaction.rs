@@ -3,12 +3,12 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 
+use super::body::read_body;
 use super::common::interact;
 use crate::audit::Interaction;
 use crate::fhir::context::Ctx;
 use crate::fhir::engine::Request;
 use crate::fhir::format::{input_format, parse_body};
-use crate::fhir::resource::read_body;
 use crate::fhir::AppState;
 
 pub async fn post(

@@ -3,11 +3,12 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 
+use super::body::{parse_resource, read_body};
 use super::common::interact;
 use crate::audit::Interaction;
 use crate::fhir::context::Ctx;
 use crate::fhir::engine::Request;
-use crate::fhir::resource::{parse_resource, read_body, IdRule};
+use crate::fhir::resource::IdRule;
 use crate::fhir::AppState;
 
 pub async fn update(
