@@ -5,9 +5,10 @@
 //! checks that no module imports a layer above its own):
 //! - [`startup`], [`cli`], [`keys_cmd`]: the commands and the actix server.
 //! - [`fhir::handlers`] (the HTTP API, actix-web), [`hl7`] (HL7 v2 over MLLP),
-//!   [`import`] (the bulk loader): protocol adapters.
+//!   [`import`] (the bulk loader), [`oauth`] (the authorization server): protocol adapters.
 //! - [`runtime`]: opening the store and building the shared state.
 //! - [`fhir`]: FHIR semantics: resources, search, transactions, history.
+//! - [`auth`]: SMART scopes, tokens and what they grant.
 //! - [`audit`]: an AuditEvent for every interaction.
 //! - [`store`]: the diesel schema, repositories and the database bootstrap.
 //! - [`crypto`]: envelope encryption and blind indexes.
@@ -17,6 +18,7 @@
 #![forbid(unsafe_code)]
 
 pub mod audit;
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod crypto;
@@ -27,6 +29,7 @@ pub mod keys_cmd;
 pub mod limits;
 pub mod metrics;
 pub mod model;
+pub mod oauth;
 pub mod runtime;
 pub mod startup;
 pub mod store;

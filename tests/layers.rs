@@ -43,11 +43,12 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("crypto", &["crypto"]),
     ("store", &["store"]),
     ("audit", &["audit"]),
+    ("auth", &["auth"]),
     ("FHIR semantics", &["fhir"]),
     ("runtime", &["runtime"]),
     (
         "protocol adapters",
-        &["fhir::handlers", "fhir::context", "hl7", "import"],
+        &["fhir::handlers", "fhir::context", "hl7", "import", "oauth"],
     ),
     ("application", &["startup", "cli", "keys_cmd", ""]),
 ];
