@@ -33,6 +33,19 @@ pub enum Command {
         #[command(subcommand)]
         command: Hl7Command,
     },
+    /// Users of the built-in authorization server (SMART on FHIR logins).
+    Users {
+        #[command(subcommand)]
+        command: crate::auth_cmd::UsersCommand,
+    },
+    /// OAuth clients of the built-in authorization server (SMART apps, backend services).
+    Clients {
+        #[command(subcommand)]
+        command: crate::auth_cmd::ClientsCommand,
+    },
+    /// Print a short-lived access token signed by the server's key (for
+    /// scripts and operators: `curl -H "Authorization: Bearer $(fhirgate token --scope system/*.rs)"`).
+    Token(crate::auth_cmd::TokenArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -55,6 +68,9 @@ pub enum KeysCommand {
     },
     /// Show the data keys and how many rows each encrypts.
     Status,
+    /// Make a new token signing key active; the old one stays published (JWKS)
+    /// until the tokens it signed have expired.
+    RotateSigning,
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
@@ -67,7 +83,11 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     let settings = Settings::resolve(&cli.common, &serve_args)?;
     // The import's own output is its progress and summary; its log says only what goes wrong.
     let default_level = match cli.command {
-        Command::Import(_) => "warn",
+        // Their output is what they print (a token goes to a pipe).
+        Command::Import(_)
+        | Command::Token(_)
+        | Command::Users { .. }
+        | Command::Clients { .. } => "warn",
         _ => "info",
     };
     crate::telemetry::init_with_default(settings.log_format, default_level);
@@ -108,7 +128,15 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }),
+        Command::Keys {
+            command: KeysCommand::RotateSigning,
+        } => runtime.block_on(crate::auth_cmd::rotate_signing(settings)),
         Command::Keys { command } => runtime.block_on(crate::keys_cmd::run(settings, command)),
+        Command::Users { command } => runtime.block_on(crate::auth_cmd::users(settings, command)),
+        Command::Clients { command } => {
+            runtime.block_on(crate::auth_cmd::clients(settings, command))
+        }
+        Command::Token(args) => runtime.block_on(crate::auth_cmd::token(settings, args)),
         Command::Hl7 {
             command: Hl7Command::Send(args),
         } => runtime.block_on(crate::hl7::send::run(args)),

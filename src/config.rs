@@ -7,6 +7,7 @@
 //! that reads it: a subsystem's settings types live here too (`hl7.rs`: the
 //! MLLP listeners and the v2 mapping), and the store's defaults are set here.
 
+pub mod auth;
 pub mod hl7;
 
 use std::net::SocketAddr;
@@ -15,6 +16,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use serde::Deserialize;
 
+use self::auth::{AuthArgs, AuthFile, AuthSettings};
 use self::hl7::{Hl7Args, Hl7File, Hl7Settings};
 use crate::limits::{HttpLimits, HttpLimitsGiven, Machine};
 use crate::telemetry::LogFormat;
@@ -118,6 +120,8 @@ pub struct ServeArgs {
     pub parse_budget_wait_ms: Option<u64>,
     #[command(flatten)]
     pub hl7: Hl7Args,
+    #[command(flatten)]
+    pub auth: AuthArgs,
 }
 
 /// The optional TOML file; every field optional.
@@ -148,6 +152,7 @@ struct FileSettings {
     parse_budget_bytes: Option<usize>,
     parse_budget_wait_ms: Option<u64>,
     hl7: Option<Hl7File>,
+    auth: Option<AuthFile>,
 }
 
 /// Settings resolved from all sources.
@@ -171,6 +176,8 @@ pub struct Settings {
     /// Connection caps, timeouts, JSON value limit and parse budget (issue #15).
     pub limits: HttpLimits,
     pub hl7: Hl7Settings,
+    /// SMART on FHIR authorization (issue #17).
+    pub auth: AuthSettings,
 }
 
 /// Default limit of entries in one transaction or batch (issue #4).
@@ -205,6 +212,7 @@ impl Settings {
             _ => anyhow::bail!("--tls-cert and --tls-key go together"),
         };
         let hl7 = Hl7Settings::resolve(&serve.hl7, file.hl7.unwrap_or_default(), tls.as_ref())?;
+        let auth = AuthSettings::resolve(&serve.auth, file.auth.unwrap_or_default());
         let default_addr = SocketAddr::from(([127, 0, 0, 1], 8080));
         let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
         let db_pool_size = serve
@@ -277,6 +285,7 @@ impl Settings {
             tls,
             limits,
             hl7,
+            auth,
         })
     }
 }

@@ -43,6 +43,7 @@ pub async fn run(settings: Settings, command: KeysCommand) -> anyhow::Result<()>
     let result = tokio::task::spawn_blocking(move || match command {
         KeysCommand::Rotate { batch } => rotate(&db2, &keyring, &tenant, batch),
         KeysCommand::Status => status(&db2, &tenant),
+        KeysCommand::RotateSigning => Ok(()),
     })
     .await?;
     db.shutdown().await;

@@ -3,7 +3,7 @@
 //!
 //! Layers, outermost first (docs/architecture.md has the table; tests/layers.rs
 //! checks that no module imports a layer above its own):
-//! - [`startup`], [`cli`], [`keys_cmd`]: the commands and the actix server.
+//! - [`startup`], [`cli`], [`keys_cmd`], [`auth_cmd`]: the commands and the actix server.
 //! - [`fhir::handlers`] (the HTTP API, actix-web), [`hl7`] (HL7 v2 over MLLP),
 //!   [`import`] (the bulk loader), [`oauth`] (the authorization server): protocol adapters.
 //! - [`runtime`]: opening the store and building the shared state.
@@ -19,6 +19,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod auth_cmd;
 pub mod cli;
 pub mod config;
 pub mod crypto;

@@ -32,15 +32,33 @@ pub async fn open_store(settings: &Settings) -> anyhow::Result<(Db, Arc<FhirMode
     Ok((db, model, master))
 }
 
+/// The issuer URL of the built-in authorization server: the canonical FHIR
+/// base (`--base-url`, else the HTTP listening address), also the `aud` its
+/// tokens carry.
+pub fn issuer(settings: &Settings, http_addr: std::net::SocketAddr) -> String {
+    crate::fhir::base::BaseUrl::new(settings).for_server(http_addr, settings.tls.is_some())
+}
+
 /// The shared state of a gateway: the data keys checked (created for a new
-/// database), the audit writer started.
+/// database), the signing keys loaded (generated on first start), the audit
+/// writer started.
 pub async fn app_state(
     settings: &Settings,
     db: Db,
     model: Arc<FhirModel>,
     master: MasterKey,
+    issuer: String,
 ) -> anyhow::Result<(Arc<AppState>, AuditWriter)> {
     let tenant = TenantId::default_tenant();
+    let authority = crate::auth::Authority::load(
+        db.clone(),
+        master.clone(),
+        tenant.clone(),
+        issuer,
+        settings.auth.clone(),
+    )
+    .await
+    .context("loading the token signing keys")?;
     let keyring = Arc::new(Keyring::new(master));
     {
         let (k, t) = (keyring.clone(), tenant.clone());
@@ -69,6 +87,11 @@ pub async fn app_state(
         engine,
         tenant,
         principal: Principal::anonymous_local(),
+        authority,
+        fixed_principal: settings
+            .auth
+            .insecure_no_auth
+            .then(Principal::anonymous_local),
         base: crate::fhir::base::BaseUrl::new(settings),
         max_body: settings.max_body_bytes,
         body_timeout: settings.limits.body_timeout,

@@ -22,6 +22,7 @@ pub struct Application {
     port: u16,
     mllp: Hl7Ports,
     ingest: Arc<Ingestor>,
+    authority: Arc<crate::auth::Authority>,
     server: Server,
     audit_writer: AuditWriter,
     listeners: crate::hl7::listener::Listeners,
@@ -39,8 +40,10 @@ pub async fn app_state(
     db: Db,
     model: Arc<FhirModel>,
     master: MasterKey,
+    issuer: String,
 ) -> anyhow::Result<(web::Data<AppState>, AuditWriter)> {
-    let (state, audit_writer) = crate::runtime::app_state(settings, db, model, master).await?;
+    let (state, audit_writer) =
+        crate::runtime::app_state(settings, db, model, master, issuer).await?;
     Ok((web::Data::from(state), audit_writer))
 }
 
@@ -55,12 +58,11 @@ impl Application {
         model: Arc<FhirModel>,
         master: MasterKey,
     ) -> anyhow::Result<Self> {
-        Self::build_as(settings, db, model, master, Principal::anonymous_local()).await
+        Self::build_inner(settings, db, model, master, None).await
     }
 
-    /// [`Self::build`] with every request (HTTP and MLLP) acting as
-    /// `principal`: the tests of the engine's decision point use it until
-    /// requests are authenticated (the SMART on FHIR issue).
+    /// [`Self::build`] with every request (HTTP, whatever its token, and
+    /// MLLP) acting as `principal`: the tests of the engine's decision point.
     pub async fn build_as(
         settings: &Settings,
         db: Db,
@@ -68,18 +70,46 @@ impl Application {
         master: MasterKey,
         principal: Principal,
     ) -> anyhow::Result<Self> {
-        let (state, audit_writer) = app_state(settings, db, model, master).await?;
-        let mut inner = state.into_inner();
-        Arc::get_mut(&mut inner)
-            .context("the application state is shared before start")?
-            .principal = principal;
-        let state = web::Data::from(inner);
-        let maintenance_stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        crate::store::statistics::start(state.engine.db().clone(), maintenance_stop.clone()).await;
-        let metrics = state.metrics.clone();
+        Self::build_inner(settings, db, model, master, Some(principal)).await
+    }
+
+    async fn build_inner(
+        settings: &Settings,
+        db: Db,
+        model: Arc<FhirModel>,
+        master: MasterKey,
+        principal: Option<Principal>,
+    ) -> anyhow::Result<Self> {
+        if settings.auth.insecure_no_auth && !settings.http_addr.ip().is_loopback() {
+            anyhow::bail!(
+                "--insecure-no-auth serves every record to anyone: it is refused on a non-loopback address"
+            );
+        }
+        if settings.auth.insecure_no_auth {
+            tracing::warn!(
+                "serving WITHOUT authorization (--insecure-no-auth): for benchmarks only"
+            );
+        }
         let listener = TcpListener::bind(settings.http_addr)
             .with_context(|| format!("binding {}", settings.http_addr))?;
         let port = listener.local_addr()?.port();
+        let issuer = crate::runtime::issuer(
+            settings,
+            std::net::SocketAddr::new(settings.http_addr.ip(), port),
+        );
+        let (state, audit_writer) = app_state(settings, db, model, master, issuer).await?;
+        let mut inner = state.into_inner();
+        if let Some(principal) = principal {
+            let s =
+                Arc::get_mut(&mut inner).context("the application state is shared before start")?;
+            s.principal = principal.clone();
+            s.fixed_principal = Some(principal);
+        }
+        let state = web::Data::from(inner);
+        let maintenance_stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        crate::store::statistics::start(state.engine.db().clone(), maintenance_stop.clone()).await;
+        state.authority.start_polling(maintenance_stop.clone());
+        let metrics = state.metrics.clone();
         let ingest = Arc::new(Ingestor {
             engine: state.engine.clone(),
             tenant: state.tenant.clone(),
@@ -101,6 +131,7 @@ impl Application {
         ));
         metrics.set_gate(gate.clone());
         let workers = settings.http_workers.max(1);
+        let authority = state.authority.clone();
         let server = HttpServer::new(move || {
             let metrics = metrics.clone();
             App::new()
@@ -133,6 +164,7 @@ impl Application {
             port,
             mllp,
             ingest,
+            authority,
             server: server.run(),
             audit_writer,
             listeners,
@@ -142,6 +174,11 @@ impl Application {
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The built-in authorization server (tests mint tokens with it).
+    pub fn authority(&self) -> Arc<crate::auth::Authority> {
+        self.authority.clone()
     }
 
     pub fn mllp_ports(&self) -> Hl7Ports {

@@ -58,6 +58,29 @@ struct Display {
     display: &'static str,
 }
 
+/// AuditEvent.agent.who: a reference (a user's `fhirUser`), or an
+/// identifier (an OAuth client), or a display.
+#[derive(Serialize)]
+struct Who<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reference: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    identifier: Option<Identifier<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    display: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct Identifier<'a> {
+    system: &'static str,
+    value: &'a str,
+}
+
+/// The system of OAuth client ids in AuditEvent.agent.who.identifier.
+pub const CLIENT_ID_SYSTEM: &str = "urn:fhirgate:oauth-client";
+/// The system of user names without a FHIR user.
+pub const USER_SYSTEM: &str = "urn:fhirgate:user";
+
 #[derive(Serialize)]
 struct Network<'a> {
     address: &'a str,
@@ -71,7 +94,7 @@ struct Network<'a> {
 struct Agent<'a> {
     #[serde(rename = "type")]
     kind: CodeableConcept,
-    who: Display,
+    who: Who<'a>,
     requestor: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     network: Option<Network<'a>>,
@@ -123,7 +146,7 @@ pub struct Event<'a> {
     outcome: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     outcome_desc: Option<String>,
-    agent: [Agent<'a>; 2],
+    agent: Vec<Agent<'a>>,
     pub source: Source,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub entity: Vec<Entity<'a>>,
@@ -168,19 +191,74 @@ pub fn build<'a>(r: &'a AuditRecord, id: &'a ResourceId, recorded: &'a str) -> E
             query: None,
         });
     }
-    let agent =
-        |code_: &'static str, display: &'static str, who, requestor, addr: &'a Option<String>| {
-            Agent {
-                kind: CodeableConcept {
-                    coding: [code(DCM, code_, display)],
-                },
-                who: Display { display: who },
-                requestor,
-                network: addr
-                    .as_deref()
-                    .map(|address| Network { address, kind: "2" }),
-            }
+    let agent = |kind: Code, who: Who<'a>, requestor, addr: &'a Option<String>| Agent {
+        kind: CodeableConcept { coding: [kind] },
+        who,
+        requestor,
+        network: addr
+            .as_deref()
+            .map(|address| Network { address, kind: "2" }),
+    };
+    let display = |d: &'a str| Who {
+        reference: None,
+        identifier: None,
+        display: Some(d),
+    };
+    // IHE BALP (https://profiles.ihe.net/ITI/BALP/content.html#3573-restful-activities):
+    // the client application (its OAuth client_id, at its network address),
+    // the user on whose behalf it acts (their fhirUser, a "humanuser"
+    // agent, the requestor), and this server.
+    let mut agents = Vec::with_capacity(3);
+    let client = match &r.client_id {
+        Some(id) => Who {
+            reference: None,
+            identifier: Some(Identifier {
+                system: CLIENT_ID_SYSTEM,
+                value: id,
+            }),
+            display: None,
+        },
+        None => display("unauthenticated client"),
+    };
+    agents.push(agent(
+        code(DCM, "110153", "Source Role ID"),
+        client,
+        r.user.is_none(),
+        &r.client_addr,
+    ));
+    if let Some(user) = &r.user {
+        let who = match user.strip_prefix("user:") {
+            Some(name) => Who {
+                reference: None,
+                identifier: Some(Identifier {
+                    system: USER_SYSTEM,
+                    value: name,
+                }),
+                display: None,
+            },
+            None => Who {
+                reference: Some(user),
+                identifier: None,
+                display: None,
+            },
         };
+        agents.push(agent(
+            code(
+                "http://terminology.hl7.org/CodeSystem/extra-security-role-type",
+                "humanuser",
+                "human user",
+            ),
+            who,
+            true,
+            &None,
+        ));
+    }
+    agents.push(agent(
+        code(DCM, "110152", "Destination Role ID"),
+        display("fhirgate"),
+        false,
+        &r.server_addr,
+    ));
     Event {
         resource_type: ResourceType::AuditEvent.as_str(),
         id: id.as_str(),
@@ -202,22 +280,7 @@ pub fn build<'a>(r: &'a AuditRecord, id: &'a ResourceId, recorded: &'a str) -> E
         recorded,
         outcome: outcome(r.status),
         outcome_desc: (r.status >= 400).then(|| format!("HTTP {}", r.status)),
-        agent: [
-            agent(
-                "110153",
-                "Source Role ID",
-                "unauthenticated client",
-                true,
-                &r.client_addr,
-            ),
-            agent(
-                "110152",
-                "Destination Role ID",
-                "fhirgate",
-                false,
-                &r.server_addr,
-            ),
-        ],
+        agent: agents,
         source: Source {
             site: "fhirgate",
             observer: Display {

@@ -95,6 +95,11 @@ pub struct AuditRecord {
     pub patients: Vec<String>,
     pub client_addr: Option<String>,
     pub server_addr: Option<String>,
+    /// The user the client acts for: their `fhirUser` reference, or
+    /// `user:<name>` (issue #17; never the token).
+    pub user: Option<String>,
+    /// The OAuth client's `client_id`.
+    pub client_id: Option<String>,
     /// HTTP status of the response.
     pub status: u16,
     /// Set once the record has been committed (inside the write transaction).
@@ -112,6 +117,8 @@ impl AuditRecord {
             patients: Vec::new(),
             client_addr: None,
             server_addr: None,
+            user: None,
+            client_id: None,
             status: 0,
             stored: false,
         }
@@ -144,7 +151,12 @@ fn to_row(
         outcome: event::outcome(record.status).into(),
         entities,
         patients: record.patients.iter().map(|p| event::relative(p)).collect(),
-        agents: Vec::new(),
+        agents: record
+            .user
+            .iter()
+            .filter(|u| !u.starts_with("user:"))
+            .map(|u| event::relative(u))
+            .collect(),
         address: record.client_addr.clone(),
         terms,
     })

@@ -95,6 +95,25 @@ impl MasterKey {
         )
     }
 
+    /// Seals a secret of the server's own (a token signing key) under the
+    /// master key; `context` names it and is bound as AAD, so a sealed value
+    /// cannot be passed off as another.
+    pub fn seal_secret(&self, context: &str, secret: &[u8]) -> Result<Ciphertext, CryptoError> {
+        aead::seal_raw(&self.key, 0, &Self::secret_aad(context), secret)
+    }
+
+    pub fn open_secret(
+        &self,
+        context: &str,
+        sealed: &Ciphertext,
+    ) -> Result<super::PhiBytes, CryptoError> {
+        aead::open_raw(&self.key, &Self::secret_aad(context), sealed)
+    }
+
+    fn secret_aad(context: &str) -> Vec<u8> {
+        format!("fhirgate-secret\0{context}").into_bytes()
+    }
+
     pub fn unwrap_key(
         &self,
         tenant: &str,

@@ -7,7 +7,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use fhirgate_validate::IssueCode;
 
-use super::engine::{Interaction, Origin, Outcome, Request};
+use super::engine::{Interaction, Origin, Outcome, Principal, Request};
 use super::error::FhirError;
 use super::format::{negotiate, Format, Output};
 use super::AppState;
@@ -25,6 +25,9 @@ pub struct Ctx {
     base: Result<String, FhirError>,
     /// Set once the request went to the engine, which audited it.
     handed_over: bool,
+    /// Who the request acts as, once its bearer token is verified
+    /// ([`Ctx::authenticate`]).
+    principal: Option<Principal>,
 }
 
 /// A successful result: status, JSON body (None for no body) and extra headers.
@@ -83,6 +86,62 @@ impl Ctx {
             audit,
             base,
             handed_over: false,
+            principal: None,
+        }
+    }
+
+    /// Verifies the request's bearer token (RFC 6750 section 2.1: the
+    /// `Authorization: Bearer` header; a token in the query or form is not
+    /// accepted, section 2.2-2.3 being discouraged for exactly this data) and
+    /// makes its grant the request's principal. 401 with a `WWW-Authenticate`
+    /// challenge when it is missing or not valid (context.rs renders it).
+    pub async fn authenticate(&mut self) -> Result<(), FhirError> {
+        if let Some(p) = &self.state.fixed_principal {
+            self.principal = Some(p.clone());
+            return Ok(());
+        }
+        let unauthorized =
+            |error: Option<&'static str>, description: &str| FhirError::Unauthorized {
+                error,
+                description: description.to_owned(),
+            };
+        let Some(value) = self.req.headers().get(header::AUTHORIZATION) else {
+            return Err(unauthorized(None, "a bearer token is required (SMART on FHIR: see /fhir/.well-known/smart-configuration)"));
+        };
+        let token = value
+            .to_str()
+            .ok()
+            .and_then(|v| {
+                let (scheme, rest) = v.split_once(' ')?;
+                scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim())
+            })
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| {
+                unauthorized(
+                    Some("invalid_request"),
+                    "the Authorization header must be `Bearer <token>`",
+                )
+            })?;
+        let base = self.base.as_ref().ok().cloned();
+        match self.state.authority.verify(token, base.as_deref()).await {
+            Ok(claims) => {
+                let principal = Principal::from_grant(claims.grant());
+                if let Some(actor) = principal.actor() {
+                    self.audit.user = actor.user.clone();
+                    self.audit.client_id = actor.client_id.clone();
+                }
+                self.principal = Some(principal);
+                Ok(())
+            }
+            Err(e) => match e.code() {
+                Some(code) => Err(unauthorized(Some(code), &e.to_string())),
+                None => match e {
+                    crate::auth::AuthError::Missing => {
+                        Err(unauthorized(None, "a bearer token is required"))
+                    }
+                    other => Err(FhirError::Internal(other.to_string())),
+                },
+            },
         }
     }
 
@@ -91,7 +150,12 @@ impl Ctx {
     pub async fn run(&mut self, request: Request) -> Result<Outcome, FhirError> {
         let interaction = Interaction {
             tenant: self.state.tenant.clone(),
-            principal: self.state.principal.clone(),
+            // Never reached without `authenticate` (common::interact); should
+            // it be, the request may do nothing.
+            principal: self
+                .principal
+                .clone()
+                .unwrap_or_else(Principal::refused_everything),
             base: self.base(),
             origin: Origin {
                 client_addr: self.audit.client_addr.clone(),
@@ -210,6 +274,9 @@ pub fn render_error(output: Output, err: &FhirError) -> HttpResponse {
     builder.insert_header((header::CACHE_CONTROL, NO_STORE));
     if let Some(secs) = err.retry_after() {
         builder.insert_header((header::RETRY_AFTER, secs.to_string()));
+    }
+    if let Some(challenge) = err.bearer_challenge() {
+        builder.insert_header((header::WWW_AUTHENTICATE, challenge));
     }
     match err {
         // RFC 9110 section 10.2.3; the body was not read, so the connection cannot

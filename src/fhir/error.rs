@@ -17,6 +17,12 @@ use crate::store::StoreError;
 pub enum FhirError {
     /// 400: malformed or invalid content, bad parameters.
     Invalid(Vec<Issue>),
+    /// 401: no bearer token, or one that is not valid (RFC 6750 section 3.1):
+    /// the `error` code (none when the token is missing) and a description.
+    Unauthorized {
+        error: Option<&'static str>,
+        description: String,
+    },
     /// 403: the acting principal may not make this access (the engine's
     /// decision point, src/fhir/engine/access.rs).
     Forbidden(String),
@@ -77,6 +83,24 @@ impl FhirError {
         }])
     }
 
+    /// The `WWW-Authenticate` challenge of a 401 (RFC 6750 section 3).
+    pub fn bearer_challenge(&self) -> Option<String> {
+        let FhirError::Unauthorized { error, description } = self else {
+            return None;
+        };
+        // Quoted-string: the description is ours, but keep it to safe characters.
+        let clean: String = description
+            .chars()
+            .filter(|c| c.is_ascii_graphic() && *c != '"' && *c != '\\' || *c == ' ')
+            .collect();
+        Some(match error {
+            None => "Bearer realm=\"fhirgate\"".to_owned(),
+            Some(code) => format!(
+                "Bearer realm=\"fhirgate\", error=\"{code}\", error_description=\"{clean}\""
+            ),
+        })
+    }
+
     /// The database could not be reached (not a deadlock: that one is retried).
     pub fn is_unavailable(&self) -> bool {
         matches!(self, FhirError::Unavailable(_))
@@ -97,6 +121,7 @@ impl FhirError {
     pub fn status(&self) -> StatusCode {
         match self {
             FhirError::Invalid(_) => StatusCode::BAD_REQUEST,
+            FhirError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
             FhirError::Forbidden(_) => StatusCode::FORBIDDEN,
             FhirError::NotFound(_) => StatusCode::NOT_FOUND,
             FhirError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
@@ -140,6 +165,7 @@ impl FhirError {
                     v
                 })
                 .collect(),
+            FhirError::Unauthorized { description, .. } => single("login", description),
             FhirError::Forbidden(m) => single("forbidden", m),
             FhirError::NotFound(m) => single("not-found", m),
             FhirError::MethodNotAllowed(m) | FhirError::NotAcceptable(m) | FhirError::UnsupportedMediaType(m) => {

@@ -27,9 +27,16 @@ pub struct AppState {
     pub engine: Arc<engine::Engine>,
     /// The tenant requests act for (one today; per-tenant bases later).
     pub tenant: TenantId,
-    /// Who requests act as: the anonymous local principal until the
-    /// authorization issue authenticates them (engine/access.rs).
+    /// Who work without a bearer token acts as: HL7 v2 messages (their
+    /// sender is authenticated by the MLLP listener) and `fhirgate import`
+    /// straight into the database.
     pub principal: engine::Principal,
+    /// The built-in authorization server's issuer: verifies every FHIR
+    /// request's bearer token (issue #17).
+    pub authority: Arc<crate::auth::Authority>,
+    /// Every HTTP request acts as this principal instead of its token's:
+    /// only the tests of the decision point and `--insecure-no-auth`.
+    pub fixed_principal: Option<engine::Principal>,
     pub base: base::BaseUrl,
     pub max_body: usize,
     /// Time for a request body to arrive (`handlers::body::read_body`).

@@ -63,8 +63,14 @@ impl Sink {
     /// local server or private cluster; master key; migrations).
     pub async fn direct(settings: &Settings) -> anyhow::Result<Arc<Self>> {
         let (db, model, master) = crate::runtime::open_store(settings).await?;
-        let (state, writer) =
-            crate::runtime::app_state(settings, db.clone(), model, master).await?;
+        let (state, writer) = crate::runtime::app_state(
+            settings,
+            db.clone(),
+            model,
+            master,
+            crate::runtime::issuer(settings, settings.http_addr),
+        )
+        .await?;
         let base = state
             .base
             .for_server(settings.http_addr, settings.tls.is_some());

@@ -5,6 +5,7 @@
 //! no async task ever blocks on I/O.
 
 pub mod audit;
+pub mod auth;
 pub(crate) mod batch;
 pub mod bookings;
 pub mod bootstrap;

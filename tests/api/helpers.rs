@@ -14,7 +14,10 @@ use serde_json::Value;
 
 pub struct TestApp {
     pub base: String,
+    /// A client whose every request carries a `system/*.cruds` bearer token.
     pub client: reqwest::Client,
+    /// The gateway's authorization server (to mint tokens in tests).
+    pub authority: Arc<fhirgate::auth::Authority>,
     pub db_url: String,
     pub master_key_hex: String,
     server_url: String,
@@ -148,6 +151,7 @@ pub fn test_settings(db_url: &str) -> Settings {
             mllp_addr: Some("127.0.0.1:0".parse().unwrap()),
             ..Default::default()
         },
+        auth: Default::default(),
     }
 }
 
@@ -191,6 +195,7 @@ pub async fn spawn_app_as(
         .await
         .unwrap();
     let port = app.port();
+    let authority = app.authority();
     let mllp = app.mllp_ports();
     let ingest = app.ingestor();
     let handle = app.handle();
@@ -198,10 +203,14 @@ pub async fn spawn_app_as(
     let server_url = format!("http://127.0.0.1:{port}");
     TestApp {
         base: format!("{server_url}/fhir"),
+        // Every request carries an operator's token that may do everything
+        // (`system/*.cruds`); tests/api/smart*.rs test the tokens themselves.
         client: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
+            .default_headers(bearer_headers(&system_token(&authority, "system/*.cruds")))
             .build()
             .unwrap(),
+        authority,
         db_url,
         master_key_hex,
         server_url,
@@ -210,6 +219,28 @@ pub async fn spawn_app_as(
         mllp,
         ingest,
     }
+}
+
+/// An operator token (`client_id` "test") with `scope`.
+pub fn system_token(authority: &fhirgate::auth::Authority, scope: &str) -> String {
+    authority
+        .issue(fhirgate::auth::TokenSpec {
+            sub: "test".into(),
+            client_id: "test".into(),
+            scope: scope.into(),
+            ..Default::default()
+        })
+        .unwrap()
+        .0
+}
+
+pub fn bearer_headers(token: &str) -> reqwest::header::HeaderMap {
+    let mut h = reqwest::header::HeaderMap::new();
+    h.insert(
+        reqwest::header::AUTHORIZATION,
+        format!("Bearer {token}").parse().unwrap(),
+    );
+    h
 }
 
 /// A new database cloned from the migrated template; its name.

@@ -49,7 +49,7 @@ async fn conditional_lookups_use_the_key_index_under_stale_statistics() {
     conn.transaction::<_, diesel::result::Error, _>(|conn| {
         let ix = keyring.indexer(conn, tenant.as_str()).unwrap();
         let (pk0, gin0) = (scans(conn, "idx_keys_pkey"), scans(conn, "idx_keys_gin"));
-        let one = fhirgate::fhir::search::find_ids(conn, &ix, &tenant, rtype, &criteria, 2);
+        let one = fhirgate::fhir::search::find_ids(conn, &ix, &tenant, rtype, &criteria, None, 2);
         assert!(one.unwrap().is_empty());
         let many = fhirgate::fhir::search::find_many(
             conn,

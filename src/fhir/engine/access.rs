@@ -4,13 +4,18 @@
 //! its own AuditEvent (IHE BALP: a failed access is audited like a granted one,
 //! https://profiles.ihe.net/ITI/BALP/content.html#3573-authorization-failure).
 //!
-//! Today every request acts as the anonymous local principal, which may do
-//! everything (no authentication exists yet); the SMART on FHIR issue gives
-//! principals their scopes. A principal refused everything is what the tests
-//! use to prove that no path reaches data around this point.
+//! A request's principal comes from its verified bearer token (issue #17,
+//! `Principal::from_grant`): its SMART scopes decide by action and type here,
+//! and where a scope reaches only part of a type (a `patient/` scope: the
+//! launch patient's compartment; a v2 query-constrained scope: the resources
+//! matching its query) [`Principal::allowance`] says so and `Services`
+//! confines the access (engine/confine.rs). A principal refused everything is
+//! what the tests use to prove that no path reaches data around this point.
 
 use std::sync::{Arc, Mutex};
 
+pub use crate::auth::grant::{Actor, Allowance, Limit};
+use crate::auth::grant::{Grant, Needed};
 use crate::model::{ResourceId, ResourceType};
 
 /// What is being done to a resource (or to a type, for a search).
@@ -29,6 +34,18 @@ pub enum Action {
     Delete,
 }
 
+impl Action {
+    fn needed(self) -> Needed {
+        match self {
+            Action::Read => Needed::Read,
+            Action::Search => Needed::Search,
+            Action::Create => Needed::Create,
+            Action::Update => Needed::Update,
+            Action::Delete => Needed::Delete,
+        }
+    }
+}
+
 /// One access put to the decision point.
 #[derive(Debug, Clone, Copy)]
 pub struct Access<'a> {
@@ -44,6 +61,9 @@ enum Grants {
     All,
     Nothing,
     Rule(Rule),
+    /// What a verified SMART token grants; true when that is everything
+    /// (`system/*.cruds`), so the read paths skip their bookkeeping.
+    Smart(Arc<Grant>, bool),
 }
 
 /// Who acts: the subject of an interaction's AuditEvent and what it may do.
@@ -78,6 +98,55 @@ impl Principal {
         }
     }
 
+    /// The holder of a verified token (auth::token).
+    pub fn from_grant(grant: Grant) -> Self {
+        const ACTIONS: [Action; 5] = [
+            Action::Read,
+            Action::Search,
+            Action::Create,
+            Action::Update,
+            Action::Delete,
+        ];
+        let everything = ResourceType::ALL.iter().all(|t| {
+            ACTIONS
+                .iter()
+                .all(|a| grant.allowance(a.needed(), *t) == Allowance::All)
+        });
+        Self {
+            name: "smart",
+            grants: Grants::Smart(Arc::new(grant), everything),
+        }
+    }
+
+    /// Who acts, for the AuditEvent's agents (none for the built-in principals).
+    pub fn actor(&self) -> Option<&Actor> {
+        match &self.grants {
+            Grants::Smart(g, _) => Some(&g.actor),
+            _ => None,
+        }
+    }
+
+    /// How much of `rtype` the principal reaches for `action`: all of it,
+    /// none, or only within limits the engine must apply (engine/confine.rs).
+    pub fn allowance(&self, action: Action, rtype: ResourceType) -> Allowance {
+        match &self.grants {
+            Grants::All => Allowance::All,
+            Grants::Nothing => Allowance::Denied,
+            Grants::Rule(rule) => {
+                if rule(&Access {
+                    action,
+                    rtype,
+                    id: None,
+                }) {
+                    Allowance::All
+                } else {
+                    Allowance::Denied
+                }
+            }
+            Grants::Smart(g, _) => g.allowance(action.needed(), rtype),
+        }
+    }
+
     /// A principal whose every access is decided by `rule`.
     pub fn with_rule(
         name: &'static str,
@@ -99,13 +168,16 @@ impl Principal {
             Grants::All => true,
             Grants::Nothing => false,
             Grants::Rule(rule) => rule(access),
+            Grants::Smart(g, _) => {
+                g.allowance(access.action.needed(), access.rtype) != Allowance::Denied
+            }
         }
     }
 
     /// True when nothing can be refused: the read paths then skip the
     /// per-resource bookkeeping.
     pub fn permits_all(&self) -> bool {
-        matches!(self.grants, Grants::All)
+        matches!(self.grants, Grants::All | Grants::Smart(_, true))
     }
 }
 

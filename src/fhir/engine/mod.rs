@@ -10,6 +10,7 @@
 //! http://hl7.org/fhir/R4/http.html it carries out.
 
 pub mod access;
+mod confine;
 mod create;
 mod delete;
 mod everything;
@@ -97,6 +98,10 @@ impl Engine {
         let mut record = AuditRecord::new(i.request.code());
         record.client_addr = i.origin.client_addr.clone();
         record.server_addr = i.origin.server_addr.clone();
+        if let Some(actor) = i.principal.actor() {
+            record.user = actor.user.clone();
+            record.client_id = actor.client_id.clone();
+        }
         record.resource_type = i.request.rtype().map(|t| t.as_str().to_owned());
         record.id = i.request.id().map(|id| id.to_string());
         let svc = Services::new(
@@ -198,6 +203,8 @@ impl Engine {
             let mut refused = AuditRecord::new(record.interaction);
             refused.client_addr = record.client_addr.clone();
             refused.server_addr = record.server_addr.clone();
+            refused.user = record.user.clone();
+            refused.client_id = record.client_id.clone();
             refused.resource_type = Some(r.rtype.as_str().to_owned());
             refused.id = r.id.map(|id| id.to_string());
             refused.status = 403;

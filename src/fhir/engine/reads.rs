@@ -30,6 +30,7 @@ impl Services {
         version: Option<i32>,
     ) -> Result<Option<Version>, FhirError> {
         self.decide(Action::Read, rtype, Some(id))?;
+        self.confine_one(conn, Action::Read, rtype, id)?;
         if !versioned(rtype) {
             let row = store::audit::read(conn, &self.keyring, &self.tenant, id)?;
             return Ok(row
@@ -70,6 +71,13 @@ impl Services {
                 .collect();
             &permitted
         };
+        let confined;
+        let ids = if self.principal().permits_all() {
+            ids
+        } else {
+            confined = self.confine_ids(conn, Action::Read, rtype, ids.to_vec())?;
+            &confined
+        };
         if ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -100,7 +108,10 @@ impl Services {
         count: i64,
     ) -> Result<(Vec<Version>, i64), FhirError> {
         match scope {
-            HistoryScope::Instance(t, id) => self.decide(Action::Read, *t, Some(id))?,
+            HistoryScope::Instance(t, id) => {
+                self.decide(Action::Read, *t, Some(id))?;
+                self.confine_one(conn, Action::Read, *t, id)?;
+            }
             HistoryScope::Type(t) => self.decide(Action::Search, *t, None)?,
             HistoryScope::System => {}
         }
@@ -116,6 +127,24 @@ impl Services {
         )?;
         if !self.principal().permits_all() {
             versions.retain(|v| self.permits(Action::Read, v.resource_type, Some(&v.id)));
+            let mut within: Vec<(ResourceType, ResourceId)> = Vec::new();
+            for t in ResourceType::ALL {
+                let mut ids: Vec<ResourceId> = versions
+                    .iter()
+                    .filter(|v| v.resource_type == t)
+                    .map(|v| v.id.clone())
+                    .collect();
+                ids.sort();
+                ids.dedup();
+                for id in self.confine_ids(conn, Action::Read, t, ids)? {
+                    within.push((t, id));
+                }
+            }
+            versions.retain(|v| {
+                within
+                    .iter()
+                    .any(|(t, id)| *t == v.resource_type && *id == v.id)
+            });
         }
         Ok((versions, total))
     }
@@ -131,7 +160,16 @@ impl Services {
     ) -> Result<Vec<ResourceId>, FhirError> {
         self.decide_search(rtype, criteria)?;
         let ix = self.keyring.indexer(conn, self.tenant.as_str())?;
-        search::find_ids(conn, &ix, &self.tenant, rtype, criteria, limit)
+        let confinement = self.confinement(Action::Search);
+        search::find_ids(
+            conn,
+            &ix,
+            &self.tenant,
+            rtype,
+            criteria,
+            confinement.as_ref(),
+            limit,
+        )
     }
 
     /// Decides a search of `rtype` and of each type a chain or `_has` of

@@ -36,6 +36,10 @@ impl Reader for Services {
     ) -> Result<Bodies, FhirError> {
         Services::bodies(self, conn, rtype, ids, skipped)
     }
+
+    fn confinement(&self) -> Option<crate::fhir::search::Confinement> {
+        Services::confinement(self, super::access::Action::Search)
+    }
 }
 
 impl Services {

@@ -218,6 +218,9 @@ impl Services {
         self.decide(Action::Create, rtype, Some(&id))?;
         let now = now_ms();
         let (value, body) = finalize(resource, &id, 1, now)?;
+        if !self.principal.permits_all() {
+            self.admit_body(Action::Create, rtype, &id, &value)?;
+        }
         ws.version(
             conn,
             &self.keyring,
@@ -319,8 +322,14 @@ impl Services {
         }
         let version = current.map_or(1, |c| c.version_id + 1);
         let created = current.is_none_or(|c| c.deleted);
+        if !created && !self.principal.permits_all() {
+            self.confine_one(conn, Action::Update, rtype, id)?;
+        }
         let now = now_ms();
         let (value, body) = finalize(resource, id, version, now)?;
+        if !self.principal.permits_all() {
+            self.admit_body(Action::Update, rtype, id, &value)?;
+        }
         ws.version(
             conn,
             &self.keyring,
@@ -356,6 +365,7 @@ impl Services {
     ) -> Result<Option<i32>, FhirError> {
         audit.id = Some(id.to_string());
         self.decide(Action::Delete, rtype, Some(id))?;
+        self.confine_one(conn, Action::Delete, rtype, id)?;
         let current = resources::lock_current(conn, &self.tenant, rtype, id)?;
         let Some(current) = current else {
             return Err(FhirError::NotFound(format!("{rtype}/{id} does not exist")));

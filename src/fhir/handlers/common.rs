@@ -163,6 +163,11 @@ where
 {
     let result = async {
         ctx.check()?;
+        // GET [base]/metadata stays public (SMART App Launch 2.0.0
+        // conformance.html: clients discover the endpoints there).
+        if !matches!(ctx.audit.interaction, Interaction::Capabilities) {
+            ctx.authenticate().await?;
+        }
         let request = parse(&mut ctx).await?;
         let outcome = ctx.run(request).await?;
         Ok(render(&ctx, outcome))

@@ -32,6 +32,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/metrics", web::get().to(system::metrics))
         .service(
             web::scope(crate::fhir::base::BASE_PATH)
+                // The authorization server's endpoints (SMART App Launch 2.0.0).
+                .configure(crate::oauth::configure)
                 // transaction and batch (http://hl7.org/fhir/R4/http.html#transaction)
                 .service(
                     web::resource(["", "/"])

@@ -135,6 +135,11 @@ pub trait Reader {
         ids: &[ResourceId],
         skipped: &mut Vec<Unreadable>,
     ) -> Result<Bodies, FhirError>;
+    /// What the principal may see of each type (search/confine.rs); None
+    /// when it sees everything its decided searches reach.
+    fn confinement(&self) -> Option<super::Confinement> {
+        None
+    }
 }
 
 /// Runs a prepared search on `conn` (inside a transaction or not); the
@@ -152,6 +157,9 @@ pub fn execute(
     let mut q = Query::new(&ix, tenant, rtype).with_base(base.to_owned());
     for c in &p.criteria {
         q.add(c)?;
+    }
+    if let Some(c) = reader.confinement() {
+        q.confine(&c)?;
     }
     // `_summary=count` and `_count=0` ask for the number alone (search.html#count).
     let only_count = opts.summary == Some(SummaryMode::Count) || opts.count == 0;

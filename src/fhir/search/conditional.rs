@@ -38,12 +38,16 @@ pub fn find_ids(
     tenant: &TenantId,
     rtype: ResourceType,
     criteria: &[Criterion],
+    confinement: Option<&super::Confinement>,
     limit: i64,
 ) -> Result<Vec<ResourceId>, FhirError> {
     let mut q = Query::new(indexer, tenant, rtype);
     q.by_keys_only();
     for c in criteria {
         q.add(c)?;
+    }
+    if let Some(c) = confinement {
+        q.confine(c)?;
     }
     page::few_ids(conn, q, limit)
 }

@@ -11,6 +11,7 @@
 mod audit;
 pub mod bundle;
 mod conditional;
+mod confine;
 mod criteria;
 mod dates;
 mod include;
@@ -28,6 +29,7 @@ pub use audit::AUDIT_PARAMS;
 pub use conditional::{
     conditional_criteria, criteria_key, find_ids, find_many, lock_criteria, lock_many,
 };
+pub use confine::{Alternatives, Confinement};
 pub use criteria::{parse_criteria, searchable, Criterion};
 
 /// Parameters that control the result rather than select resources

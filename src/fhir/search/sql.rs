@@ -53,6 +53,8 @@ pub struct Query<'a> {
     binds: Vec<Bind>,
     /// This server's FHIR base: an absolute reference under it is a local one.
     pub(super) base: Option<String>,
+    /// What the principal may see of each type (confine.rs).
+    pub(super) confinement: super::confine::Confinement,
 }
 
 pub(super) fn unsupported(param: &str, what: &str) -> FhirError {
@@ -103,6 +105,7 @@ impl<'a> Query<'a> {
             keys_only: false,
             binds: vec![Bind::Text(tenant.as_str().to_owned())],
             base: None,
+            confinement: Default::default(),
         }
     }
 
@@ -144,9 +147,13 @@ impl<'a> Query<'a> {
             }
             cond
         };
-        self.conds.push_str(" AND ");
-        self.conds.push_str(&cond);
+        self.push_cond(&cond);
         Ok(())
+    }
+
+    pub(super) fn push_cond(&mut self, cond: &str) {
+        self.conds.push_str(" AND ");
+        self.conds.push_str(cond);
     }
 
     /// A condition: `col` is the id of a current `rtype` resource matching `c`.
@@ -164,7 +171,10 @@ impl<'a> Query<'a> {
                 let p = self.text(param.as_str());
                 let mut alts = Vec::new();
                 for (target, inner) in branches {
-                    let cond = self.matches("target_id", None, *target, inner)?;
+                    let mut cond = self.matches("target_id", None, *target, inner)?;
+                    if let Some(c) = self.confined_at("target_id", *target)? {
+                        cond = format!("{cond} AND {c}");
+                    }
                     alts.push(format!("(target_type = '{}' AND {cond})", target.as_str()));
                 }
                 Ok(format!(
@@ -179,7 +189,10 @@ impl<'a> Query<'a> {
                 inner,
             } => {
                 let p = self.text(param.as_str());
-                let cond = self.matches("resource_id", None, *source, inner)?;
+                let mut cond = self.matches("resource_id", None, *source, inner)?;
+                if let Some(c) = self.confined_at("resource_id", *source)? {
+                    cond = format!("{cond} AND {c}");
+                }
                 Ok(format!(
                     "{col} IN (SELECT target_id FROM idx_reference WHERE tenant_id = $1 AND resource_type = '{}' AND param = {p} AND target_type = '{}' AND url IS NULL AND {cond})",
                     source.as_str(),

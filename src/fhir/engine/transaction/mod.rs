@@ -153,6 +153,10 @@ impl Engine {
         let mut template = AuditRecord::new(Interaction::Transaction);
         template.client_addr = origin.client_addr.clone();
         template.server_addr = origin.server_addr.clone();
+        if let Some(actor) = principal.actor() {
+            template.user = actor.user.clone();
+            template.client_id = actor.client_id.clone();
+        }
         // HL7 mappings make no PATCH entries: no JSON Patch is parsed here.
         let (kind, reqs) = parse_bundle(
             bundle,

@@ -1,0 +1,45 @@
+//! `auth_revocations`: what every server process must stop honouring (a
+//! revoked grant or access token, a disabled client or user), read by
+//! sequence number so each process polls only what is new.
+
+use diesel::pg::PgConnection;
+use diesel::sql_types::{BigInt, Text};
+use diesel::{QueryableByName, RunQueryDsl};
+
+use crate::store::stmt::Stmt;
+use crate::store::StoreError;
+
+#[derive(Debug, Clone, QueryableByName)]
+pub struct Revocation {
+    #[diesel(sql_type = BigInt)]
+    pub seq: i64,
+    #[diesel(sql_type = Text)]
+    pub tenant_id: String,
+    #[diesel(sql_type = Text)]
+    pub kind: String,
+    #[diesel(sql_type = Text)]
+    pub value: String,
+}
+
+pub fn insert(
+    conn: &mut PgConnection,
+    tenant: &str,
+    kind: &str,
+    value: &str,
+) -> Result<(), StoreError> {
+    Stmt::new("INSERT INTO auth_revocations (tenant_id, kind, value) VALUES ($1, $2, $3)")
+        .bind::<Text, _>(tenant)
+        .bind::<Text, _>(kind)
+        .bind::<Text, _>(value)
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Revocations after `after`, oldest first.
+pub fn since(conn: &mut PgConnection, after: i64) -> Result<Vec<Revocation>, StoreError> {
+    Ok(Stmt::new(
+        "SELECT seq, tenant_id, kind, value FROM auth_revocations WHERE seq > $1 ORDER BY seq LIMIT 10000",
+    )
+    .bind::<BigInt, _>(after)
+    .load(conn)?)
+}
