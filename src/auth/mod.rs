@@ -1,7 +1,7 @@
 //! Authorization (issue #17, SMART App Launch 2.0.0,
 //! https://hl7.org/fhir/smart-app-launch/STU2/): what a bearer token grants.
 //!
-//! - `scopes`: SMART scopes v1 and v2 (scopes-and-launch-context.html), parsed
+//! - [`scopes`]: SMART scopes v1 and v2 (scopes-and-launch-context.html), parsed
 //!   into values, compared ("does this scope cover that one") and described in
 //!   plain words for the consent page.
 //! - `grant`: what one token allows for an action on a type (all, none, or
