@@ -95,6 +95,16 @@ pub struct TokenArgs {
     /// A launch patient, for `patient/` scopes.
     #[arg(long)]
     pub patient: Option<String>,
+    /// The gateway's HTTP address, as given to `serve` (the token's issuer
+    /// and audience are the FHIR base there).
+    #[arg(long, env = "FHIRGATE_HTTP_ADDR")]
+    pub http_addr: Option<std::net::SocketAddr>,
+    /// The gateway's public base URL, as given to `serve`.
+    #[arg(long, env = "FHIRGATE_BASE_URL")]
+    pub base_url: Option<String>,
+    /// Whether `serve` runs HTTPS (its `--tls-cert`): the base is https.
+    #[arg(long, env = "FHIRGATE_TLS_CERT")]
+    pub tls_cert: Option<PathBuf>,
 }
 
 async fn open(settings: &Settings) -> anyhow::Result<(Db, MasterKey)> {
@@ -129,6 +139,16 @@ pub async fn token(settings: Settings, args: TokenArgs) -> anyhow::Result<()> {
     let scopes = Scopes::parse(&args.scope);
     if scopes.resource_scopes().next().is_none() {
         anyhow::bail!("--scope names no SMART resource scope (e.g. system/*.cruds)");
+    }
+    let mut settings = settings;
+    if let Some(addr) = args.http_addr {
+        settings.http_addr = addr;
+    }
+    if args.base_url.is_some() {
+        settings.base_url = args.base_url.clone();
+    }
+    if let Some(cert) = &args.tls_cert {
+        settings.tls = Some((cert.clone(), cert.clone()));
     }
     let (db, master) = open(&settings).await?;
     let a = authority(&settings, &db, master).await?;

@@ -50,22 +50,22 @@ pub async fn app_state(
     issuer: String,
 ) -> anyhow::Result<(Arc<AppState>, AuditWriter)> {
     let tenant = TenantId::default_tenant();
-    let authority = crate::auth::Authority::load(
-        db.clone(),
-        master.clone(),
-        tenant.clone(),
-        issuer,
-        settings.auth.clone(),
-    )
-    .await
-    .context("loading the token signing keys")?;
-    let keyring = Arc::new(Keyring::new(master));
+    let keyring = Arc::new(Keyring::new(master.clone()));
     {
         let (k, t) = (keyring.clone(), tenant.clone());
         db.run(move |conn| k.ensure_tenant(conn, t.as_str()))
             .await
             .context("creating the data keys (is the master key the one this database was created with?)")?;
     }
+    let authority = crate::auth::Authority::load(
+        db.clone(),
+        master,
+        tenant.clone(),
+        issuer,
+        settings.auth.clone(),
+    )
+    .await
+    .context("loading the token signing keys")?;
     let (audit, audit_writer) = AuditSink::start(db.clone(), keyring.clone(), tenant.clone());
     let parse_budget = Arc::new(crate::limits::budget::ParseBudget::new(
         settings.limits.parse_budget_bytes,

@@ -71,6 +71,21 @@ async fn serve_on_private_cluster_logs_no_phi() {
         .permissions()
         .mode();
     assert_eq!(mode & 0o777, 0o600);
+    // Every FHIR request needs a bearer token (issue #17): an operator's, from
+    // `fhirgate token` run with the gateway's settings.
+    let token = support::operator_token(
+        &[
+            ("FHIRGATE_EMBEDDED_POSTGRES", "true".into()),
+            ("FHIRGATE_DATA_DIR", dir.display().to_string()),
+            ("FHIRGATE_HTTP_ADDR", format!("127.0.0.1:{port}")),
+        ],
+        &[
+            "FHIRGATE_DATABASE_URL",
+            "DATABASE_URL",
+            "FHIRGATE_MASTER_KEY",
+        ],
+    );
+    let client = support::bearer_client(&token);
 
     let phi = [
         "Wolfeschlegel",

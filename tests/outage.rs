@@ -140,6 +140,14 @@ async fn a_database_outage_gives_quick_503s_and_one_log_line() {
         assert!(child.try_wait().unwrap().is_none(), "exited: {}", logs());
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    let client = support::bearer_client(&support::operator_token(
+        &[
+            ("FHIRGATE_DATABASE_URL", cluster.url("fhirgate")),
+            ("FHIRGATE_DATA_DIR", dir.join("gw").display().to_string()),
+            ("FHIRGATE_HTTP_ADDR", format!("127.0.0.1:{port}")),
+        ],
+        &["DATABASE_URL", "FHIRGATE_MASTER_KEY"],
+    ));
     let patient = json!({"resourceType": "Patient", "name": [{"family": "Outage"}]});
     let created = client
         .post(format!("{base}/Patient"))

@@ -67,6 +67,15 @@ pub struct ImportArgs {
     /// use (same --database-url, --data-dir, master key and migrations).
     #[arg(long, value_name = "URL")]
     pub url: Option<String>,
+    /// Bearer token for --url (every FHIR request needs one: e.g.
+    /// `$(fhirgate token --scope "system/*.cruds")`).
+    #[arg(
+        long,
+        env = "FHIRGATE_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
+    pub token: Option<String>,
     /// Bundles sent at once (uploaders).
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub concurrency: u16,
@@ -110,7 +119,7 @@ pub async fn run(settings: Settings, args: ImportArgs) -> anyhow::Result<Summary
         .map(|f| std::fs::metadata(f).map_or(0, |m| m.len()))
         .collect();
     let sink = match &args.url {
-        Some(u) => Sink::http(u).await?,
+        Some(u) => Sink::http(u, args.token.as_deref()).await?,
         None => Sink::direct(&settings).await?,
     };
     let summary = Arc::new(Mutex::new(Summary::default()));

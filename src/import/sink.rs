@@ -38,9 +38,17 @@ pub enum Sink {
 
 impl Sink {
     /// A gateway at `url` (its FHIR base); fails when it does not answer `metadata`.
-    pub async fn http(url: &str) -> anyhow::Result<Arc<Self>> {
+    pub async fn http(url: &str, token: Option<&str>) -> anyhow::Result<Arc<Self>> {
         let url = url.trim_end_matches('/').to_owned();
+        let mut headers = reqwest::header::HeaderMap::new();
+        if let Some(t) = token {
+            let mut v = reqwest::header::HeaderValue::from_str(&format!("Bearer {}", t.trim()))
+                .context("the token is not a valid header value")?;
+            v.set_sensitive(true);
+            headers.insert(reqwest::header::AUTHORIZATION, v);
+        }
         let client = reqwest::Client::builder()
+            .default_headers(headers)
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .context("building the HTTP client")?;

@@ -104,6 +104,15 @@ async fn the_binary_raises_its_descriptor_limit_and_survives_running_out() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
+    let client = crate::support::bearer_client(&crate::support::operator_token(
+        &[
+            ("FHIRGATE_DATABASE_URL", app.db_url.clone()),
+            ("FHIRGATE_MASTER_KEY", app.master_key_hex.clone()),
+            ("FHIRGATE_DATA_DIR", dir.display().to_string()),
+            ("FHIRGATE_HTTP_ADDR", format!("127.0.0.1:{http}")),
+        ],
+        &[],
+    ));
     // The soft limit was raised to the hard one.
     assert_eq!(nofile_of(pid), (HARD, HARD), "{}", logs());
 

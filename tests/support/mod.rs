@@ -25,3 +25,38 @@ impl Drop for Gateway {
         }
     }
 }
+
+/// An operator's access token (`system/*.cruds`, two hours) from
+/// `fhirgate token`, run with the gateway's own settings `envs` (the same
+/// data directory, database and HTTP address: the token's issuer is the
+/// gateway's FHIR base).
+pub fn operator_token(envs: &[(&str, String)], removed: &[&str]) -> String {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_fhirgate"));
+    cmd.args(["token", "--scope", "system/*.cruds", "--ttl", "7200"]);
+    for k in removed {
+        cmd.env_remove(k);
+    }
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "fhirgate token failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+/// A client whose every request carries `token`.
+pub fn bearer_client(token: &str) -> reqwest::Client {
+    let mut h = reqwest::header::HeaderMap::new();
+    h.insert(
+        reqwest::header::AUTHORIZATION,
+        format!("Bearer {token}").parse().unwrap(),
+    );
+    reqwest::Client::builder()
+        .default_headers(h)
+        .build()
+        .unwrap()
+}
