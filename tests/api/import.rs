@@ -67,6 +67,7 @@ pub fn args(paths: Vec<PathBuf>, url: Option<String>) -> ImportArgs {
     ImportArgs {
         paths,
         url,
+        token: None,
         concurrency: 4,
         ndjson_bundle_size: 2,
         no_identifier_match: false,
