@@ -101,3 +101,63 @@ impl Grant {
         }
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn grant(scope: &str, patient: Option<&str>) -> Grant {
+        Grant {
+            scopes: Scopes::parse(scope),
+            patient: patient.and_then(ResourceId::parse),
+            actor: Actor::default(),
+        }
+    }
+
+    #[test]
+    fn patient_scopes_reach_the_launch_patient_only() {
+        let g = grant("patient/*.rs", Some("p1"));
+        let within = Allowance::Within(vec![Limit {
+            patient: ResourceId::parse("p1"),
+            query: None,
+        }]);
+        assert_eq!(g.allowance(Needed::Read, ResourceType::Observation), within);
+        assert_eq!(g.allowance(Needed::Search, ResourceType::Patient), within);
+        assert_eq!(
+            g.allowance(Needed::Create, ResourceType::Observation),
+            Allowance::Denied
+        );
+        // Without a patient in context a patient/ scope reaches nothing.
+        let none = grant("patient/*.rs", None);
+        assert_eq!(
+            none.allowance(Needed::Read, ResourceType::Patient),
+            Allowance::Denied
+        );
+    }
+
+    #[test]
+    fn user_and_system_scopes_reach_every_resource_of_their_types() {
+        let g = grant("user/Observation.rs system/Patient.c", None);
+        assert_eq!(
+            g.allowance(Needed::Read, ResourceType::Observation),
+            Allowance::All
+        );
+        assert_eq!(
+            g.allowance(Needed::Create, ResourceType::Patient),
+            Allowance::All
+        );
+        assert_eq!(
+            g.allowance(Needed::Read, ResourceType::Patient),
+            Allowance::Denied
+        );
+        let q = grant("user/Observation.rs?category=laboratory", None);
+        assert_eq!(
+            q.allowance(Needed::Search, ResourceType::Observation),
+            Allowance::Within(vec![Limit {
+                patient: None,
+                query: Some("category=laboratory".into())
+            }])
+        );
+    }
+}

@@ -159,18 +159,24 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
 
+/// A gateway as `serve` runs it: every FHIR request is authorized by its
+/// bearer token.
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
-    spawn_app_as(
-        configure,
-        fhirgate::fhir::engine::Principal::anonymous_local(),
-    )
-    .await
+    spawn(configure, None).await
 }
 
-/// A gateway whose every request (HTTP and MLLP) acts as `principal`.
+/// A gateway whose every request (HTTP, whatever its token, and MLLP) acts
+/// as `principal`: the tests of the engine's decision point.
 pub async fn spawn_app_as(
     configure: impl FnOnce(&mut Settings),
     principal: fhirgate::fhir::engine::Principal,
+) -> TestApp {
+    spawn(configure, Some(principal)).await
+}
+
+async fn spawn(
+    configure: impl FnOnce(&mut Settings),
+    principal: Option<fhirgate::fhir::engine::Principal>,
 ) -> TestApp {
     // Quiet by default: each test drops its database under a running pool,
     // which then logs the database unreachable (lines that are not failures).
@@ -191,9 +197,12 @@ pub async fn spawn_app_as(
     let db = Db::connect(&db_url, settings.db_pool_size, None)
         .unwrap()
         .with_read_limit(settings.db_read_concurrency);
-    let app = Application::build_as(&settings, db, model, MasterKey::from_bytes(key), principal)
-        .await
-        .unwrap();
+    let master = MasterKey::from_bytes(key);
+    let app = match principal {
+        Some(p) => Application::build_as(&settings, db, model, master, p).await,
+        None => Application::build(&settings, db, model, master).await,
+    }
+    .unwrap();
     let port = app.port();
     let authority = app.authority();
     let mllp = app.mllp_ports();

@@ -92,7 +92,9 @@ pub fn direct(app: &TestApp) -> fhirgate::config::Settings {
 
 pub async fn run(app: &TestApp, paths: Vec<PathBuf>, http: bool) -> Summary {
     let url = http.then(|| app.base.clone());
-    import::run(direct(app), args(paths, url)).await.unwrap()
+    let mut a = args(paths, url);
+    a.token = http.then(|| crate::helpers::system_token(&app.authority, "system/*.cruds"));
+    import::run(direct(app), a).await.unwrap()
 }
 
 pub async fn total(app: &TestApp, query: &str) -> u64 {

@@ -92,11 +92,13 @@ async fn every_body_reader_answers_408_when_the_body_does_not_arrive() {
             "application/x-www-form-urlencoded",
         ),
     ];
+    let token = crate::helpers::system_token(&app.authority, "system/*.cruds");
+    let token = &token;
     let runs = requests.map(|(method, path, ct)| async move {
         let mut s = connect_from("127.0.0.1", port).await;
         // Content-Length says 100; 10 bytes come, and then nothing.
         let head = format!(
-            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: {ct}\r\nContent-Length: 100\r\n\r\n{{\"resource"
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: Bearer {token}\r\nContent-Type: {ct}\r\nContent-Length: 100\r\n\r\n{{\"resource"
         );
         s.write_all(head.as_bytes()).await.unwrap();
         let start = Instant::now();
@@ -288,7 +290,8 @@ async fn requests_past_the_parse_budget_get_503_and_the_budget_is_never_exceeded
     for _ in 0..2 {
         let mut s = connect_from("127.0.0.1", port).await;
         let head = format!(
-            "POST /fhir/Patient HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/fhir+json\r\nContent-Length: {BODY}\r\n\r\n"
+            "POST /fhir/Patient HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: Bearer {}\r\nContent-Type: application/fhir+json\r\nContent-Length: {BODY}\r\n\r\n",
+            crate::helpers::system_token(&app.authority, "system/*.cruds")
         );
         s.write_all(head.as_bytes()).await.unwrap();
         s.write_all(&body[..100]).await.unwrap();

@@ -64,5 +64,6 @@ mod search_population;
 mod search_results;
 mod search_text;
 mod search_unions;
+mod smart_patient;
 mod system;
 mod unreadable;

@@ -155,11 +155,12 @@ pub fn execute(
     let tenant = reader.tenant();
     let ix = reader.indexer(conn)?;
     let mut q = Query::new(&ix, tenant, rtype).with_base(base.to_owned());
-    for c in &p.criteria {
-        q.add(c)?;
-    }
+    // First: the criteria's chains and `_has` are confined as they are added.
     if let Some(c) = reader.confinement() {
         q.confine(&c)?;
+    }
+    for c in &p.criteria {
+        q.add(c)?;
     }
     // `_summary=count` and `_count=0` ask for the number alone (search.html#count).
     let only_count = opts.summary == Some(SummaryMode::Count) || opts.count == 0;

@@ -43,11 +43,12 @@ pub fn find_ids(
 ) -> Result<Vec<ResourceId>, FhirError> {
     let mut q = Query::new(indexer, tenant, rtype);
     q.by_keys_only();
-    for c in criteria {
-        q.add(c)?;
-    }
+    // First: the criteria's chains and `_has` are confined as they are added.
     if let Some(c) = confinement {
         q.confine(c)?;
+    }
+    for c in criteria {
+        q.add(c)?;
     }
     page::few_ids(conn, q, limit)
 }

@@ -35,9 +35,9 @@ impl Confinement {
 }
 
 impl Query<'_> {
-    /// ANDs the confinement of the searched type into the search (call it
-    /// after the criteria), and keeps it for the types chains and `_has`
-    /// reach as they are added.
+    /// ANDs the confinement of the searched type into the search, and keeps
+    /// it for the types chains and `_has` reach: call it before the criteria
+    /// are added.
     pub fn confine(&mut self, c: &Confinement) -> Result<(), FhirError> {
         self.confinement = c.clone();
         if let Some(alts) = c.of(self.rtype).cloned() {
