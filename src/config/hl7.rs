@@ -26,6 +26,10 @@ pub struct Hl7Args {
     /// PEM private key for MLLP over TLS.
     #[arg(long, env = "FHIRGATE_MLLP_TLS_KEY")]
     pub mllp_tls_key: Option<PathBuf>,
+    /// Allow the plain (non-TLS) MLLP listener on a non-loopback address (refused
+    /// by default: HL7 v2 carries PHI in the clear and senders are not authenticated).
+    #[arg(long, env = "FHIRGATE_MLLP_ALLOW_PLAIN_NON_LOOPBACK")]
+    pub mllp_allow_plain_non_loopback: bool,
     /// Largest MLLP frame accepted, in bytes; a larger one closes the connection.
     #[arg(long, env = "FHIRGATE_MLLP_MAX_FRAME_BYTES")]
     pub mllp_max_frame_bytes: Option<usize>,
@@ -61,6 +65,7 @@ pub struct Hl7File {
     mllp_tls_addr: Option<SocketAddr>,
     mllp_tls_cert: Option<PathBuf>,
     mllp_tls_key: Option<PathBuf>,
+    mllp_allow_plain_non_loopback: Option<bool>,
     mllp_max_frame_bytes: Option<usize>,
     mllp_idle_timeout_secs: Option<u64>,
     mllp_max_connections: Option<usize>,
@@ -76,6 +81,8 @@ pub struct Hl7Settings {
     pub mllp_addr: Option<SocketAddr>,
     /// Address and (certificate, key) of the TLS listener.
     pub mllp_tls: Option<(SocketAddr, PathBuf, PathBuf)>,
+    /// The plain listener may bind a non-loopback address (`bind.rs`).
+    pub allow_plain_non_loopback: bool,
     pub max_frame_bytes: usize,
     pub idle_timeout: Duration,
     /// Until the first complete frame (issue #15): a socket that says nothing
@@ -98,6 +105,7 @@ impl Default for Hl7Settings {
         Self {
             mllp_addr: Some(SocketAddr::from(([127, 0, 0, 1], DEFAULT_MLLP_PORT))),
             mllp_tls: None,
+            allow_plain_non_loopback: false,
             max_frame_bytes: DEFAULT_MAX_FRAME_BYTES,
             idle_timeout: Duration::from_secs(300),
             first_frame_timeout: Duration::from_secs(10),
@@ -182,6 +190,8 @@ impl Hl7Settings {
                 .then(|| args.mllp_addr.or(file.mllp_addr).or(d.mllp_addr))
                 .flatten(),
             mllp_tls,
+            allow_plain_non_loopback: args.mllp_allow_plain_non_loopback
+                || file.mllp_allow_plain_non_loopback == Some(true),
             max_frame_bytes: args
                 .mllp_max_frame_bytes
                 .or(file.mllp_max_frame_bytes)
@@ -206,6 +216,16 @@ impl Hl7Settings {
             },
             facility_offsets,
         })
+    }
+}
+
+impl Hl7Settings {
+    /// The start-up check of the plain listener's address (`super::bind`).
+    pub fn check_exposure(&self) -> anyhow::Result<()> {
+        match self.mllp_addr {
+            Some(addr) => super::bind::check_plain_mllp(addr, self.allow_plain_non_loopback),
+            None => Ok(()),
+        }
     }
 }
 
