@@ -18,6 +18,11 @@ COPY --from=build /usr/local/bin/fhirgate /usr/local/bin/fhirgate
 USER fhirgate
 # With a port mapping or a proxy in front, set FHIRGATE_BASE_URL (the Host rule,
 # docs/security.md: a Host naming another port is refused).
+# 0.0.0.0 is not loopback, so `serve` refuses plain HTTP and plain MLLP there
+# (docs/security.md, "Network exposure"): give FHIRGATE_TLS_CERT/_KEY, or, when
+# only a TLS-terminating proxy reaches the container, FHIRGATE_TLS_TERMINATED_UPSTREAM=true;
+# for MLLP, FHIRGATE_MLLP_TLS_ADDR (and FHIRGATE_MLLP_DISABLED=true), or
+# FHIRGATE_MLLP_ALLOW_PLAIN_NON_LOOPBACK=true on a private network.
 ENV FHIRGATE_HTTP_ADDR=0.0.0.0:8080 FHIRGATE_MLLP_ADDR=0.0.0.0:2575 FHIRGATE_DATA_DIR=/var/lib/fhirgate
 EXPOSE 8080 2575
 ENTRYPOINT ["fhirgate"]

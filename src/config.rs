@@ -8,6 +8,7 @@
 //! MLLP listeners and the v2 mapping), and the store's defaults are set here.
 
 pub mod auth;
+pub mod bind;
 pub mod hl7;
 
 use std::net::SocketAddr;
@@ -91,6 +92,10 @@ pub struct ServeArgs {
     /// PEM private key for HTTPS.
     #[arg(long, env = "FHIRGATE_TLS_KEY")]
     pub tls_key: Option<PathBuf>,
+    /// Serve plain HTTP on a non-loopback address because a proxy in front of
+    /// the gateway terminates TLS (without TLS, a non-loopback address is refused).
+    #[arg(long, env = "FHIRGATE_TLS_TERMINATED_UPSTREAM")]
+    pub tls_terminated_upstream: bool,
     /// Most HTTP connections open at once, all clients together; more are closed
     /// at once (default: what the file-descriptor limit leaves, at most 10,000).
     #[arg(long, env = "FHIRGATE_HTTP_MAX_CONNECTIONS")]
@@ -144,6 +149,7 @@ struct FileSettings {
     http_workers: Option<usize>,
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
+    tls_terminated_upstream: Option<bool>,
     http_max_connections: Option<usize>,
     http_max_connections_per_address: Option<usize>,
     http_header_timeout_secs: Option<u64>,
@@ -173,6 +179,8 @@ pub struct Settings {
     pub db_connect_timeout: std::time::Duration,
     pub http_workers: usize,
     pub tls: Option<(PathBuf, PathBuf)>,
+    /// TLS is terminated in front of the gateway (`bind.rs`).
+    pub tls_terminated_upstream: bool,
     /// Connection caps, timeouts, JSON value limit and parse budget (issue #15).
     pub limits: HttpLimits,
     pub hl7: Hl7Settings,
@@ -283,6 +291,8 @@ impl Settings {
                 }),
             http_workers: serve.http_workers.or(file.http_workers).unwrap_or(cpus),
             tls,
+            tls_terminated_upstream: serve.tls_terminated_upstream
+                || file.tls_terminated_upstream == Some(true),
             limits,
             hl7,
             auth,

@@ -235,6 +235,8 @@ fn warn_if_over_fd_limit(settings: &Settings) {
 
 /// `fhirgate serve`.
 pub async fn serve(settings: Settings) -> anyhow::Result<()> {
+    // Secure defaults (config/bind.rs), before a database is opened or started.
+    settings.check_exposure()?;
     let (db, model, master) = open_store(&settings).await?;
     let app = Application::build(&settings, db.clone(), model, master).await?;
     tracing::info!(addr = %settings.http_addr, port = app.port(), "fhirgate is serving FHIR R4 at /fhir");

@@ -1,11 +1,15 @@
 //! Settings of the MLLP listeners and the HL7 v2 mapping (`fhirgate serve --help`).
 
+pub mod clients;
+
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::Deserialize;
+
+use self::clients::{ClientAuth, ClientCertFile};
 
 /// MLLP flags of `fhirgate serve`.
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -26,6 +30,24 @@ pub struct Hl7Args {
     /// PEM private key for MLLP over TLS.
     #[arg(long, env = "FHIRGATE_MLLP_TLS_KEY")]
     pub mllp_tls_key: Option<PathBuf>,
+    /// PEM bundle of the CAs that sign MLLP client certificates: with it the TLS
+    /// listener requires a client certificate chaining to one of them.
+    #[arg(long, env = "FHIRGATE_MLLP_TLS_CLIENT_CA")]
+    pub mllp_tls_client_ca: Option<PathBuf>,
+    /// With --mllp-tls-client-ca, also accept TLS clients without a certificate
+    /// (where senders are mapped to certificates, they may send as nobody).
+    #[arg(long, env = "FHIRGATE_MLLP_TLS_CLIENT_CERT_OPTIONAL")]
+    pub mllp_tls_client_cert_optional: bool,
+    /// Senders (MSH-3^MSH-4, `*` for any) a client certificate may send as, as
+    /// cn:NAME=SENDERS or sha256:FINGERPRINT=SENDERS (comma-separated); repeatable,
+    /// added to the TOML file's [[hl7.client_certs]]. Once any is given, a
+    /// message from a sender its certificate is not mapped to gets AR.
+    #[arg(long = "mllp-tls-client-sender", value_name = "CERT=SENDERS")]
+    pub mllp_tls_client_senders: Vec<String>,
+    /// Allow the plain (non-TLS) MLLP listener on a non-loopback address (refused
+    /// by default: HL7 v2 carries PHI in the clear and senders are not authenticated).
+    #[arg(long, env = "FHIRGATE_MLLP_ALLOW_PLAIN_NON_LOOPBACK")]
+    pub mllp_allow_plain_non_loopback: bool,
     /// Largest MLLP frame accepted, in bytes; a larger one closes the connection.
     #[arg(long, env = "FHIRGATE_MLLP_MAX_FRAME_BYTES")]
     pub mllp_max_frame_bytes: Option<usize>,
@@ -61,6 +83,10 @@ pub struct Hl7File {
     mllp_tls_addr: Option<SocketAddr>,
     mllp_tls_cert: Option<PathBuf>,
     mllp_tls_key: Option<PathBuf>,
+    mllp_tls_client_ca: Option<PathBuf>,
+    mllp_tls_client_cert_optional: Option<bool>,
+    client_certs: Option<Vec<ClientCertFile>>,
+    mllp_allow_plain_non_loopback: Option<bool>,
     mllp_max_frame_bytes: Option<usize>,
     mllp_idle_timeout_secs: Option<u64>,
     mllp_max_connections: Option<usize>,
@@ -76,6 +102,10 @@ pub struct Hl7Settings {
     pub mllp_addr: Option<SocketAddr>,
     /// Address and (certificate, key) of the TLS listener.
     pub mllp_tls: Option<(SocketAddr, PathBuf, PathBuf)>,
+    /// Client certificates on the TLS listener (None: not asked for).
+    pub client_auth: Option<ClientAuth>,
+    /// The plain listener may bind a non-loopback address (`bind.rs`).
+    pub allow_plain_non_loopback: bool,
     pub max_frame_bytes: usize,
     pub idle_timeout: Duration,
     /// Until the first complete frame (issue #15): a socket that says nothing
@@ -98,6 +128,8 @@ impl Default for Hl7Settings {
         Self {
             mllp_addr: Some(SocketAddr::from(([127, 0, 0, 1], DEFAULT_MLLP_PORT))),
             mllp_tls: None,
+            client_auth: None,
+            allow_plain_non_loopback: false,
             max_frame_bytes: DEFAULT_MAX_FRAME_BYTES,
             idle_timeout: Duration::from_secs(300),
             first_frame_timeout: Duration::from_secs(10),
@@ -162,6 +194,13 @@ impl Hl7Settings {
             },
             _ => anyhow::bail!("--mllp-tls-cert and --mllp-tls-key go together"),
         };
+        let client_auth = clients::resolve(
+            args.mllp_tls_client_ca.clone().or(file.mllp_tls_client_ca),
+            args.mllp_tls_client_cert_optional || file.mllp_tls_client_cert_optional == Some(true),
+            &file.client_certs.unwrap_or_default(),
+            &args.mllp_tls_client_senders,
+            mllp_tls.is_some(),
+        )?;
         let mut facility_offsets = BTreeMap::new();
         for (f, o) in file.facility_offsets.unwrap_or_default() {
             facility_offsets.insert(f, check_offset(&o)?);
@@ -182,6 +221,9 @@ impl Hl7Settings {
                 .then(|| args.mllp_addr.or(file.mllp_addr).or(d.mllp_addr))
                 .flatten(),
             mllp_tls,
+            client_auth,
+            allow_plain_non_loopback: args.mllp_allow_plain_non_loopback
+                || file.mllp_allow_plain_non_loopback == Some(true),
             max_frame_bytes: args
                 .mllp_max_frame_bytes
                 .or(file.mllp_max_frame_bytes)
@@ -206,6 +248,16 @@ impl Hl7Settings {
             },
             facility_offsets,
         })
+    }
+}
+
+impl Hl7Settings {
+    /// The start-up check of the plain listener's address (`super::bind`).
+    pub fn check_exposure(&self) -> anyhow::Result<()> {
+        match self.mllp_addr {
+            Some(addr) => super::bind::check_plain_mllp(addr, self.allow_plain_non_loopback),
+            None => Ok(()),
+        }
     }
 }
 
@@ -237,5 +289,33 @@ mod tests {
             .unwrap()
             .mllp_addr
             .is_none());
+    }
+
+    #[test]
+    fn client_certificates_are_read_from_the_file() {
+        let file: Hl7File = toml::from_str(
+            r#"
+            mllp_tls_addr = "0.0.0.0:2576"
+            mllp_tls_client_ca = "clients-ca.pem"
+            [[client_certs]]
+            cn = "lab-analyzer-1"
+            senders = ["LAB^HOSP", "LAB^*"]
+            "#,
+        )
+        .unwrap();
+        let https = (PathBuf::from("c.pem"), PathBuf::from("k.pem"));
+        let s = Hl7Settings::resolve(&Hl7Args::default(), file, Some(&https)).unwrap();
+        let auth = s.client_auth.unwrap();
+        assert!(auth.required);
+        let first = auth.rules.first().unwrap();
+        assert_eq!(first.cn.as_deref(), Some("lab-analyzer-1"));
+        assert_eq!(first.senders.len(), 2);
+        let bad = r#"
+            [[client_certs]]
+            cn = "x"
+            senders = ["LAB"]
+        "#;
+        let file: Hl7File = toml::from_str(bad).unwrap();
+        assert!(Hl7Settings::resolve(&Hl7Args::default(), file, Some(&https)).is_err());
     }
 }

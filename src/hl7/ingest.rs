@@ -18,8 +18,10 @@ use fhirgate_hl7::Message;
 use fhirgate_hl7::ack::Outcome;
 
 use super::ack;
+use super::config::clients::SenderGrant;
 use super::dedupe::{self, Seen};
 use super::metrics::Held;
+use super::senders::{self, sender_of};
 use super::Hl7Error;
 use crate::audit::{AuditRecord, Interaction};
 use crate::crypto::Keyring;
@@ -71,26 +73,6 @@ enum Applied {
     Conflict,
 }
 
-/// MSH-3 and MSH-4, whole (every component), as the namespace of MSH-10.
-fn sender_of(msg: &Message) -> Sender {
-    let whole = |n: usize| {
-        msg.msh()
-            .and_then(|m| m.field(n))
-            .and_then(|f| f.repetition(1))
-            .map(|r| {
-                r.components
-                    .iter()
-                    .map(|c| c.sub(1))
-                    .collect::<Vec<_>>()
-                    .join("^")
-                    .trim_end_matches('^')
-                    .to_owned()
-            })
-            .unwrap_or_default()
-    };
-    Sender(format!("{}|{}", whole(3), whole(4)))
-}
-
 fn type_of(msg: &Message) -> String {
     let (t, e) = msg.message_type();
     format!("{t}^{e}")
@@ -121,11 +103,13 @@ impl Ingestor {
 
     /// Answers one MLLP frame: a message, or a batch of them (2.10.3), whose
     /// acknowledgements go back as one batch. `Err` means nothing could be stored:
-    /// the caller must close the connection without an ACK.
+    /// the caller must close the connection without an ACK. `grant`: the senders
+    /// the connection's client certificate may send as (None: any).
     pub async fn frame(
         &self,
         raw: Vec<u8>,
         peer: Option<String>,
+        grant: Option<&SenderGrant>,
     ) -> Result<Vec<Vec<u8>>, StoreError> {
         match fhirgate_hl7::split_batch(&raw) {
             Err(e) => {
@@ -138,18 +122,18 @@ impl Ingestor {
             Ok(batch) if batch.is_envelope() => {
                 let mut acks = Vec::new();
                 for m in batch.messages() {
-                    acks.extend(self.message(m.to_vec(), peer.clone()).await?);
+                    acks.extend(self.message(m.to_vec(), peer.clone(), grant).await?);
                 }
                 Ok(vec![ack::batch_reply(&batch, &acks)])
             }
             Ok(batch) if batch.message_count() > 1 => {
                 let mut acks = Vec::new();
                 for m in batch.messages() {
-                    acks.extend(self.message(m.to_vec(), peer.clone()).await?);
+                    acks.extend(self.message(m.to_vec(), peer.clone(), grant).await?);
                 }
                 Ok(acks)
             }
-            Ok(_) => self.message(raw, peer).await,
+            Ok(_) => self.message(raw, peer, grant).await,
         }
     }
 
@@ -167,6 +151,7 @@ impl Ingestor {
         &self,
         raw: Vec<u8>,
         peer: Option<String>,
+        grant: Option<&SenderGrant>,
     ) -> Result<Vec<Vec<u8>>, StoreError> {
         let m = &self.metrics.hl7;
         let _in_flight = self.arrived(raw.len());
@@ -178,6 +163,16 @@ impl Ingestor {
             }
         };
         if let Err(err) = ack::check_header(&msg) {
+            let frames = ack::for_error(&msg, &err);
+            return self.refused(&raw, Some(&msg), &err, frames, peer).await;
+        }
+        // Before anything is looked up: a connection sending as a sender it may
+        // not learns nothing, not even the ACK of a message accepted under its
+        // MSH-10 (issue #17).
+        if let Err(err) = senders::check(&msg, grant) {
+            let client = grant.and_then(|g| g.client.as_deref()).unwrap_or("none");
+            tracing::warn!(%client, control_id = %msg.control_id(),
+                "HL7 message from a sender the client certificate is not mapped to; answered AR");
             let frames = ack::for_error(&msg, &err);
             return self.refused(&raw, Some(&msg), &err, frames, peer).await;
         }

@@ -19,6 +19,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 use tokio_util::codec::Framed;
 
+use super::config::clients::SenderGrant;
 use super::config::Hl7Settings;
 use super::gate::{MllpGate, Refusal, Slot};
 use super::ingest::Ingestor;
@@ -104,19 +105,28 @@ async fn run(
             // A sender says something soon after it connects; until its first
             // frame is complete it holds a slot for the first-frame timeout only.
             let first = Instant::now() + settings.first_frame_timeout.min(settings.idle_timeout);
-            let conn = Conn {
+            let mut conn = Conn {
                 peer,
                 ingest: &ingest,
                 settings: &settings,
                 slot,
                 first,
+                grant: None,
             };
             match tls {
                 None => serve_connection(stream, conn, stop).await,
                 Some(acceptor) => {
                     let handshake = tokio::time::timeout_at(first, acceptor.accept(stream)).await;
                     match handshake {
-                        Ok(Ok(s)) => serve_connection(s, conn, stop).await,
+                        Ok(Ok(s)) => match grant_of(&settings, s.get_ref().1.peer_certificates()) {
+                            Ok(grant) => {
+                                conn.grant = grant;
+                                serve_connection(s, conn, stop).await
+                            }
+                            Err(e) => {
+                                tracing::warn!(%peer, error = %e, "MLLP client certificate not understood; closing")
+                            }
+                        },
                         Ok(Err(e)) => {
                             tracing::info!(%peer, error = %e, "MLLP TLS handshake failed")
                         }
@@ -146,6 +156,29 @@ struct Conn<'a> {
     slot: Slot,
     /// When its first complete frame must have arrived.
     first: Instant,
+    /// The senders its client certificate may send as (None: any).
+    grant: Option<SenderGrant>,
+}
+
+/// What a TLS connection may send as, from the client certificate rustls has
+/// verified (issue #17): `None` when certificates are not asked for or not
+/// mapped to senders.
+fn grant_of(
+    settings: &Hl7Settings,
+    certs: Option<&[rustls::pki_types::CertificateDer<'_>]>,
+) -> anyhow::Result<Option<SenderGrant>> {
+    let Some(auth) = &settings.client_auth else {
+        return Ok(None);
+    };
+    // The end-entity certificate comes first (RFC 8446 section 4.4.2).
+    let identity = certs
+        .and_then(<[_]>::first)
+        .map(crate::tls::client_identity)
+        .transpose()?;
+    if let Some(id) = &identity {
+        tracing::debug!(client = %id, "MLLP TLS client certificate");
+    }
+    Ok(auth.senders_for(identity.as_ref()))
 }
 
 async fn serve_connection<S>(stream: S, conn: Conn<'_>, mut shutdown: watch::Receiver<bool>)
@@ -158,6 +191,7 @@ where
         settings,
         slot,
         first,
+        grant,
     } = conn;
     let metrics = &ingest.metrics.hl7;
     let _open = Held::enter(&metrics.connections);
@@ -211,7 +245,10 @@ where
         };
         framed_once = true;
         slot.busy();
-        match ingest.frame(frame.to_vec(), Some(peer_ip.clone())).await {
+        match ingest
+            .frame(frame.to_vec(), Some(peer_ip.clone()), grant.as_ref())
+            .await
+        {
             Ok(replies) => {
                 if metrics.db_outage.load(Ordering::Relaxed)
                     && metrics.db_outage.swap(false, Ordering::Relaxed)
@@ -302,7 +339,14 @@ pub async fn start(settings: &Hl7Settings, ingest: Arc<Ingestor>) -> anyhow::Res
         )));
     }
     if let Some((addr, cert, key)) = &settings.mllp_tls {
-        let config = crate::tls::server_config(cert, key)?;
+        let client_auth = settings.client_auth.as_ref();
+        if client_auth.is_some_and(|c| c.rules.is_empty()) {
+            tracing::warn!(
+                "MLLP client certificates are verified but mapped to no senders: \
+                any certificate the CA signs may send as any sender"
+            );
+        }
+        let config = crate::tls::mllp_server_config(cert, key, client_auth)?;
         let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
         let l = TcpListener::bind(addr)
             .await

@@ -21,6 +21,7 @@ pub mod listener;
 pub mod metrics;
 pub mod replay;
 pub mod send;
+mod senders;
 
 use fhirgate_hl7::ack::{AckError, Outcome};
 

@@ -146,6 +146,7 @@ pub fn test_settings(db_url: &str) -> Settings {
         db_connect_timeout: fhirgate::store::pool::DEFAULT_CONNECT_TIMEOUT,
         http_workers: 2,
         tls: None,
+        tls_terminated_upstream: false,
         limits: Default::default(),
         hl7: fhirgate::hl7::config::Hl7Settings {
             mllp_addr: Some("127.0.0.1:0".parse().unwrap()),

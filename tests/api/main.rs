@@ -38,6 +38,7 @@ mod hl7_dedupe;
 mod hl7_limits;
 mod hl7_merge;
 mod hl7_samples;
+mod hl7_tls_clients;
 mod host;
 mod import;
 mod import_as_put;
