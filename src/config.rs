@@ -55,6 +55,10 @@ pub struct ServeArgs {
     /// Address of the HTTP API.
     #[arg(long, env = "FHIRGATE_HTTP_ADDR")]
     pub http_addr: Option<SocketAddr>,
+    /// Serve /healthz, /readyz and /metrics (unauthenticated) on this address
+    /// instead of the API's, e.g. one only the monitoring network reaches.
+    #[arg(long, env = "FHIRGATE_OPS_ADDR")]
+    pub ops_addr: Option<SocketAddr>,
     /// Public base URL of the FHIR endpoint (used in links, Location and fullUrl,
     /// whatever the request's Host). Default: the request's Host plus /fhir, when
     /// that Host is the address the request came in on or in --allowed-hosts.
@@ -139,6 +143,7 @@ struct FileSettings {
     master_key_file: Option<PathBuf>,
     log_format: Option<LogFormat>,
     http_addr: Option<SocketAddr>,
+    ops_addr: Option<SocketAddr>,
     base_url: Option<String>,
     allowed_hosts: Option<Vec<String>>,
     max_body_bytes: Option<usize>,
@@ -170,6 +175,8 @@ pub struct Settings {
     pub master_key_file: Option<PathBuf>,
     pub log_format: LogFormat,
     pub http_addr: SocketAddr,
+    /// Where /healthz, /readyz and /metrics are served: None, with the API.
+    pub ops_addr: Option<SocketAddr>,
     pub base_url: Option<String>,
     pub allowed_hosts: Vec<String>,
     pub max_body_bytes: usize,
@@ -266,6 +273,7 @@ impl Settings {
                 .or(file.log_format)
                 .unwrap_or(LogFormat::Text),
             http_addr: serve.http_addr.or(file.http_addr).unwrap_or(default_addr),
+            ops_addr: serve.ops_addr.or(file.ops_addr),
             base_url: serve.base_url.clone().or(file.base_url),
             allowed_hosts: if serve.allowed_hosts.is_empty() {
                 file.allowed_hosts.unwrap_or_default()

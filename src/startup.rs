@@ -24,6 +24,8 @@ pub struct Application {
     ingest: Arc<Ingestor>,
     authority: Arc<crate::auth::Authority>,
     server: Server,
+    /// /healthz, /readyz and /metrics on `--ops-addr`, and its port.
+    ops: Option<(Server, u16)>,
     audit_writer: AuditWriter,
     listeners: crate::hl7::listener::Listeners,
     /// Stops the statistics task (store/statistics.rs).
@@ -132,6 +134,8 @@ impl Application {
         metrics.set_gate(gate.clone());
         let workers = settings.http_workers.max(1);
         let authority = state.authority.clone();
+        let ops = ops_server(settings, &state)?;
+        let ops_here = ops.is_none();
         let server = HttpServer::new(move || {
             let metrics = metrics.clone();
             App::new()
@@ -145,6 +149,11 @@ impl Application {
                     }
                 })
                 .app_data(state.clone())
+                .configure(|cfg| {
+                    if ops_here {
+                        crate::fhir::handlers::configure_ops(cfg);
+                    }
+                })
                 .configure(crate::fhir::handlers::configure)
                 .default_service(web::to(crate::fhir::handlers::not_found))
         })
@@ -166,6 +175,7 @@ impl Application {
             ingest,
             authority,
             server: server.run(),
+            ops,
             audit_writer,
             listeners,
             maintenance_stop,
@@ -174,6 +184,11 @@ impl Application {
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The port of `--ops-addr`, when the operations endpoints have their own.
+    pub fn ops_port(&self) -> Option<u16> {
+        self.ops.as_ref().map(|(_, p)| *p)
     }
 
     /// The built-in authorization server (tests mint tokens with it).
@@ -197,7 +212,15 @@ impl Application {
 
     /// Serves until the server stops (SIGINT/SIGTERM), then drains the audit queue.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let ops = self.ops.map(|(server, _)| {
+            let handle = server.handle();
+            (tokio::spawn(server), handle)
+        });
         self.server.await?;
+        if let Some((task, handle)) = ops {
+            handle.stop(true).await;
+            let _ = task.await;
+        }
         // Then MLLP: no new messages; those being applied are finished and
         // acknowledged. Past the grace period a connection is cut, and its message
         // is either committed (stored as accepted) or not (the sender resends).
@@ -212,6 +235,30 @@ impl Application {
         tokio::task::spawn_blocking(move || writer.join()).await?;
         Ok(())
     }
+}
+
+/// The operations endpoints' own server on `--ops-addr` (plain HTTP, one
+/// worker: probes and scrapes are few), when one is configured.
+fn ops_server(
+    settings: &Settings,
+    state: &web::Data<AppState>,
+) -> anyhow::Result<Option<(Server, u16)>> {
+    let Some(addr) = settings.ops_addr else {
+        return Ok(None);
+    };
+    let listener = TcpListener::bind(addr).with_context(|| format!("binding {addr}"))?;
+    let port = listener.local_addr()?.port();
+    let state = state.clone();
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .configure(crate::fhir::handlers::configure_ops)
+    })
+    .workers(1)
+    .disable_signals()
+    .listen(listener)?
+    .run();
+    Ok(Some((server, port)))
 }
 
 /// Connections beyond the descriptor limit fail at accept (EMFILE): both

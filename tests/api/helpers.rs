@@ -18,6 +18,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     /// The gateway's authorization server (to mint tokens in tests).
     pub authority: Arc<fhirgate::auth::Authority>,
+    /// The port of `--ops-addr`, when set.
+    pub ops_port: Option<u16>,
     pub db_url: String,
     pub master_key_hex: String,
     server_url: String,
@@ -137,6 +139,7 @@ pub fn test_settings(db_url: &str) -> Settings {
         master_key_file: None,
         log_format: fhirgate::telemetry::LogFormat::Text,
         http_addr: "127.0.0.1:0".parse().unwrap(),
+        ops_addr: None,
         base_url: None,
         allowed_hosts: Vec::new(),
         max_body_bytes: fhirgate::config::DEFAULT_MAX_BODY_BYTES,
@@ -206,6 +209,7 @@ async fn spawn(
     .unwrap();
     let port = app.port();
     let authority = app.authority();
+    let ops_port = app.ops_port();
     let mllp = app.mllp_ports();
     let ingest = app.ingestor();
     let handle = app.handle();
@@ -221,6 +225,7 @@ async fn spawn(
             .build()
             .unwrap(),
         authority,
+        ops_port,
         db_url,
         master_key_hex,
         server_url,

@@ -49,6 +49,7 @@ mod limits_fd;
 mod limits_http;
 mod limits_mllp;
 mod lookups;
+mod ops;
 mod patch;
 mod phi_text;
 mod phi_text_gen;

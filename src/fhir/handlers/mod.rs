@@ -25,38 +25,44 @@ use actix_web::web;
 
 pub use common::not_found;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    use common::method_not_allowed as mna;
+/// Health, readiness and metrics: unauthenticated, carrying no patient data;
+/// served with the API or on `--ops-addr` (startup.rs).
+pub fn configure_ops(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(system::healthz))
         .route("/readyz", web::get().to(system::readyz))
-        .route("/metrics", web::get().to(system::metrics))
-        .service(
-            web::scope(crate::fhir::base::BASE_PATH)
-                // The authorization server's endpoints (SMART App Launch 2.0.0).
-                .configure(crate::oauth::configure)
-                // transaction and batch (http://hl7.org/fhir/R4/http.html#transaction)
-                .service(
-                    web::resource(["", "/"])
-                        .route(web::post().to(transaction::post))
-                        .default_service(web::to(mna)),
-                )
-                .service(
-                    web::resource("/metadata")
-                        .route(web::get().to(capabilities::metadata))
-                        .default_service(web::to(mna)),
-                )
-                // http://hl7.org/fhir/R4/patient-operation-everything.html
-                .service(
-                    web::resource("/Patient/$everything")
-                        .route(web::get().to(operations::everything_type))
-                        .default_service(web::to(mna)),
-                )
-                .service(
-                    web::resource("/_history")
-                        .route(web::get().to(history::system))
-                        .default_service(web::to(mna)),
-                )
-                // every other path: dispatch.rs
-                .default_service(web::to(dispatch::dispatch)),
-        );
+        .route("/metrics", web::get().to(system::metrics));
+}
+
+/// The FHIR API and its authorization server.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    use common::method_not_allowed as mna;
+    cfg.service(
+        web::scope(crate::fhir::base::BASE_PATH)
+            // The authorization server's endpoints (SMART App Launch 2.0.0).
+            .configure(crate::oauth::configure)
+            // transaction and batch (http://hl7.org/fhir/R4/http.html#transaction)
+            .service(
+                web::resource(["", "/"])
+                    .route(web::post().to(transaction::post))
+                    .default_service(web::to(mna)),
+            )
+            .service(
+                web::resource("/metadata")
+                    .route(web::get().to(capabilities::metadata))
+                    .default_service(web::to(mna)),
+            )
+            // http://hl7.org/fhir/R4/patient-operation-everything.html
+            .service(
+                web::resource("/Patient/$everything")
+                    .route(web::get().to(operations::everything_type))
+                    .default_service(web::to(mna)),
+            )
+            .service(
+                web::resource("/_history")
+                    .route(web::get().to(history::system))
+                    .default_service(web::to(mna)),
+            )
+            // every other path: dispatch.rs
+            .default_service(web::to(dispatch::dispatch)),
+    );
 }
