@@ -56,6 +56,7 @@ async fn conditional_lookups_use_the_key_index_under_stale_statistics() {
             &ix,
             &tenant,
             &[(rtype, criteria.clone()), (rtype, criteria.clone())],
+            None,
         );
         assert_eq!(many.unwrap(), vec![vec![], vec![]]);
         assert_eq!(

@@ -32,7 +32,7 @@ const ACTIONS_CONFINED: [Action; 2] = [Action::Read, Action::Search];
 impl Services {
     /// What the principal may see of each type for `action` (reads and
     /// searches), for the search SQL; None when nothing is confined.
-    pub(super) fn confinement(&self, action: Action) -> Option<Confinement> {
+    pub(crate) fn confinement(&self, action: Action) -> Option<Confinement> {
         if self.principal().permits_all() || !ACTIONS_CONFINED.contains(&action) {
             return None;
         }

@@ -68,6 +68,7 @@ pub fn find_many(
     indexer: &BlindIndexer,
     tenant: &TenantId,
     lookups: &[(ResourceType, Vec<Criterion>)],
+    confinement: Option<&super::Confinement>,
 ) -> Result<Vec<Vec<ResourceId>>, FhirError> {
     let mut found = Vec::with_capacity(lookups.len());
     for chunk in lookups.chunks(CHUNK) {
@@ -78,6 +79,9 @@ pub fn find_many(
             // share the tenant at $1.
             let mut q = Query::continuing(indexer, tenant, *rtype, binds);
             q.by_keys_only();
+            if let Some(c) = confinement {
+                q.confine(c)?;
+            }
             for c in criteria {
                 q.add(c)?;
             }

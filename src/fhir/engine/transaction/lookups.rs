@@ -79,7 +79,10 @@ impl Env<'_> {
         }
         search::lock_many(conn, &keys)?;
         let ix = self.svc.keyring.indexer(conn, self.svc.tenant.as_str())?;
-        let found = search::find_many(conn, &ix, &self.svc.tenant, &lookups)?;
+        // Confined like every search: a conditional of a patient-scoped
+        // token matches only within the launch patient's compartment.
+        let confinement = self.svc.confinement(super::super::access::Action::Search);
+        let found = search::find_many(conn, &ix, &self.svc.tenant, &lookups, confinement.as_ref())?;
         Ok(Known(keys.into_iter().zip(found).collect()))
     }
 }
