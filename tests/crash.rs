@@ -47,22 +47,6 @@ fn start_with_mllp(dir: &std::path::Path, port: u16, mllp: u16, log_name: &str) 
         .unwrap()
 }
 
-/// A client with an operator's token for the gateway `start` runs in `dir`.
-fn operator_client(dir: &std::path::Path, port: u16) -> reqwest::Client {
-    support::bearer_client(&support::operator_token(
-        &[
-            ("FHIRGATE_EMBEDDED_POSTGRES", "true".into()),
-            ("FHIRGATE_DATA_DIR", dir.display().to_string()),
-            ("FHIRGATE_HTTP_ADDR", format!("127.0.0.1:{port}")),
-        ],
-        &[
-            "FHIRGATE_DATABASE_URL",
-            "DATABASE_URL",
-            "FHIRGATE_MASTER_KEY",
-        ],
-    ))
-}
-
 async fn ready(client: &reqwest::Client, base: &str, child: &mut Child, dir: &std::path::Path) {
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
@@ -160,7 +144,7 @@ async fn killed_mid_load_leaves_whole_transactions_only() {
     let client = reqwest::Client::new();
     let mut child = start(&dir, port, "first.log");
     ready(&client, &base, &mut child, &dir).await;
-    let client = operator_client(&dir, port);
+    let client = support::embedded_operator_client(&dir, port);
 
     // Four uploaders post transactions until the gateway dies under them.
     let (acked, attempted) = {
@@ -286,7 +270,7 @@ async fn killed_mid_hl7_stream_loses_no_acknowledged_message_and_applies_none_tw
     let client = reqwest::Client::new();
     let mut child = start_with_mllp(&dir, port, mllp, "first.log");
     ready(&client, &base, &mut child, &dir).await;
-    let client = operator_client(&dir, port);
+    let client = support::embedded_operator_client(&dir, port);
 
     let (acked, attempted) = load_then_kill(&mut child, 5, move |n| async move {
         match deliver(mllp, n).await {

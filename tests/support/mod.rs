@@ -48,6 +48,23 @@ pub fn operator_token(envs: &[(&str, String)], removed: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 
+/// An operator client for a gateway on the private cluster of `dir`,
+/// listening on 127.0.0.1:`port` (tests/cli.rs, tests/crash.rs).
+pub fn embedded_operator_client(dir: &std::path::Path, port: u16) -> reqwest::Client {
+    bearer_client(&operator_token(
+        &[
+            ("FHIRGATE_EMBEDDED_POSTGRES", "true".into()),
+            ("FHIRGATE_DATA_DIR", dir.display().to_string()),
+            ("FHIRGATE_HTTP_ADDR", format!("127.0.0.1:{port}")),
+        ],
+        &[
+            "FHIRGATE_DATABASE_URL",
+            "DATABASE_URL",
+            "FHIRGATE_MASTER_KEY",
+        ],
+    ))
+}
+
 /// A client whose every request carries `token`.
 pub fn bearer_client(token: &str) -> reqwest::Client {
     let mut h = reqwest::header::HeaderMap::new();

@@ -74,17 +74,12 @@ pub fn list(conn: &mut PgConnection, tenant: &str) -> Result<Vec<ClientRow>, Sto
 /// Disables a client; true when it existed. Its tokens stop working through
 /// the revocation it records (store/auth/revocations.rs).
 pub fn disable(conn: &mut PgConnection, tenant: &str, client_id: &str) -> Result<bool, StoreError> {
-    use diesel::Connection;
-    conn.transaction(|conn| {
-        let n = Stmt::new(
-            "UPDATE auth_clients SET disabled = true WHERE tenant_id = $1 AND client_id = $2",
-        )
-        .bind::<Text, _>(tenant)
-        .bind::<Text, _>(client_id)
-        .execute(conn)?;
-        if n > 0 {
-            super::revocations::insert(conn, tenant, "client", client_id)?;
-        }
-        Ok(n > 0)
-    })
+    super::revocations::disable(
+        conn,
+        tenant,
+        "auth_clients",
+        "client_id",
+        "client",
+        client_id,
+    )
 }

@@ -43,3 +43,30 @@ pub fn since(conn: &mut PgConnection, after: i64) -> Result<Vec<Revocation>, Sto
     .bind::<BigInt, _>(after)
     .load(conn)?)
 }
+
+/// Disables the row of `table` whose `key_column` is `key` and records the
+/// revocation `kind` for it, in one transaction; true when the row existed.
+/// `table`, `key_column` and `kind` come from this module's callers, never
+/// from a request.
+pub(super) fn disable(
+    conn: &mut PgConnection,
+    tenant: &str,
+    table: &'static str,
+    key_column: &'static str,
+    kind: &'static str,
+    key: &str,
+) -> Result<bool, StoreError> {
+    use diesel::Connection;
+    conn.transaction(|conn| {
+        let n = Stmt::new(format!(
+            "UPDATE {table} SET disabled = true WHERE tenant_id = $1 AND {key_column} = $2"
+        ))
+        .bind::<Text, _>(tenant)
+        .bind::<Text, _>(key)
+        .execute(conn)?;
+        if n > 0 {
+            insert(conn, tenant, kind, key)?;
+        }
+        Ok(n > 0)
+    })
+}

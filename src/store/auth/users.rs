@@ -68,19 +68,7 @@ pub fn list(conn: &mut PgConnection, tenant: &str) -> Result<Vec<UserRow>, Store
 /// Disables a user; true when they existed. Their tokens stop working through
 /// the revocation it records.
 pub fn disable(conn: &mut PgConnection, tenant: &str, username: &str) -> Result<bool, StoreError> {
-    use diesel::Connection;
-    conn.transaction(|conn| {
-        let n = Stmt::new(
-            "UPDATE auth_users SET disabled = true WHERE tenant_id = $1 AND username = $2",
-        )
-        .bind::<Text, _>(tenant)
-        .bind::<Text, _>(username)
-        .execute(conn)?;
-        if n > 0 {
-            super::revocations::insert(conn, tenant, "user", username)?;
-        }
-        Ok(n > 0)
-    })
+    super::revocations::disable(conn, tenant, "auth_users", "username", "user", username)
 }
 
 /// Records a failed login for the account (when it exists) and the address;
