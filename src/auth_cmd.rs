@@ -107,6 +107,16 @@ pub struct TokenArgs {
     pub tls_cert: Option<PathBuf>,
 }
 
+#[derive(Debug, Args)]
+pub struct LaunchArgs {
+    /// The patient the app is launched for (a Patient id).
+    #[arg(long)]
+    pub patient: String,
+    /// An encounter id to pass along (optional).
+    #[arg(long)]
+    pub encounter: Option<String>,
+}
+
 async fn open(settings: &Settings) -> anyhow::Result<(Db, MasterKey)> {
     let master =
         MasterKey::load_or_generate(settings.master_key_file.as_deref(), &settings.data_dir)?;
@@ -161,6 +171,36 @@ pub async fn token(settings: Settings, args: TokenArgs) -> anyhow::Result<()> {
         ..Default::default()
     })?;
     println!("{token}");
+    db.shutdown().await;
+    Ok(())
+}
+
+/// `fhirgate launch`: prints an EHR launch id (SMART app-launch.html
+/// #launch-app-ehr-launch), valid five minutes, for an app's launch URL
+/// (`?iss=[base]&launch=ID`); the same as `POST [base]/$smart-launch`.
+pub async fn launch(settings: Settings, args: LaunchArgs) -> anyhow::Result<()> {
+    let valid = |id: &str| crate::model::ResourceId::parse(id).is_some();
+    if !valid(&args.patient) || args.encounter.as_deref().is_some_and(|e| !valid(e)) {
+        anyhow::bail!("--patient and --encounter take FHIR ids");
+    }
+    let (db, _) = open(&settings).await?;
+    let tenant = TenantId::default_tenant().as_str().to_owned();
+    let id = crate::oauth::launch::new_id()?;
+    let expires = chrono::Utc::now() + chrono::Duration::seconds(crate::oauth::launch::TTL_SECS);
+    let l = id.clone();
+    db.run(move |conn| {
+        crate::store::auth::grants::insert_launch(
+            conn,
+            &tenant,
+            &l,
+            &args.patient,
+            args.encounter.as_deref(),
+            "fhirgate-cli",
+            expires,
+        )
+    })
+    .await?;
+    println!("{id}");
     db.shutdown().await;
     Ok(())
 }

@@ -46,6 +46,9 @@ pub enum Command {
     /// Print a short-lived access token signed by the server's key (for
     /// scripts and operators: `curl -H "Authorization: Bearer $(fhirgate token --scope system/*.rs)"`).
     Token(crate::auth_cmd::TokenArgs),
+    /// Start a SMART EHR launch: prints a launch id (valid five minutes) for
+    /// an app's launch URL (`?iss=<FHIR base>&launch=<id>`).
+    Launch(crate::auth_cmd::LaunchArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -86,6 +89,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         // Their output is what they print (a token goes to a pipe).
         Command::Import(_)
         | Command::Token(_)
+        | Command::Launch(_)
         | Command::Users { .. }
         | Command::Clients { .. } => "warn",
         _ => "info",
@@ -137,6 +141,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             runtime.block_on(crate::auth_cmd::clients(settings, command))
         }
         Command::Token(args) => runtime.block_on(crate::auth_cmd::token(settings, args)),
+        Command::Launch(args) => runtime.block_on(crate::auth_cmd::launch(settings, args)),
         Command::Hl7 {
             command: Hl7Command::Send(args),
         } => runtime.block_on(crate::hl7::send::run(args)),

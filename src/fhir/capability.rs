@@ -40,6 +40,37 @@ fn interactions(d: &Descriptor) -> Vec<&'static str> {
     .collect()
 }
 
+/// `rest.security`: SMART on FHIR (https://hl7.org/fhir/smart-app-launch/STU2/).
+/// SMART 2.0.0 discovers endpoints through `.well-known/smart-configuration`
+/// and calls this way deprecated, but clients still read it (the Python
+/// `fhirclient` finds the endpoints only here): the SMART-on-FHIR service
+/// coding (R4 valueset-restful-security-service) and the `oauth-uris`
+/// extension. The paths are those of `oauth::paths` (a layer above this one:
+/// tests/api/smart_discovery.rs checks they agree).
+fn security(base: &str) -> Value {
+    let uri = |name: &str, path: &str| json!({"url": name, "valueUri": format!("{base}{path}")});
+    json!({
+        "extension": [{
+            "url": "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris",
+            "extension": [
+                uri("authorize", "/auth/authorize"),
+                uri("token", "/auth/token"),
+                uri("introspect", "/auth/introspect"),
+                uri("revoke", "/auth/revoke")
+            ]
+        }],
+        "service": [{
+            "coding": [{
+                "system": "http://terminology.hl7.org/CodeSystem/restful-security-service",
+                "code": "SMART-on-FHIR",
+                "display": "SMART-on-FHIR"
+            }],
+            "text": "OAuth2 using SMART-on-FHIR profile (see http://docs.smarthealthit.org)"
+        }],
+        "description": "SMART App Launch 2.0.0: see .well-known/smart-configuration"
+    })
+}
+
 pub fn capability_statement(registry: &Registry, base: &str) -> Value {
     let resources: Vec<Value> = ResourceType::ALL
         .iter()
@@ -123,6 +154,7 @@ pub fn capability_statement(registry: &Registry, base: &str) -> Value {
         "format": ["application/fhir+json", "application/fhir+xml"],
         "rest": [{
             "mode": "server",
+            "security": security(base),
             "resource": resources,
             "interaction": [{"code": "transaction"}, {"code": "batch"}, {"code": "history-system"}]
         }]

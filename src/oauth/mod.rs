@@ -8,9 +8,22 @@
 //! Every endpoint lives under the FHIR base (`[base]/auth/...`), so that each
 //! FHIR base (one per tenant, later) has its own authorization server.
 
+pub mod authorize;
 pub mod client_auth;
 pub mod client_credentials;
+pub mod code_grant;
+pub mod consent;
+pub mod csrf;
+pub mod discovery;
 pub mod error;
+pub mod flow;
+pub mod id_token;
+pub mod jwks;
+pub mod launch;
+pub mod login;
+pub mod pages;
+pub mod picker;
+pub mod refresh;
 pub mod token;
 
 use actix_web::web;
@@ -29,5 +42,16 @@ pub mod paths {
 
 /// Registers the endpoints inside the FHIR base's scope (fhir/handlers).
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route(paths::TOKEN, web::post().to(token::post));
+    cfg.route(paths::TOKEN, web::post().to(token::post))
+        .route(paths::SMART_CONFIGURATION, web::get().to(discovery::get))
+        .route(paths::JWKS, web::get().to(jwks::get))
+        .service(
+            web::resource(paths::AUTHORIZE)
+                .route(web::get().to(authorize::get))
+                .route(web::post().to(authorize::post)),
+        )
+        .route(login::PATH, web::post().to(login::post))
+        .route(picker::PATH, web::post().to(picker::post))
+        .route(consent::PATH, web::post().to(consent::post))
+        .route(paths::LAUNCH, web::post().to(launch::post));
 }

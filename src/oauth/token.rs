@@ -124,6 +124,8 @@ async fn handle(
     let grant_type = params.require("grant_type")?.to_owned();
     match grant_type.as_str() {
         "client_credentials" => super::client_credentials::exchange(req, state, &params).await,
+        "authorization_code" => super::code_grant::exchange(req, state, &params).await,
+        "refresh_token" => super::refresh::exchange(req, state, &params).await,
         other => Err(OAuthError::new(
             "unsupported_grant_type",
             format!("grant_type {other:?} is not supported"),
