@@ -9,19 +9,26 @@ use jsonwebtoken::{decode, decode_header, encode, Algorithm, Header, Validation}
 use serde_json::Value;
 
 use super::external::External;
+use super::key_store::load_keys;
+pub use super::key_store::rotate_keys;
 use super::revoked::Revoked;
-use super::signing::{self, KeySet};
+use super::signing::KeySet;
 use super::token::AccessClaims;
 use super::AuthError;
 use crate::config::auth::AuthSettings;
 use crate::crypto::MasterKey;
-use crate::store::auth::{keys, revocations};
+use crate::store::auth::revocations;
 use crate::store::{Db, StoreError};
 use crate::tenant::TenantId;
 
 /// Seconds of clock skew allowed on `exp`, `nbf` and `iat` (RFC 7519 4.1.4
 /// "MAY provide for some small leeway").
-const LEEWAY_SECS: u64 = 30;
+pub(super) const LEEWAY_SECS: u64 = 30;
+
+/// The `typ` of this server's access tokens (RFC 9068 2.1, RFC 8725 3.11:
+/// explicit typing, so that another JWT this issuer signs, an id_token, can
+/// never pass for an access token).
+pub const ACCESS_TYP: &str = "at+jwt";
 
 /// What an access token is issued for.
 #[derive(Debug, Clone, Default)]
@@ -95,12 +102,23 @@ impl Authority {
         self.key_set().jwks()
     }
 
-    /// Signs `claims` with the active key (RS256, `kid` in the header).
+    /// Signs `claims` with the active key (RS256, `kid` in the header, `typ`
+    /// JWT): any JWT but an access token, such as an id_token.
     pub fn sign<T: serde::Serialize>(&self, claims: &T) -> Result<String, AuthError> {
+        self.sign_typed(claims, "JWT")
+    }
+
+    /// Signs access token claims (`typ` at+jwt). [`Authority::issue`] is the
+    /// way to make a token; this signs claims as given (tests build refused ones).
+    pub fn sign_access<T: serde::Serialize>(&self, claims: &T) -> Result<String, AuthError> {
+        self.sign_typed(claims, ACCESS_TYP)
+    }
+
+    fn sign_typed<T: serde::Serialize>(&self, claims: &T, typ: &str) -> Result<String, AuthError> {
         let set = self.key_set();
         let mut header = Header::new(Algorithm::RS256);
         header.kid = Some(set.active.kid.clone());
-        header.typ = Some("JWT".into());
+        header.typ = Some(typ.into());
         encode(&header, claims, &set.active.encoding).map_err(AuthError::internal)
     }
 
@@ -125,7 +143,7 @@ impl Authority {
             username: spec.username,
             grant: spec.grant,
         };
-        Ok((self.sign(&claims)?, claims))
+        Ok((self.sign_access(&claims)?, claims))
     }
 
     /// Makes a new active key; the old one stays published until every token
@@ -174,16 +192,21 @@ impl Authority {
     ) -> Result<AccessClaims, AuthError> {
         let header =
             decode_header(token).map_err(|_| AuthError::InvalidToken("malformed".into()))?;
+        super::jwk::acceptable_header(&header)
+            .map_err(|m| AuthError::InvalidToken(m.to_owned()))?;
         let iss = unverified_issuer(token)?;
         if iss != self.issuer {
-            let claims = self.external.verify(
-                token,
-                &header,
-                &iss,
-                request_base,
-                &self.issuer,
-                &self.tenant,
-            )?;
+            let claims = self
+                .external
+                .verify(
+                    token,
+                    &header,
+                    &iss,
+                    request_base,
+                    &self.issuer,
+                    &self.tenant,
+                )
+                .await?;
             self.check_revoked(&claims)?;
             return Ok(claims);
         }
@@ -192,6 +215,12 @@ impl Authority {
                 "algorithm {:?} is not accepted from this issuer",
                 header.alg
             )));
+        }
+        // RFC 9068 2.1: "application/at+jwt" or its short form.
+        let typ = header.typ.as_deref().unwrap_or("");
+        let typ = typ.strip_prefix("application/").unwrap_or(typ);
+        if !typ.eq_ignore_ascii_case(ACCESS_TYP) {
+            return Err(AuthError::InvalidToken("not an access token (typ)".into()));
         }
         let kid = header
             .kid
@@ -222,19 +251,49 @@ impl Authority {
         Ok(c)
     }
 
+    /// Verifies a token of this issuer only (introspection answers for the
+    /// tokens this server issued, RFC 7662 2.2).
+    pub async fn verify_issued(
+        &self,
+        token: &str,
+        request_base: Option<&str>,
+    ) -> Result<AccessClaims, AuthError> {
+        if unverified_issuer(token)? != self.issuer {
+            return Err(AuthError::InvalidToken("issued by another issuer".into()));
+        }
+        self.verify(token, request_base).await
+    }
+
     fn check_revoked(&self, c: &AccessClaims) -> Result<(), AuthError> {
-        let Ok(r) = self.revoked.read() else {
-            return Err(AuthError::Internal("revocation list unavailable".into()));
-        };
-        let t = self.tenant.as_str();
-        let revoked = r.is(t, "jti", &c.jti)
-            || c.grant.as_deref().is_some_and(|g| r.is(t, "grant", g))
-            || r.is(t, "client", &c.client_id)
-            || c.username.as_deref().is_some_and(|u| r.is(t, "user", u));
+        let revoked = self.is_revoked(
+            Some(&c.jti),
+            &c.client_id,
+            c.username.as_deref(),
+            c.grant.as_deref(),
+        )?;
         if revoked {
             return Err(AuthError::InvalidToken("revoked".into()));
         }
         Ok(())
+    }
+
+    /// Whether a token (`jti`), its grant, its client or its user was revoked
+    /// or disabled, as far as this process has heard.
+    pub fn is_revoked(
+        &self,
+        jti: Option<&str>,
+        client_id: &str,
+        username: Option<&str>,
+        grant: Option<&str>,
+    ) -> Result<bool, AuthError> {
+        let Ok(r) = self.revoked.read() else {
+            return Err(AuthError::Internal("revocation list unavailable".into()));
+        };
+        let t = self.tenant.as_str();
+        Ok(jti.is_some_and(|j| r.is(t, "jti", j))
+            || grant.is_some_and(|g| r.is(t, "grant", g))
+            || r.is(t, "client", client_id)
+            || username.is_some_and(|u| r.is(t, "user", u)))
     }
 
     /// Whether the token's grant, client and user are still in force (for
@@ -309,56 +368,21 @@ fn unverified_issuer(token: &str) -> Result<String, AuthError> {
 }
 
 pub(super) fn refused(e: &jsonwebtoken::errors::Error) -> AuthError {
+    AuthError::InvalidToken(refusal(e).into())
+}
+
+/// Why jsonwebtoken refused a JWT, in words that carry nothing of the token.
+pub(super) fn refusal(e: &jsonwebtoken::errors::Error) -> &'static str {
     use jsonwebtoken::errors::ErrorKind as K;
-    AuthError::InvalidToken(
-        match e.kind() {
-            K::ExpiredSignature => "expired",
-            K::ImmatureSignature => "not yet valid (nbf)",
-            K::InvalidAudience => "wrong audience",
-            K::InvalidIssuer => "wrong issuer",
-            K::InvalidSignature => "bad signature",
-            K::InvalidAlgorithm => "algorithm not accepted",
-            K::MissingRequiredClaim(_) => "a required claim is missing",
-            _ => "not a valid token",
-        }
-        .into(),
-    )
-}
-
-async fn load_keys(db: &Db, master: &MasterKey, tenant: &str) -> Result<KeySet, AuthError> {
-    let (m, t) = (master.clone(), tenant.to_owned());
-    let rows = db
-        .run(move |conn| {
-            let rows = keys::published(conn, &t)?;
-            if rows.iter().any(|r| r.retired_at.is_none()) {
-                return Ok(rows);
-            }
-            let fresh =
-                signing::generate(&m, &t).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            keys::rotate_in(conn, &t, &fresh, chrono::Duration::zero(), true)?;
-            keys::published(conn, &t)
-        })
-        .await
-        .map_err(|e: StoreError| AuthError::internal(e))?;
-    KeySet::from_rows(master, tenant, &rows)
-}
-
-/// A new active signing key for `tenant`; the retired one stays published for
-/// the longest a token it signed can live. Answers the new key's id.
-pub async fn rotate_keys(
-    db: &Db,
-    master: &MasterKey,
-    tenant: &str,
-    settings: &AuthSettings,
-) -> Result<String, AuthError> {
-    let fresh = signing::generate(master, tenant)?;
-    let kid = fresh.kid.clone();
-    let t = tenant.to_owned();
-    let publish_for = chrono::Duration::from_std(settings.access_token_ttl)
-        .unwrap_or(chrono::Duration::hours(1))
-        + chrono::Duration::seconds(i64::try_from(LEEWAY_SECS).unwrap_or(30));
-    db.run(move |conn| keys::rotate_in(conn, &t, &fresh, publish_for, false))
-        .await
-        .map_err(|e: StoreError| AuthError::internal(e))?;
-    Ok(kid)
+    match e.kind() {
+        K::ExpiredSignature => "expired",
+        K::ImmatureSignature => "not yet valid (nbf)",
+        K::InvalidAudience => "wrong audience",
+        K::InvalidIssuer => "wrong issuer",
+        K::InvalidSubject => "wrong subject",
+        K::InvalidSignature => "bad signature",
+        K::InvalidAlgorithm => "algorithm not accepted",
+        K::MissingRequiredClaim(_) => "a required claim is missing",
+        _ => "not a valid token",
+    }
 }

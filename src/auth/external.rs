@@ -1,25 +1,34 @@
 //! Access tokens of trusted external OpenID Connect providers (TOML
 //! `[[auth.external_issuers]]`): verified against the provider's JWKS (a file,
-//! or a URL read at start-up), with only the asymmetric algorithms configured
-//! for it (RFC 8725 3.1: never `none`, and never an HMAC algorithm, whose
-//! "key" would be the provider's public key), `iss` and `aud` checked.
+//! or an https URL read at start-up and again when a token names a key not
+//! yet known, at most once a minute: the provider rotated its keys), with only
+//! the asymmetric algorithms configured for it and its key allows (RFC 8725
+//! 3.1: never `none`, and never an HMAC algorithm, whose "key" would be the
+//! provider's public key; RFC 7517 4.4 a key's own `alg`), `iss` and `aud`
+//! checked.
 
-use jsonwebtoken::jwk::JwkSet;
-use jsonwebtoken::{decode, Algorithm, DecodingKey, Header, Validation};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use jsonwebtoken::{decode, Algorithm, Header, Validation};
 use serde_json::Value;
 
 use super::authority::refused;
+use super::jwk::{self, PublicKey};
 use super::scopes::Scopes;
 use super::token::AccessClaims;
 use super::AuthError;
 use crate::config::auth::ExternalIssuer;
 use crate::tenant::TenantId;
 
+/// A provider's keys are fetched again for an unknown `kid` at most this often.
+const REFETCH_EVERY: Duration = Duration::from_secs(60);
+
 struct Trusted {
-    issuer: String,
-    audience: Option<String>,
+    config: ExternalIssuer,
     algorithms: Vec<Algorithm>,
-    keys: Vec<(Option<String>, DecodingKey)>,
+    keys: RwLock<Arc<Vec<PublicKey>>>,
+    last_fetch: Mutex<Instant>,
     /// (claim, role name -> ceiling scopes).
     roles: Option<(String, std::collections::BTreeMap<String, String>)>,
 }
@@ -40,6 +49,91 @@ const ASYMMETRIC: [Algorithm; 8] = [
     Algorithm::ES384,
 ];
 
+/// A JWKS URL must be https (the keys decide whom to trust), or on this host.
+fn check_url(u: &str) -> Result<(), AuthError> {
+    let url = reqwest::Url::parse(u).map_err(|_| AuthError::Internal(format!("bad URL {u}")))?;
+    let loopback = url.host_str().is_some_and(|h| {
+        h == "localhost"
+            || h.trim_start_matches('[')
+                .trim_end_matches(']')
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|a| a.is_loopback())
+    });
+    if url.scheme() == "https" || (url.scheme() == "http" && loopback) {
+        Ok(())
+    } else {
+        Err(AuthError::Internal(format!(
+            "the JWKS URL {u} must be https (http only on a loopback address)"
+        )))
+    }
+}
+
+/// The provider's JWKS document.
+async fn fetch(i: &ExternalIssuer) -> Result<Value, AuthError> {
+    let text = match (&i.jwks_file, &i.jwks_url) {
+        (Some(f), _) => std::fs::read_to_string(f)
+            .map_err(|e| AuthError::Internal(format!("reading {}: {e}", f.display())))?,
+        (None, Some(u)) => {
+            let client = reqwest::Client::builder()
+                .timeout(Duration::from_secs(10))
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .map_err(AuthError::internal)?;
+            client
+                .get(u)
+                .header(reqwest::header::ACCEPT, "application/json")
+                .send()
+                .await
+                .and_then(reqwest::Response::error_for_status)
+                .map_err(|e| AuthError::Internal(format!("fetching {u}: {e}")))?
+                .text()
+                .await
+                .map_err(|e| AuthError::Internal(format!("fetching {u}: {e}")))?
+        }
+        (None, None) => {
+            return Err(AuthError::Internal(format!(
+                "external issuer {} needs jwks_file or jwks_url",
+                i.issuer
+            )))
+        }
+    };
+    serde_json::from_str(&text)
+        .map_err(|e| AuthError::Internal(format!("JWKS of {}: {e}", i.issuer)))
+}
+
+/// The usable signature keys of a provider's JWKS, each limited to the
+/// configured algorithms. Others (encryption keys, unsupported types) are
+/// skipped: a provider's set may hold them.
+fn usable(
+    i: &ExternalIssuer,
+    set: &Value,
+    algs: &[Algorithm],
+) -> Result<Vec<PublicKey>, AuthError> {
+    let members =
+        jwk::members(set).map_err(|m| AuthError::Internal(format!("JWKS of {}: {m}", i.issuer)))?;
+    let mut keys = Vec::new();
+    for m in members {
+        match jwk::public_key(m) {
+            Ok(mut k) => {
+                k.algorithms.retain(|a| algs.contains(a));
+                if !k.algorithms.is_empty() {
+                    keys.push(k);
+                }
+            }
+            Err(why) => {
+                tracing::info!(issuer = %i.issuer, why, "skipping a key of an external issuer")
+            }
+        }
+    }
+    if keys.is_empty() {
+        return Err(AuthError::Internal(format!(
+            "the JWKS of {} has no key for the configured algorithms",
+            i.issuer
+        )));
+    }
+    Ok(keys)
+}
+
 impl External {
     pub async fn load(
         issuers: &[ExternalIssuer],
@@ -47,29 +141,8 @@ impl External {
     ) -> Result<Self, AuthError> {
         let mut trusted = Vec::new();
         for i in issuers {
-            let text = match (&i.jwks_file, &i.jwks_url) {
-                (Some(f), _) => std::fs::read_to_string(f)
-                    .map_err(|e| AuthError::Internal(format!("reading {}: {e}", f.display())))?,
-                (None, Some(u)) => reqwest::get(u)
-                    .await
-                    .and_then(reqwest::Response::error_for_status)
-                    .map_err(|e| AuthError::Internal(format!("fetching {u}: {e}")))?
-                    .text()
-                    .await
-                    .map_err(|e| AuthError::Internal(format!("fetching {u}: {e}")))?,
-                (None, None) => {
-                    return Err(AuthError::Internal(format!(
-                        "external issuer {} needs jwks_file or jwks_url",
-                        i.issuer
-                    )))
-                }
-            };
-            let set: JwkSet = serde_json::from_str(&text)
-                .map_err(|e| AuthError::Internal(format!("JWKS of {}: {e}", i.issuer)))?;
-            let mut keys = Vec::new();
-            for k in &set.keys {
-                let key = DecodingKey::from_jwk(k).map_err(AuthError::internal)?;
-                keys.push((k.common.key_id.clone(), key));
+            if let Some(u) = &i.jwks_url {
+                check_url(u)?;
             }
             let names = if i.algorithms.is_empty() {
                 vec!["RS256".to_owned()]
@@ -88,11 +161,12 @@ impl External {
                 }
                 algorithms.push(alg);
             }
+            let keys = usable(i, &fetch(i).await?, &algorithms)?;
             trusted.push(Trusted {
-                issuer: i.issuer.clone(),
-                audience: i.audience.clone(),
+                config: i.clone(),
                 algorithms,
-                keys,
+                keys: RwLock::new(Arc::new(keys)),
+                last_fetch: Mutex::new(Instant::now()),
                 roles: i.role_claim.clone().map(|c| (c, roles.clone())),
             });
         }
@@ -100,7 +174,7 @@ impl External {
     }
 
     /// Verifies a token whose `iss` is not the built-in issuer.
-    pub fn verify(
+    pub async fn verify(
         &self,
         token: &str,
         header: &Header,
@@ -112,23 +186,22 @@ impl External {
         let t = self
             .trusted
             .iter()
-            .find(|t| t.issuer == iss)
+            .find(|t| t.config.issuer == iss)
             .ok_or_else(|| AuthError::InvalidToken("wrong issuer".into()))?;
         if !t.algorithms.contains(&header.alg) {
             return Err(AuthError::InvalidToken("algorithm not accepted".into()));
         }
-        let key = match &header.kid {
-            Some(kid) => t.keys.iter().find(|(k, _)| k.as_deref() == Some(kid)),
-            None if t.keys.len() == 1 => t.keys.first(),
-            None => None,
+        let mut keys = t.keys();
+        if find(&keys, header).is_none() && t.refetch().await {
+            keys = t.keys();
         }
-        .map(|(_, k)| k)
-        .ok_or_else(|| AuthError::InvalidToken("unknown signing key".into()))?;
+        let key = find(&keys, header)
+            .ok_or_else(|| AuthError::InvalidToken("unknown signing key".into()))?;
         let mut v = Validation::new(header.alg);
         v.leeway = 30;
         v.validate_nbf = true;
-        v.set_issuer(&[&t.issuer]);
-        match &t.audience {
+        v.set_issuer(&[&t.config.issuer]);
+        match &t.config.audience {
             Some(a) => v.set_audience(&[a]),
             None => {
                 let mut auds = vec![own_base];
@@ -137,9 +210,71 @@ impl External {
             }
         }
         v.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        let c = decode::<Value>(token, key, &v)
+        let c = decode::<Value>(token, &key.key, &v)
             .map_err(|e| refused(&e))?
             .claims;
+        Ok(t.claims(&c, own_base, tenant))
+    }
+}
+
+/// The key the header names (by `kid`; without one, the only key there is)
+/// that allows the header's algorithm.
+fn find<'a>(keys: &'a [PublicKey], header: &Header) -> Option<&'a PublicKey> {
+    let fits = |k: &&PublicKey| k.allows(header.alg);
+    match &header.kid {
+        Some(kid) => keys
+            .iter()
+            .filter(fits)
+            .find(|k| k.kid.as_deref() == Some(kid.as_str())),
+        None if keys.len() == 1 => keys.iter().find(fits),
+        None => None,
+    }
+}
+
+impl Trusted {
+    fn keys(&self) -> Arc<Vec<PublicKey>> {
+        match self.keys.read() {
+            Ok(k) => k.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    /// Fetches a URL issuer's keys again, when the last fetch is a minute
+    /// old; true when new keys were installed.
+    async fn refetch(&self) -> bool {
+        if self.config.jwks_url.is_none() {
+            return false;
+        }
+        let due = match self.last_fetch.lock() {
+            Ok(mut last) if last.elapsed() >= REFETCH_EVERY => {
+                *last = Instant::now();
+                true
+            }
+            _ => false,
+        };
+        if !due {
+            return false;
+        }
+        let fresh = match fetch(&self.config).await {
+            Ok(set) => usable(&self.config, &set, &self.algorithms),
+            Err(e) => Err(e),
+        };
+        match fresh {
+            Ok(keys) => {
+                if let Ok(mut k) = self.keys.write() {
+                    *k = Arc::new(keys);
+                }
+                true
+            }
+            Err(e) => {
+                tracing::warn!(issuer = %self.config.issuer, error = %e, "refreshing an external issuer's keys");
+                false
+            }
+        }
+    }
+
+    /// The verified claims as this server's access claims.
+    fn claims(&self, c: &Value, own_base: &str, tenant: &TenantId) -> AccessClaims {
         let text = |k: &str| c.get(k).and_then(Value::as_str).map(str::to_owned);
         // `scope` (RFC 8693 4.2, SMART) or an array `scp` (some providers).
         let scope = text("scope").unwrap_or_else(|| {
@@ -153,7 +288,7 @@ impl External {
                 })
                 .unwrap_or_default()
         });
-        let scope = match &t.roles {
+        let scope = match &self.roles {
             Some((claim, roles)) => {
                 let ceiling = text(claim)
                     .and_then(|r| roles.get(&r).cloned())
@@ -164,8 +299,9 @@ impl External {
             }
             None => scope,
         };
-        Ok(AccessClaims {
-            iss: t.issuer.clone(),
+        let issuer = &self.config.issuer;
+        AccessClaims {
+            iss: issuer.clone(),
             sub: text("sub").unwrap_or_default(),
             aud: own_base.to_owned(),
             exp: c.get("exp").and_then(Value::as_i64).unwrap_or(0),
@@ -174,13 +310,30 @@ impl External {
             scope,
             client_id: text("client_id")
                 .or_else(|| text("azp"))
-                .unwrap_or_else(|| format!("external:{}", t.issuer)),
+                .unwrap_or_else(|| format!("external:{issuer}")),
             tenant: tenant.as_str().to_owned(),
             patient: text("patient"),
             encounter: text("encounter"),
             fhir_user: text("fhirUser"),
-            username: text("sub").map(|s| format!("{}#{s}", t.issuer)),
+            username: text("sub").map(|s| format!("{issuer}#{s}")),
             grant: None,
-        })
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::check_url;
+
+    #[test]
+    fn jwks_urls_are_https_or_loopback() {
+        assert!(check_url("https://idp.example/jwks").is_ok());
+        assert!(check_url("http://127.0.0.1:8080/jwks").is_ok());
+        assert!(check_url("http://localhost/jwks").is_ok());
+        assert!(check_url("http://[::1]:9/jwks").is_ok());
+        assert!(check_url("http://idp.example/jwks").is_err());
+        assert!(check_url("http://10.0.0.1/jwks").is_err());
+        assert!(check_url("file:///etc/jwks").is_err());
     }
 }

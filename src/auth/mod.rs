@@ -20,6 +20,8 @@ pub mod client_keys;
 mod error;
 pub mod external;
 pub mod grant;
+pub mod jwk;
+mod key_store;
 pub mod password;
 pub mod revoked;
 pub mod scopes;

@@ -108,20 +108,22 @@ impl Ctx {
         let Some(value) = self.req.headers().get(header::AUTHORIZATION) else {
             return Err(unauthorized(None, "a bearer token is required (SMART on FHIR: see /fhir/.well-known/smart-configuration)"));
         };
-        let token = value
-            .to_str()
-            .ok()
-            .and_then(|v| {
-                let (scheme, rest) = v.split_once(' ')?;
-                scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim())
-            })
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| {
-                unauthorized(
-                    Some("invalid_request"),
-                    "the Authorization header must be `Bearer <token>`",
-                )
-            })?;
+        let value = value.to_str().unwrap_or("");
+        let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
+        // RFC 6750 3: a request "attempted using an unsupported authentication
+        // method" (Basic, ...) gets the challenge without an error code.
+        if !scheme.eq_ignore_ascii_case("bearer") {
+            return Err(unauthorized(
+                None,
+                "a bearer token is required (SMART on FHIR: see /fhir/.well-known/smart-configuration)",
+            ));
+        }
+        let token = Some(rest.trim()).filter(|t| !t.is_empty()).ok_or_else(|| {
+            unauthorized(
+                Some("invalid_request"),
+                "the Authorization header must be `Bearer <token>`",
+            )
+        })?;
         let base = self.base.as_ref().ok().cloned();
         match self.state.authority.verify(token, base.as_deref()).await {
             Ok(claims) => {

@@ -10,7 +10,7 @@ use base64::Engine as _;
 
 use super::error::OAuthError;
 use super::token::Params;
-use crate::auth::client_keys;
+use crate::auth::{client_keys, AuthError};
 use crate::fhir::AppState;
 use crate::store::auth::{clients, grants, ClientRow};
 
@@ -24,18 +24,43 @@ pub enum Method {
     PrivateKeyJwt,
 }
 
-/// The authenticated client (not disabled) and how it authenticated.
+/// The authenticated client (not disabled) and how it authenticated, at the
+/// token endpoint `token_endpoint` (an assertion's `aud`).
 pub async fn authenticate(
     req: &HttpRequest,
     params: &Params,
     state: &AppState,
     token_endpoint: &str,
 ) -> Result<(ClientRow, Method), OAuthError> {
+    authenticate_at(req, params, state, &[token_endpoint]).await
+}
+
+/// [`authenticate`] at another endpoint of the authorization server
+/// (introspection, revocation): an assertion's `aud` may be any of
+/// `audiences` (RFC 7523 3: "the token endpoint URL of the authorization
+/// server MAY be used" as its audience; so may the endpoint called).
+pub async fn authenticate_at(
+    req: &HttpRequest,
+    params: &Params,
+    state: &AppState,
+    audiences: &[&str],
+) -> Result<(ClientRow, Method), OAuthError> {
     let tenant = state.tenant.as_str().to_owned();
-    if let Some((id, secret)) = basic(req)? {
-        let client = load(state, &tenant, &id).await;
+    let basic = basic(req)?;
+    // RFC 6749 2.3: "The client MUST NOT use more than one authentication
+    // method in each request."
+    if basic.is_some() && params.get("client_assertion").is_some() {
+        return Err(OAuthError::invalid_request(
+            "more than one client authentication method",
+        ));
+    }
+    if let Some((id, secret)) = basic {
         let mut e = OAuthError::invalid_client("client authentication failed");
         e.basic_challenge = true;
+        if params.get("client_id").is_some_and(|c| c != id) {
+            return Err(e);
+        }
+        let client = load(state, &tenant, &id).await;
         let Some(client) = client? else {
             // Same cost as a wrong secret: no telling which client ids exist.
             let _ = crate::auth::password::verify(&secret, crate::auth::password::decoy());
@@ -58,6 +83,14 @@ pub async fn authenticate(
             ));
         }
         let id = assertion_subject(assertion)?;
+        // RFC 7521 4.2: a client_id given besides the assertion must name
+        // the same client (client-confidential-asymmetric.html: "ensure that
+        // the client_id provided is known and matches the JWT's iss").
+        if params.get("client_id").is_some_and(|c| c != id) {
+            return Err(OAuthError::invalid_client(
+                "client_id does not match the client assertion",
+            ));
+        }
         let client = load(state, &tenant, &id)
             .await?
             .filter(|c| c.kind == "backend" && !c.disabled)
@@ -67,9 +100,19 @@ pub async fn authenticate(
             .clone()
             .ok_or_else(|| OAuthError::invalid_client("the client has no registered keys"))?;
         let now = chrono::Utc::now().timestamp();
-        let a = client_keys::verify_assertion(&jwks, assertion, &id, token_endpoint, now)
-            .map_err(|e| OAuthError::invalid_client(e.to_string()))?;
-        let expires = chrono::DateTime::from_timestamp(a.exp, 0).unwrap_or_else(chrono::Utc::now);
+        let a =
+            client_keys::verify_assertion(&jwks, assertion, &id, audiences, now).map_err(|e| {
+                match e {
+                    AuthError::InvalidRequest(m) | AuthError::InvalidToken(m) => {
+                        OAuthError::invalid_client(m)
+                    }
+                    other => OAuthError::from(other),
+                }
+            })?;
+        // Remembered until the assertion can no longer be accepted (its exp
+        // plus the clock skew allowed), so a replay within its lifetime fails.
+        let expires = chrono::DateTime::from_timestamp(a.exp + client_keys::SKEW_SECS, 0)
+            .unwrap_or_else(chrono::Utc::now);
         let (t, cid, jti) = (tenant.clone(), id.clone(), a.jti.clone());
         let first = state
             .engine

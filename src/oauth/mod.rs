@@ -8,6 +8,7 @@
 //! Every endpoint lives under the FHIR base (`[base]/auth/...`), so that each
 //! FHIR base (one per tenant, later) has its own authorization server.
 
+pub mod audit;
 pub mod authorize;
 pub mod client_auth;
 pub mod client_credentials;
@@ -18,12 +19,15 @@ pub mod discovery;
 pub mod error;
 pub mod flow;
 pub mod id_token;
+pub mod introspect;
 pub mod jwks;
 pub mod launch;
 pub mod login;
 pub mod pages;
 pub mod picker;
+pub mod presented;
 pub mod refresh;
+pub mod revoke;
 pub mod token;
 
 use actix_web::web;
@@ -54,4 +58,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route(picker::PATH, web::post().to(picker::post))
         .route(consent::PATH, web::post().to(consent::post))
         .route(paths::LAUNCH, web::post().to(launch::post));
+    cfg.route(paths::INTROSPECT, web::post().to(introspect::post));
+    cfg.route(paths::REVOKE, web::post().to(revoke::post));
 }

@@ -202,6 +202,22 @@ pub fn take_refresh(
     })
 }
 
+/// A refresh token as it is, not marked used (introspection, revocation).
+pub fn refresh(
+    conn: &mut PgConnection,
+    tenant: &str,
+    token_hash: &[u8],
+) -> Result<Option<RefreshRow>, StoreError> {
+    let mut rows: Vec<RefreshRow> = Stmt::new(
+        "SELECT grant_id, scopes, expires_at, used_at FROM auth_refresh_tokens \
+         WHERE tenant_id = $1 AND token_hash = $2",
+    )
+    .bind::<Text, _>(tenant)
+    .bind::<Bytea, _>(token_hash)
+    .load(conn)?;
+    Ok(rows.pop())
+}
+
 /// Records a client assertion's `jti`; false when it was seen already (a
 /// replay). Expired ids are forgotten as new ones arrive.
 pub fn first_use_of_jti(
