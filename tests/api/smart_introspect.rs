@@ -284,12 +284,68 @@ async fn smart_introspect_is_protected() {
     // Assertion addressed elsewhere.
     assert_eq!(ask(assertion(&app.base), own).await.0, 401);
 
-    // The refused calls were audited (outcome 4): nobody, the public client,
-    // the bad and the insufficient bearer, the replay, the mis-addressed.
+    // A confidential app by HTTP Basic: its own token only; a wrong secret
+    // is refused with a Basic challenge (RFC 6749 5.2).
+    clients::insert(
+        &mut app.conn(),
+        "default",
+        &ClientRow {
+            client_id: "portal".into(),
+            name: "portal".into(),
+            kind: "confidential".into(),
+            secret_hash: Some(fhirgate::auth::password::hash("s3cret-portal").unwrap()),
+            redirect_uris: vec!["https://portal.example/cb".into()],
+            jwks: None,
+            scopes: "user/*.rs".into(),
+            disabled: false,
+        },
+    )
+    .unwrap();
+    let (portal_token, _) = app
+        .authority
+        .issue(TokenSpec {
+            sub: "user:doc".into(),
+            client_id: "portal".into(),
+            scope: "user/Patient.rs".into(),
+            username: Some("doc".into()),
+            ..Default::default()
+        })
+        .unwrap();
+    let basic = |secret: &'static str, t: String| {
+        let url = url.clone();
+        async move {
+            let r = plain()
+                .post(&url)
+                .basic_auth("portal", Some(secret))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(serde_urlencoded::to_string([("token", t.as_str())]).unwrap())
+                .send()
+                .await
+                .unwrap();
+            let challenge = r
+                .headers()
+                .get("www-authenticate")
+                .map(|v| v.to_str().unwrap().to_owned());
+            (r.status().as_u16(), r.text().await.unwrap(), challenge)
+        }
+    };
+    let (status, body, _) = basic("s3cret-portal", portal_token.clone()).await;
+    assert_eq!(status, 200);
     assert_eq!(
-        crate::smart_keys::audited(&app, "subtype=operation&outcome=4", 6).await,
-        6
+        serde_json::from_str::<Value>(&body).unwrap()["client_id"],
+        "portal"
     );
+    let (status, body, _) = basic("s3cret-portal", token.clone()).await;
+    assert_eq!((status, body.as_str()), (200, INACTIVE));
+    let (status, _, challenge) = basic("wrong", portal_token).await;
+    assert_eq!(status, 401);
+    assert!(challenge.unwrap().starts_with("Basic"));
+
+    // The refused calls were audited (outcome 4): nobody, the public client,
+    // the bad and the insufficient bearer, the replay, the mis-addressed, the
+    // wrong secret.
+    let audited = crate::smart_keys::audited;
+    assert_eq!(audited(&app, "subtype=operation&outcome=4", 7).await, 7);
 }
 
 #[tokio::test]
