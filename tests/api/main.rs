@@ -70,6 +70,7 @@ mod smart_backend;
 mod smart_code;
 mod smart_discovery;
 mod smart_external;
+mod smart_flow_tokens;
 mod smart_introspect;
 mod smart_keys;
 mod smart_launch;
