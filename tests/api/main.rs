@@ -77,6 +77,7 @@ mod smart_launch;
 mod smart_pages;
 mod smart_patient;
 mod smart_refresh;
+mod smart_revoke;
 mod smart_support;
 mod smart_tokens;
 mod system;
