@@ -99,8 +99,9 @@ fn write_batch(db: &Db, keyring: &Keyring, tenant: &TenantId, batch: &mut Vec<Au
             // records are reported lost rather than holding the queue forever.
             Err(e) if attempt < 8 => {
                 attempt += 1;
-                // An outage is logged once, by the pool (src/store/health.rs).
-                if db.is_down() {
+                // An outage is logged once, by the pool (src/store/health.rs),
+                // which may learn of it only after this batch's failure.
+                if db.is_down() || e.is_unavailable() {
                     tracing::debug!(error = %e, attempt, "audit batch failed; retrying");
                 } else {
                     tracing::warn!(error = %e, attempt, "audit batch failed; retrying");
