@@ -26,17 +26,18 @@ pub async fn exchange(
     let client = client(req, state, params).await?;
     let token = params.require("refresh_token")?;
     let (t, hash) = (state.tenant.as_str().to_owned(), digest(token));
+    // Looked at first, spent only once the request is found valid: RFC 6749
+    // 6 lets the old refresh token be revoked "after issuing a new refresh
+    // token", and a refused request (a wider scope, another client) issues
+    // none, so the app keeps the one it has.
     let row = state
         .engine
         .db()
-        .run(move |conn| grants::take_refresh(conn, &t, &hash))
+        .run(move |conn| grants::refresh(conn, &t, &hash))
         .await?
         .ok_or_else(|| OAuthError::invalid_grant("the refresh token is not valid"))?;
     if row.used_at.is_some() {
-        code_grant::revoke(state, row.grant_id).await?;
-        return Err(OAuthError::invalid_grant(
-            "the refresh token was used before: the authorization is revoked",
-        ));
+        return Err(reused(state, &row.grant_id).await);
     }
     let grant = grant_of(state, &row.grant_id, &client).await?;
     if row.expires_at < chrono::Utc::now() {
@@ -67,6 +68,17 @@ pub async fn exchange(
             "nothing of the requested scope may be granted",
         ));
     }
+    let (t, hash) = (state.tenant.as_str().to_owned(), digest(token));
+    let taken = state
+        .engine
+        .db()
+        .run(move |conn| grants::take_refresh(conn, &t, &hash))
+        .await?
+        .ok_or_else(|| OAuthError::invalid_grant("the refresh token is not valid"))?;
+    if taken.used_at.is_some() {
+        // Spent by a concurrent request between the look and the take.
+        return Err(reused(state, &taken.grant_id).await);
+    }
     // RFC 6749 6: the new refresh token's scope is that of the one spent
     // (narrowed if the role or registration shrank). `offline_access` slides
     // its expiry; `online_access` keeps the first one's.
@@ -80,4 +92,14 @@ pub async fn exchange(
     }
     .map(|expires| (kept.to_string(), expires));
     code_grant::tokens(state, &grant, &user, &granted, None, refresh).await
+}
+
+/// A spent refresh token presented again: the grant is revoked.
+async fn reused(state: &AppState, grant_id: &str) -> OAuthError {
+    match code_grant::revoke(state, grant_id.to_owned()).await {
+        Ok(()) => OAuthError::invalid_grant(
+            "the refresh token was used before: the authorization is revoked",
+        ),
+        Err(e) => e,
+    }
 }
