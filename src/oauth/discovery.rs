@@ -101,3 +101,51 @@ pub async fn get(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
         .content_type("application/json")
         .body(doc.to_string())
 }
+
+/// `GET [base]/.well-known/openid-configuration` (OpenID Connect Discovery
+/// 1.0 section 4): SMART scopes-and-launch-context.html "Steps for using an
+/// ID token" has the app "Perform a GET {issuer}/.well-known/openid-configuration"
+/// to find the `jwks_uri` its id_token verifies against. The same
+/// endpoints as the SMART document, in OpenID Provider Metadata terms.
+pub fn openid_document(base: &str, issuer: &str) -> Value {
+    let url = |p: &str| format!("{base}{p}");
+    json!({
+        "issuer": issuer,
+        "authorization_endpoint": url(paths::AUTHORIZE),
+        "token_endpoint": url(paths::TOKEN),
+        "jwks_uri": url(paths::JWKS),
+        "scopes_supported": ["openid", "fhirUser"],
+        "response_types_supported": ["code"],
+        "grant_types_supported": ["authorization_code"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "private_key_jwt"],
+        "claims_supported": ["iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "fhirUser"],
+        "code_challenge_methods_supported": ["S256"]
+    })
+}
+
+pub async fn openid(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let base = match super::token::base_of(&req, &state) {
+        Ok(b) => b,
+        Err(e) => return e.response(),
+    };
+    HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, format!("public, max-age={MAX_AGE}")))
+        .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"))
+        .content_type("application/json")
+        .body(openid_document(&base, &state.authority.issuer).to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn openid_document_names_the_id_token_keys() {
+        let d = super::openid_document("http://h/fhir", "http://h/fhir");
+        let s = |k: &str| d.get(k).and_then(|v| v.as_str()).map(str::to_owned);
+        assert_eq!(s("issuer").as_deref(), Some("http://h/fhir"));
+        assert_eq!(s("jwks_uri").as_deref(), Some("http://h/fhir/auth/jwks"));
+        let algs = d.get("id_token_signing_alg_values_supported");
+        assert_eq!(algs, Some(&serde_json::json!(["RS256"])));
+    }
+}

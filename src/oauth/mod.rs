@@ -35,6 +35,7 @@ use actix_web::web;
 /// The paths under the FHIR base (`[base]` + these).
 pub mod paths {
     pub const SMART_CONFIGURATION: &str = "/.well-known/smart-configuration";
+    pub const OPENID_CONFIGURATION: &str = "/.well-known/openid-configuration";
     pub const AUTHORIZE: &str = "/auth/authorize";
     pub const TOKEN: &str = "/auth/token";
     pub const INTROSPECT: &str = "/auth/introspect";
@@ -48,6 +49,10 @@ pub mod paths {
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route(paths::TOKEN, web::post().to(token::post))
         .route(paths::SMART_CONFIGURATION, web::get().to(discovery::get))
+        .route(
+            paths::OPENID_CONFIGURATION,
+            web::get().to(discovery::openid),
+        )
         .route(paths::JWKS, web::get().to(jwks::get))
         .service(
             web::resource(paths::AUTHORIZE)
