@@ -178,10 +178,10 @@ def refusals(s, key, args, token_endpoint, revocation_endpoint, access):
     once = assertion(key, args.client_id, token_endpoint, jti=jti)
     first, _ = s.token(token_endpoint, once, args.scope)
     again, body = s.token(token_endpoint, once, args.scope)
-    s.check(first == 200 and again == 401 and body.get("error") == "invalid_client",
+    s.check(first == 200 and again == 400 and body.get("error") == "invalid_client",
             f"a replayed jti is refused with invalid_client ({first}, then {again} {body.get('error')})")
     status, body = s.token(token_endpoint, assertion(key, args.client_id, token_endpoint, exp_in=360), args.scope)
-    s.check(status == 401 and body.get("error") == "invalid_client",
+    s.check(status == 400 and body.get("error") == "invalid_client",
             f"exp six minutes ahead is refused with invalid_client ({status} {body.get('error')})")
     r = s.http.get(f"{s.base}/{args.resource}", timeout=30)
     s.check(r.status_code == 401 and r.headers.get("WWW-Authenticate", "").startswith("Bearer"),

@@ -55,8 +55,7 @@ pub async fn authenticate_at(
         ));
     }
     if let Some((id, secret)) = basic {
-        let mut e = OAuthError::invalid_client("client authentication failed");
-        e.basic_challenge = true;
+        let e = OAuthError::invalid_client("client authentication failed").basic();
         if params.get("client_id").is_some_and(|c| c != id) {
             return Err(e);
         }
@@ -151,11 +150,7 @@ fn basic(req: &HttpRequest) -> Result<Option<(String, String)>, OAuthError> {
     let Some(v) = req.headers().get(header::AUTHORIZATION) else {
         return Ok(None);
     };
-    let bad = || {
-        let mut e = OAuthError::invalid_client("malformed Basic credentials");
-        e.basic_challenge = true;
-        e
-    };
+    let bad = || OAuthError::invalid_client("malformed Basic credentials").basic();
     let v = v.to_str().map_err(|_| bad())?;
     let Some((scheme, rest)) = v.split_once(' ') else {
         return Err(bad());

@@ -24,7 +24,6 @@ pub struct OAuthError {
 impl OAuthError {
     pub fn new(error: &'static str, description: impl Into<String>) -> Self {
         let status = match error {
-            "invalid_client" => StatusCode::UNAUTHORIZED,
             "server_error" => StatusCode::INTERNAL_SERVER_ERROR,
             "temporarily_unavailable" => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::BAD_REQUEST,
@@ -35,6 +34,22 @@ impl OAuthError {
             description: description.into(),
             basic_challenge: false,
         }
+    }
+
+    /// The client authenticated with HTTP Basic: a failed client
+    /// authentication is then 401 with a Basic challenge (RFC 6749 5.2: "If
+    /// the client attempted to authenticate via the Authorization request
+    /// header field, the authorization server MUST respond with an HTTP 401
+    /// ... and include the WWW-Authenticate response header field"); other
+    /// `invalid_client` answers are 400, as that section's default is and as
+    /// SMART backend services' clients expect, so no 401 goes without its
+    /// challenge (RFC 9110 15.5.2).
+    pub fn basic(mut self) -> Self {
+        self.basic_challenge = true;
+        if self.error == "invalid_client" {
+            self.status = StatusCode::UNAUTHORIZED;
+        }
+        self
     }
 
     pub fn invalid_request(d: impl Into<String>) -> Self {

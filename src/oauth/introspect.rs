@@ -189,6 +189,17 @@ async fn handle(
         None => {
             let token_endpoint = format!("{base}{}", paths::TOKEN);
             let here = format!("{base}{}", paths::INTROSPECT);
+            // Nothing presented at all: 401 with a Bearer challenge (RFC
+            // 7662 2.1 requires authorization; a bearer token is one way).
+            let presented = req.headers().contains_key(header::AUTHORIZATION)
+                || params.get("client_id").is_some()
+                || params.get("client_assertion").is_some();
+            if !presented {
+                return Err(Refused::Bearer(
+                    "invalid_request",
+                    "introspection needs a bearer token with a system/ scope, or client authentication",
+                ));
+            }
             let (c, method) =
                 authenticate_at(req, &params, state, &[&token_endpoint, &here]).await?;
             *client = Some(c.client_id.clone());

@@ -161,7 +161,8 @@ async fn smart_backend_refuses_bad_assertions() {
     let n = cases.len() as i64;
     for (what, why, a) in cases {
         let (status, body) = request_token(&app, &a, "system/*.rs").await;
-        assert_eq!(status, 401, "{what}: {body}");
+        // RFC 6749 5.2: 400 unless the client used HTTP Basic.
+        assert_eq!(status, 400, "{what}: {body}");
         assert_eq!(body["error"], "invalid_client", "{what}: {body}");
         let description = body["error_description"].as_str().unwrap();
         assert!(
@@ -175,7 +176,7 @@ async fn smart_backend_refuses_bad_assertions() {
     let (status, body) = request_token(&app, &once, "system/*.rs").await;
     assert_eq!(
         (status, body["error"].as_str()),
-        (401, Some("invalid_client")),
+        (400, Some("invalid_client")),
         "{body}"
     );
     // Each refusal left an AuditEvent with outcome 4 (minor failure).
@@ -202,7 +203,7 @@ async fn smart_backend_client_authentication_rules() {
         ],
     )
     .await;
-    assert_eq!(r.status(), 401);
+    assert_eq!(r.status(), 400);
     // A client_id other than the assertion's (RFC 7521 4.2).
     let r = post_form(
         &url,
@@ -215,7 +216,7 @@ async fn smart_backend_client_authentication_rules() {
         ],
     )
     .await;
-    assert_eq!(r.status(), 401);
+    assert_eq!(r.status(), 400);
     // Two authentication methods at once (RFC 6749 2.3).
     let r = plain()
         .post(&url)

@@ -343,7 +343,7 @@ async fn smart_confidential_client_authenticates_with_its_secret() {
     let (s, e) = token(&app, &public, None).await;
     assert_eq!(
         (s, e["error"].as_str()),
-        (401, Some("invalid_client")),
+        (400, Some("invalid_client")),
         "{e}"
     );
     // Client authentication comes before the code is spent: with HTTP

@@ -228,11 +228,12 @@ async fn smart_introspect_is_protected() {
 
     // Nobody, a public client, a bad bearer token, a token without system/.
     assert_eq!(form(&url, &[("token", &token)]).await.0, 401);
+    // A public client has no credentials: invalid_client, 400 (RFC 6749 5.2).
     assert_eq!(
         form(&url, &[("token", &token), ("client_id", "app")])
             .await
             .0,
-        401
+        400
     );
     let (status, _, h) = as_bearer(&url, "garbage", &[("token", &token)]).await;
     assert_eq!(status, 401);

@@ -81,7 +81,9 @@ async fn smart_revoke_ends_access_and_refresh_tokens() {
     assert!(g.revoked_at.is_some());
 
     // Without client authentication, or without a token: refused.
-    assert_eq!(form(&url, &[("token", "x")]).await.0, 401);
+    // RFC 6749 5.2 (RFC 7009 2.2.1): invalid_client is 400 unless the
+    // client tried HTTP Basic.
+    assert_eq!(form(&url, &[("token", "x")]).await.0, 400);
     assert_eq!(form(&url, &[("client_id", "app")]).await.0, 400);
     // Each request was audited: the five revocations answered 200 and the
     // token request (outcome 0), the three refusals (outcome 4).
