@@ -277,9 +277,9 @@ async fn smart_introspect_is_protected() {
     // A replayed assertion is refused here too.
     let once = assertion(&url);
     assert_eq!(ask(once.clone(), own.clone()).await.0, 200);
-    assert_eq!(ask(once, own.clone()).await.0, 401);
+    assert_eq!(ask(once, own.clone()).await.0, 400);
     // Assertion addressed elsewhere.
-    assert_eq!(ask(assertion(&app.base), own).await.0, 401);
+    assert_eq!(ask(assertion(&app.base), own).await.0, 400);
 
     // A confidential app by HTTP Basic: its own token only; a wrong secret
     // is refused with a Basic challenge (RFC 6749 5.2).
