@@ -16,14 +16,16 @@ MLLP=${MLLP:-12580}
 BIN=${BIN:-target/release/fhirgate}
 [ "$BIN" = target/release/fhirgate ] && cargo build --release --quiet
 psql "$PGURL/postgres" -qc "DROP DATABASE IF EXISTS fhirgate_quick WITH (FORCE)" -c "CREATE DATABASE fhirgate_quick" >/dev/null
-env ${WORKERS:+FHIRGATE_HTTP_WORKERS=$WORKERS} ${POOL:+FHIRGATE_DB_POOL_SIZE=$POOL} FHIRGATE_DATABASE_URL="$PGURL/fhirgate_quick" FHIRGATE_MLLP_ADDR="127.0.0.1:$MLLP" FHIRGATE_HTTP_ADDR="127.0.0.1:$PORT" FHIRGATE_DATA_DIR=target/bench/data \
+GW_ENV=(FHIRGATE_DATABASE_URL="$PGURL/fhirgate_quick" FHIRGATE_MLLP_ADDR="127.0.0.1:$MLLP" FHIRGATE_HTTP_ADDR="127.0.0.1:$PORT" FHIRGATE_DATA_DIR=target/bench/data)
+env ${WORKERS:+FHIRGATE_HTTP_WORKERS=$WORKERS} ${POOL:+FHIRGATE_DB_POOL_SIZE=$POOL} "${GW_ENV[@]}" \
   FHIRGATE_LOG=warn "$BIN" serve > target/bench-quick.log 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null' EXIT
 wait_ready "$PORT"
+bench_token "$BIN" "${GW_ENV[@]}"
 IDS=$(mktemp)
 for i in $(seq 300); do
-  curl -s -D - -o /dev/null -X POST "http://127.0.0.1:$PORT/fhir/Patient" -H 'Content-Type: application/fhir+json' -H 'Prefer: return=minimal' \
+  curl -s -D - -o /dev/null -X POST "http://127.0.0.1:$PORT/fhir/Patient" -H 'Content-Type: application/fhir+json' -H 'Prefer: return=minimal' -H "$AUTH" \
     -d "{\"resourceType\":\"Patient\",\"name\":[{\"family\":\"Seed$i\"}]}" | tr -d '\r' | sed -n 's#^location: .*/Patient/\([^/]*\)/_history/.*#\1#ip'
 done > "$IDS"
 export FHIRGATE_BENCH_IDS="$IDS"

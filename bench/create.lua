@@ -1,4 +1,8 @@
 -- wrk script: POST a new Patient (distinct identifier per request).
+-- FHIRGATE_BENCH_TOKEN, when set, is sent as `Authorization: Bearer` (bench/lib.sh bench_token).
+local token = os.getenv("FHIRGATE_BENCH_TOKEN")
+local headers = { ["Content-Type"] = "application/fhir+json", ["Prefer"] = "return=minimal" }
+if token and token ~= "" then headers["Authorization"] = "Bearer " .. token end
 local counter = 0
 local thread_id = 0
 setup = function(thread)
@@ -12,5 +16,5 @@ request = function()
     '"name":[{"family":"Bench%d","given":["Load"]}],"gender":"female","birthDate":"1970-01-01",' ..
     '"telecom":[{"system":"phone","value":"+1 555 %07d"}],"address":[{"line":["%d Bench St"],"city":"Loadville"}]}',
     tid or 0, counter, math.random(1000000), counter, counter, counter)
-  return wrk.format("POST", "/fhir/Patient", { ["Content-Type"] = "application/fhir+json", ["Prefer"] = "return=minimal" }, body)
+  return wrk.format("POST", "/fhir/Patient", headers, body)
 end

@@ -59,12 +59,13 @@ psql "$PGURL/postgres" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null
 # ORU's Observations write (their blind indexes are real HMACs).
 python3 -c 'import hl7' 2>/dev/null || pip install -q hl7
 python3 -c 'import sys; sys.path.insert(0, "bench"); from hl7_load import oru; sys.stdout.buffer.write(oru("FLOOR", 1))' > "$OUT/oru.hl7"
-FHIRGATE_DATABASE_URL="$PGURL/$DB" FHIRGATE_MLLP_ADDR="127.0.0.1:$MLLP" FHIRGATE_HTTP_ADDR="127.0.0.1:$PORT" \
-  FHIRGATE_DATA_DIR="$OUT/data" FHIRGATE_LOG=warn "$BIN" serve > "$OUT/server.log" 2>&1 &
+GW_ENV=(FHIRGATE_DATABASE_URL="$PGURL/$DB" FHIRGATE_MLLP_ADDR="127.0.0.1:$MLLP" FHIRGATE_HTTP_ADDR="127.0.0.1:$PORT" FHIRGATE_DATA_DIR="$OUT/data")
+env "${GW_ENV[@]}" FHIRGATE_LOG=warn "$BIN" serve > "$OUT/server.log" 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null' EXIT
 wait_ready "$PORT"
-curl -sf -o /dev/null -X POST "http://127.0.0.1:$PORT/fhir/Patient" -H 'Content-Type: application/fhir+json' \
+bench_token "$BIN" "${GW_ENV[@]}"
+curl -sf -o /dev/null -X POST "http://127.0.0.1:$PORT/fhir/Patient" -H 'Content-Type: application/fhir+json' -H "$AUTH" \
   -d '{"resourceType":"Patient","identifier":[{"system":"urn:bench","value":"B-0-1-4242"}],"name":[{"family":"Bench1","given":["Load"]}],"gender":"female","birthDate":"1970-01-01","telecom":[{"system":"phone","value":"+1 555 0000001"}],"address":[{"line":["1 Bench St"],"city":"Loadville"}]}'
 FHIRGATE_DATA_DIR="$OUT/data" "$BIN" hl7 send --addr "127.0.0.1:$MLLP" "$OUT/oru.hl7" | grep -q 'MSA|AA' \
   || { echo "the gateway did not accept the ORU" >&2; exit 1; }

@@ -26,11 +26,12 @@ mkdir -p "$OUT"
 psql "$PGURL/postgres" -qc "DROP DATABASE IF EXISTS fhirgate_bench_import WITH (FORCE)" -c "CREATE DATABASE fhirgate_bench_import" >/dev/null
 psql "$PGURL/postgres" -qc "DROP DATABASE IF EXISTS pgbench_import WITH (FORCE)" -c "CREATE DATABASE pgbench_import" >/dev/null
 psql "$PGURL/pgbench_import" -qc "CREATE TABLE bench_insert (id bigserial PRIMARY KEY, payload text)" >/dev/null
-FHIRGATE_DATABASE_URL="$PGURL/fhirgate_bench_import" FHIRGATE_MLLP_DISABLED=true FHIRGATE_HTTP_ADDR="127.0.0.1:$PORT" FHIRGATE_DATA_DIR="$OUT/data" \
-  FHIRGATE_LOG=warn "$BIN" serve > "$OUT/server.log" 2>&1 &
+GW_ENV=(FHIRGATE_DATABASE_URL="$PGURL/fhirgate_bench_import" FHIRGATE_MLLP_DISABLED=true FHIRGATE_HTTP_ADDR="127.0.0.1:$PORT" FHIRGATE_DATA_DIR="$OUT/data")
+env "${GW_ENV[@]}" FHIRGATE_LOG=warn "$BIN" serve > "$OUT/server.log" 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null; rm -rf "$OUT/in"' EXIT
 wait_ready "$PORT"
+bench_token "$BIN" "${GW_ENV[@]}"
 lsn() { psql "$PGURL/postgres" -Atc "select pg_current_wal_lsn()"; }
 : > "$OUT/results.txt"
 for r in $(seq "$RUNS"); do
@@ -40,7 +41,7 @@ for r in $(seq "$RUNS"); do
   python3 bench/synthea-copies.py "$OUT/in" "$COPIES" "r$r-$$" "$SYNTHEA"/*.json
   g0=$(ticks "$SERVER"); p0=$(ticks $(pgrep -x postgres)); w0=$(lsn)
   TIMEFORMAT='%R %U %S'
-  { time "$BIN" import --url "http://127.0.0.1:$PORT/fhir" --concurrency "$CONCURRENCY" --progress off "$OUT/in" \
+  { time FHIRGATE_TOKEN=$FHIRGATE_BENCH_TOKEN "$BIN" import --url "http://127.0.0.1:$PORT/fhir" --concurrency "$CONCURRENCY" --progress off "$OUT/in" \
       > "$OUT/import-$r.txt" 2>"$OUT/import-$r.err" ; } 2> "$OUT/time-$r.txt"
   g1=$(ticks "$SERVER"); p1=$(ticks $(pgrep -x postgres)); w1=$(lsn)
   read -r secs usr sys < "$OUT/time-$r.txt"

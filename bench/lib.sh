@@ -18,3 +18,23 @@ wait_ready() {
   echo "the gateway on port $1 did not become ready" >&2
   return 1
 }
+
+# Every FHIR request needs `Authorization: Bearer` (issue #17). Mints an
+# operator token (system/*.cruds, valid a day) for the gateway that `serve`
+# runs with the settings given as NAME=VALUE arguments after the binary, the
+# same as `serve`'s (FHIRGATE_DATABASE_URL, FHIRGATE_DATA_DIR, FHIRGATE_HTTP_ADDR,
+# FHIRGATE_MASTER_KEY_FILE if set: the token's issuer is the FHIR base at that
+# address), once the gateway is ready. Exports FHIRGATE_BENCH_TOKEN (read by
+# bench/*.lua and the Python load scripts) and sets AUTH for curl's -H "$AUTH".
+#   bench_token "$BIN" "${GW_ENV[@]}"
+bench_token() {
+  local bin=$1; shift
+  local out
+  out=$(env "$@" FHIRGATE_LOG=error "$bin" token --scope "system/*.cruds" --ttl 86400) \
+    || { echo "fhirgate token failed: no bench token" >&2; return 1; }
+  # The log goes to standard output too: keep the JWT line only.
+  FHIRGATE_BENCH_TOKEN=$(printf '%s\n' "$out" | grep -E '^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$' | tail -1)
+  [ -n "$FHIRGATE_BENCH_TOKEN" ] || { echo "fhirgate token printed no token" >&2; return 1; }
+  export FHIRGATE_BENCH_TOKEN
+  AUTH="Authorization: Bearer $FHIRGATE_BENCH_TOKEN"
+}

@@ -22,16 +22,17 @@ psql "$PGURL/postgres" -qc "DROP DATABASE IF EXISTS pgbench_base WITH (FORCE)" -
 "$PGBENCH" -q -i -s 10 "$PGURL/pgbench_base" >/dev/null 2>&1
 psql "$PGURL/pgbench_base" -qc "CREATE TABLE bench_insert (id bigserial PRIMARY KEY, payload text)" >/dev/null
 
-FHIRGATE_DATABASE_URL="$PGURL/fhirgate_bench" FHIRGATE_MLLP_DISABLED=true FHIRGATE_HTTP_ADDR="127.0.0.1:$PORT" FHIRGATE_DATA_DIR="$OUT/data" \
-  FHIRGATE_LOG=warn "$BIN" serve > "$OUT/server.log" 2>&1 &
+GW_ENV=(FHIRGATE_DATABASE_URL="$PGURL/fhirgate_bench" FHIRGATE_MLLP_DISABLED=true FHIRGATE_HTTP_ADDR="127.0.0.1:$PORT" FHIRGATE_DATA_DIR="$OUT/data")
+env "${GW_ENV[@]}" FHIRGATE_LOG=warn "$BIN" serve > "$OUT/server.log" 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null' EXIT
 wait_ready "$PORT"
+bench_token "$BIN" "${GW_ENV[@]}"
 
 # Seed 1,000 patients for the read benchmark.
 : > "$OUT/ids.txt"
 for i in $(seq 1000); do
-  curl -s -D - -o /dev/null -X POST "http://127.0.0.1:$PORT/fhir/Patient" -H 'Content-Type: application/fhir+json' -H 'Prefer: return=minimal' \
+  curl -s -D - -o /dev/null -X POST "http://127.0.0.1:$PORT/fhir/Patient" -H 'Content-Type: application/fhir+json' -H 'Prefer: return=minimal' -H "$AUTH" \
     -d "{\"resourceType\":\"Patient\",\"identifier\":[{\"system\":\"urn:seed\",\"value\":\"S-$i\"}],\"name\":[{\"family\":\"Seed$i\",\"given\":[\"Read\"]}],\"birthDate\":\"1980-01-01\"}" \
     | tr -d '\r' | sed -n 's#^location: .*/Patient/\([^/]*\)/_history/.*#\1#ip' >> "$OUT/ids.txt"
 done

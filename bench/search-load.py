@@ -19,6 +19,7 @@ family or a given name, and that patient's birth year or birth date), so each
 matches at least one patient.
 
 Standard library only (http.client in threads, psql for the counts).
+FHIRGATE_BENCH_TOKEN, when set, is sent as `Authorization: Bearer`.
 """
 import argparse
 import http.client
@@ -149,6 +150,11 @@ class Loader:
         u = urllib.parse.urlsplit(base)
         self.host, self.port, self.path = u.hostname, u.port or 80, u.path.rstrip("/")
         self.concurrency = concurrency
+        self.headers = {"Content-Type": "application/fhir+json", "Prefer": "return=minimal"}
+        # Every FHIR request needs a bearer token (bench/lib.sh bench_token).
+        token = os.environ.get("FHIRGATE_BENCH_TOKEN")
+        if token:
+            self.headers["Authorization"] = f"Bearer {token}"
         self.lock = threading.Lock()
         self.errors = []
 
@@ -173,8 +179,7 @@ class Loader:
                     try:
                         if conn is None:
                             conn = http.client.HTTPConnection(self.host, self.port, timeout=60)
-                        conn.request("PUT", url, body, {
-                            "Content-Type": "application/fhir+json", "Prefer": "return=minimal"})
+                        conn.request("PUT", url, body, self.headers)
                         r = conn.getresponse()
                         text = r.read()
                         if r.status in (200, 201):

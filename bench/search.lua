@@ -10,6 +10,11 @@ for line in io.lines(os.getenv("FHIRGATE_BENCH_PATHS") or "target/bench-search/o
   if line ~= "" then paths[#paths + 1] = line end
 end
 
+-- FHIRGATE_BENCH_TOKEN, when set, is sent as `Authorization: Bearer` (bench/lib.sh bench_token).
+local token = os.getenv("FHIRGATE_BENCH_TOKEN")
+local headers = { ["Accept"] = "application/fhir+json" }
+if token and token ~= "" then headers["Authorization"] = "Bearer " .. token end
+
 local threads = {}
 local thread_id = 0
 setup = function(thread)
@@ -24,7 +29,7 @@ init = function(args)
 end
 
 request = function()
-  return wrk.format("GET", paths[math.random(#paths)], { ["Accept"] = "application/fhir+json" })
+  return wrk.format("GET", paths[math.random(#paths)], headers)
 end
 
 response = function(status, headers, body)

@@ -60,6 +60,8 @@ if [ -z "$(psql "$PGURL/postgres" -XAtc "SELECT 1 FROM pg_database WHERE datname
   "$PGBENCH" -q -i -s 10 "$PGURL/$PGBENCH_DB" >/dev/null 2>&1
 fi
 
+GW_ENV=(FHIRGATE_DATABASE_URL="$PGURL/$DB" FHIRGATE_MLLP_DISABLED=true FHIRGATE_HTTP_ADDR="127.0.0.1:$PORT" FHIRGATE_DATA_DIR="$DATA"
+  FHIRGATE_MASTER_KEY_FILE="$KEY")
 SERVER=
 EXPLAIN_ON=0
 stop_server() {
@@ -78,8 +80,7 @@ start_server() {
   if curl -s -o /dev/null "http://127.0.0.1:$PORT/healthz"; then
     echo "something already listens on port $PORT (PORT=...)"; exit 1
   fi
-  FHIRGATE_DATABASE_URL="$PGURL/$DB" FHIRGATE_MLLP_DISABLED=true FHIRGATE_HTTP_ADDR="127.0.0.1:$PORT" FHIRGATE_DATA_DIR="$DATA" \
-    FHIRGATE_MASTER_KEY_FILE="$KEY" FHIRGATE_LOG=warn "$BIN" serve >> "$OUT/server.log" 2>&1 &
+  env "${GW_ENV[@]}" FHIRGATE_LOG=warn "$BIN" serve >> "$OUT/server.log" 2>&1 &
   SERVER=$!
   for _ in $(seq 150); do
     curl -sf -o /dev/null "http://127.0.0.1:$PORT/readyz" && return 0
@@ -93,6 +94,8 @@ start_server() {
 
 # --- data ------------------------------------------------------------------
 start_server
+# The token outlives restarts: the signing keys are in the database.
+bench_token "$BIN" "${GW_ENV[@]}"
 python3 bench/search-load.py queries --out "$OUT"
 before=$(psql_db -c "SELECT count(*) FROM resources WHERE NOT deleted")
 python3 bench/search-load.py load --base "$BASE" --db "$PGURL/$DB"
@@ -107,9 +110,9 @@ psql_db -F ' ' -c "SELECT resource_type, count(*) FROM resources WHERE NOT delet
 
 # --- query plans (auto_explain, one probe of each search) --------------------
 probe() { # url -> status; the warm-up request is not captured, the one between the markers is
-  curl -s -o /dev/null "$BASE${1#/fhir}"
+  curl -s -o /dev/null -H "$AUTH" "$BASE${1#/fhir}"
   psql_db -c "SELECT 'fhirgate-bench-probe: $1'" >/dev/null
-  curl -s -o "$OUT/probe.json" -w '%{http_code}' "$BASE${1#/fhir}"
+  curl -s -o "$OUT/probe.json" -w '%{http_code}' -H "$AUTH" "$BASE${1#/fhir}"
   psql_db -c "SELECT 'fhirgate-bench-probe-end'" >/dev/null
 }
 if [ "$PLANS" = 1 ]; then
@@ -211,9 +214,9 @@ done
 # --- _total=accurate on the whole Observation table ---------------------------
 : > "$OUT/total.txt"
 for q in "_total=accurate" "_total=accurate&_count=0"; do
-  curl -s -o /dev/null "$BASE/Observation?$q"   # warm-up
+  curl -s -o /dev/null -H "$AUTH" "$BASE/Observation?$q"   # warm-up
   for _ in $(seq "$TOTAL_RUNS"); do
-    out=$(curl -s -o "$OUT/total.json" -w '%{http_code} %{time_total}' "$BASE/Observation?$q")
+    out=$(curl -s -o "$OUT/total.json" -w '%{http_code} %{time_total}' -H "$AUTH" "$BASE/Observation?$q")
     code=${out% *}
     [ "$code" = 200 ] || echo "Observation?$q: HTTP $code $(head -c 200 "$OUT/total.json")" | tee -a "$OUT/errors.txt" >&2
     echo "$q ${out#* } $(grep -o '"total":[0-9]*' "$OUT/total.json" | head -1 | cut -d: -f2)" >> "$OUT/total.txt"

@@ -1,5 +1,9 @@
 -- wrk script: POST a small transaction (issue #4): 1 Patient + 1 Observation
 -- that references it by urn:uuid, distinct per request. Counts non-200s.
+-- FHIRGATE_BENCH_TOKEN, when set, is sent as `Authorization: Bearer` (bench/lib.sh bench_token).
+local token = os.getenv("FHIRGATE_BENCH_TOKEN")
+local headers = { ["Content-Type"] = "application/fhir+json" }
+if token and token ~= "" then headers["Authorization"] = "Bearer " .. token end
 local counter = 0
 local thread_id = 0
 local threads = {}
@@ -23,7 +27,7 @@ request = function()
     '"valueQuantity":{"value":72,"unit":"/min","system":"http://unitsofmeasure.org","code":"/min"}},' ..
     '"request":{"method":"POST","url":"Observation"}}]}',
     urn, tid or 0, counter, counter, urn)
-  return wrk.format("POST", "/fhir", { ["Content-Type"] = "application/fhir+json" }, body)
+  return wrk.format("POST", "/fhir", headers, body)
 end
 response = function(status, headers, body)
   if status ~= 200 then bad = bad + 1 end

@@ -19,11 +19,12 @@ mkdir -p "$OUT"
 psql "$PGURL/postgres" -qc "DROP DATABASE IF EXISTS fhirgate_bench_tx WITH (FORCE)" -c "CREATE DATABASE fhirgate_bench_tx" >/dev/null
 psql "$PGURL/postgres" -qc "DROP DATABASE IF EXISTS pgbench_tx WITH (FORCE)" -c "CREATE DATABASE pgbench_tx" >/dev/null
 psql "$PGURL/pgbench_tx" -qc "CREATE TABLE bench_insert (id bigserial PRIMARY KEY, payload text)" >/dev/null
-FHIRGATE_DATABASE_URL="$PGURL/fhirgate_bench_tx" FHIRGATE_MLLP_DISABLED=true FHIRGATE_HTTP_ADDR="127.0.0.1:$PORT" FHIRGATE_DATA_DIR="$OUT/data" \
-  FHIRGATE_LOG=warn "$BIN" serve > "$OUT/server.log" 2>&1 &
+GW_ENV=(FHIRGATE_DATABASE_URL="$PGURL/fhirgate_bench_tx" FHIRGATE_MLLP_DISABLED=true FHIRGATE_HTTP_ADDR="127.0.0.1:$PORT" FHIRGATE_DATA_DIR="$OUT/data")
+env "${GW_ENV[@]}" FHIRGATE_LOG=warn "$BIN" serve > "$OUT/server.log" 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null' EXIT
 wait_ready "$PORT"
+bench_token "$BIN" "${GW_ENV[@]}"
 : > "$OUT/results.txt"
 for r in $(seq "$RUNS"); do
   echo "run $r" >&2

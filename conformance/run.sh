@@ -22,9 +22,12 @@ fi
 DB=fhirgate_conformance
 psql "$PGURL/postgres" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB" >/dev/null
 DATA=$(mktemp -d)
-FHIRGATE_DATABASE_URL="$PGURL/$DB" FHIRGATE_HTTP_ADDR="127.0.0.1:$PORT" FHIRGATE_MLLP_ADDR="127.0.0.1:$MLLP" \
-  FHIRGATE_DATA_DIR="$DATA" FHIRGATE_LOG=warn "$BIN" serve > "$DATA/server.log" 2>&1 &
+GW_ENV=(FHIRGATE_DATABASE_URL="$PGURL/$DB" FHIRGATE_HTTP_ADDR="127.0.0.1:$PORT" FHIRGATE_MLLP_ADDR="127.0.0.1:$MLLP" FHIRGATE_DATA_DIR="$DATA")
+env "${GW_ENV[@]}" FHIRGATE_LOG=warn "$BIN" serve > "$DATA/server.log" 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null; psql "$PGURL/postgres" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null; rm -rf "$DATA"' EXIT
-for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null && break; sleep 0.2; done
-"$VENV/bin/python" conformance/validate_r4.py --base "http://127.0.0.1:$PORT/fhir" --mllp "127.0.0.1:$MLLP" --shared ../shared
+. bench/lib.sh
+wait_ready "$PORT"
+# Every FHIR request needs a bearer token (issue #17): an operator token.
+bench_token "$BIN" "${GW_ENV[@]}"
+FHIRGATE_TOKEN=$FHIRGATE_BENCH_TOKEN "$VENV/bin/python" conformance/validate_r4.py --base "http://127.0.0.1:$PORT/fhir" --mllp "127.0.0.1:$MLLP" --shared ../shared

@@ -12,11 +12,15 @@ CapabilityStatement and OperationOutcomes of failed requests.
     python3 conformance/validate_r4.py --base http://127.0.0.1:8080/fhir \
         [--mllp 127.0.0.1:2575] [--shared ../shared]
 
+FHIRGATE_TOKEN in the environment is sent as `Authorization: Bearer` (every
+FHIR request but /metadata needs one: `fhirgate token --scope "system/*.cruds"`).
+
 Exits 1 when anything is invalid or a load step fails. conformance/run.sh
 starts a gateway on a fresh database and runs this in a virtualenv.
 """
 import argparse
 import json
+import os
 import socket
 import sys
 import urllib.error
@@ -39,8 +43,9 @@ JSON = "application/fhir+json"
 
 
 class Check:
-    def __init__(self, base):
+    def __init__(self, base, token=None):
         self.base = base.rstrip("/")
+        self.token = token
         self.checked = 0
         self.problems = []
 
@@ -48,6 +53,8 @@ class Check:
         url = path if path.startswith("http") else self.base + path
         data = json.dumps(body).encode() if body is not None else None
         h = {"Accept": JSON}
+        if self.token:
+            h["Authorization"] = f"Bearer {self.token}"
         if data is not None:
             h["Content-Type"] = JSON
         h.update(headers or {})
@@ -196,7 +203,9 @@ def main():
     ap.add_argument("--mllp")
     ap.add_argument("--shared", default=str(Path(__file__).resolve().parent.parent.parent / "shared"))
     a = ap.parse_args()
-    c = Check(a.base)
+    # Every FHIR request needs a bearer token (issue #17); taken from the
+    # environment rather than the command line, which other users can see.
+    c = Check(a.base, os.environ.get("FHIRGATE_TOKEN"))
     shared = Path(a.shared)
     status, _, cap = c.request("GET", "/metadata")
     c.valid(cap, "metadata")
