@@ -5,7 +5,7 @@
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 
-use jsonwebtoken::{decode, decode_header, encode, Algorithm, Header, Validation};
+use jsonwebtoken::{decode, decode_header, Algorithm, Header, Validation};
 use serde_json::Value;
 
 use super::external::External;
@@ -14,6 +14,7 @@ pub use super::key_store::rotate_keys;
 use super::revoked::Revoked;
 use super::signing::KeySet;
 use super::token::AccessClaims;
+use super::verified::{Verified, VerifiedTokens};
 use super::AuthError;
 use crate::config::auth::AuthSettings;
 use crate::crypto::MasterKey;
@@ -58,6 +59,7 @@ pub struct Authority {
     revoked: RwLock<Revoked>,
     last_reload: Mutex<Option<Instant>>,
     external: External,
+    verified: VerifiedTokens,
 }
 
 impl Authority {
@@ -81,6 +83,7 @@ impl Authority {
             revoked: RwLock::new(Revoked::default()),
             last_reload: Mutex::new(None),
             external,
+            verified: VerifiedTokens::default(),
         });
         me.poll_revocations().await?;
         Ok(me)
@@ -119,7 +122,7 @@ impl Authority {
         let mut header = Header::new(Algorithm::RS256);
         header.kid = Some(set.active.kid.clone());
         header.typ = Some(typ.into());
-        encode(&header, claims, &set.active.encoding).map_err(AuthError::internal)
+        set.active.sign(&header, claims)
     }
 
     /// Issues an access token for `spec` (a grant of the authorization
@@ -184,12 +187,22 @@ impl Authority {
     /// Verifies a bearer token for a request to `request_base` (the FHIR base
     /// the request reached): signature by a published key of this issuer or
     /// a trusted external one, `alg` as that key allows (never `none` or
-    /// HMAC), `iss`, `aud`, `exp`, `nbf`, and not revoked.
+    /// HMAC), `iss`, `aud`, `exp`, `nbf`, and not revoked. A token of this
+    /// issuer seen before skips the signature check (auth/verified.rs).
     pub async fn verify(
         &self,
         token: &str,
         request_base: Option<&str>,
     ) -> Result<AccessClaims, AuthError> {
+        if let Some(v) = self.verified.get(token) {
+            if self.still_valid(&v, request_base) {
+                self.check_revoked(&v.claims)?;
+                return Ok(v.claims);
+            }
+            // Expired, another audience, or its key withdrawn: the full
+            // verification below gives the answer (and its error).
+            self.verified.forget(token);
+        }
         let header =
             decode_header(token).map_err(|_| AuthError::InvalidToken("malformed".into()))?;
         super::jwk::acceptable_header(&header)
@@ -225,6 +238,7 @@ impl Authority {
         let kid = header
             .kid
             .ok_or_else(|| AuthError::InvalidToken("no kid".into()))?;
+        let now = chrono::Utc::now().timestamp();
         if self.key_set().verifying_key(&kid).is_none() {
             self.reload_for_unknown_kid().await?;
         }
@@ -248,6 +262,15 @@ impl Authority {
             return Err(AuthError::InvalidToken("issued for another tenant".into()));
         }
         self.check_revoked(&c)?;
+        let leeway = i64::try_from(LEEWAY_SECS).unwrap_or(30);
+        self.verified.insert(
+            token,
+            Verified {
+                claims: c.clone(),
+                kid,
+            },
+            now - leeway,
+        );
         Ok(c)
     }
 
@@ -262,6 +285,20 @@ impl Authority {
             return Err(AuthError::InvalidToken("issued by another issuer".into()));
         }
         self.verify(token, request_base).await
+    }
+
+    /// What the full verification checks that can change after a token
+    /// passed it once: `exp` (as jsonwebtoken: refused once `exp` is
+    /// before now less the leeway), `aud` against this request's base, and
+    /// that the signing key is still published. Signature, `alg`, `iss` and
+    /// tenant are properties of the token's bytes, which are the same.
+    fn still_valid(&self, v: &Verified, request_base: Option<&str>) -> bool {
+        let now = chrono::Utc::now().timestamp();
+        let leeway = i64::try_from(LEEWAY_SECS).unwrap_or(30);
+        let c = &v.claims;
+        c.exp >= now - leeway
+            && (c.aud == self.issuer || request_base == Some(c.aud.as_str()))
+            && self.key_set().verifying_key(&v.kid).is_some()
     }
 
     fn check_revoked(&self, c: &AccessClaims) -> Result<(), AuthError> {

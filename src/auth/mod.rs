@@ -9,7 +9,8 @@
 //!   engine's decision point asks.
 //! - `signing`, `token`, `authority`: the built-in issuer's keys (sealed under
 //!   the master key), its access tokens, their verification and revocation;
-//!   `external`: tokens of trusted OpenID Connect providers.
+//!   `external`: tokens of trusted OpenID Connect providers; `verified`: the
+//!   tokens already verified, so a request does not check a signature again.
 //!
 //! This layer sits above `audit` and below FHIR semantics: the engine's
 //! decision point (`fhir::engine::access`) interprets what is decided here;
@@ -27,6 +28,7 @@ pub mod revoked;
 pub mod scopes;
 pub mod signing;
 pub mod token;
+mod verified;
 
 pub use authority::{Authority, TokenSpec};
 pub use error::AuthError;

@@ -7,7 +7,9 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use jsonwebtoken::{DecodingKey, EncodingKey};
+use jsonwebtoken::{DecodingKey, Header};
+use openssl::hash::MessageDigest;
+use openssl::pkey::{PKey, Private};
 use serde_json::{json, Value};
 
 use super::AuthError;
@@ -18,7 +20,38 @@ pub const ALG: &str = "RS256";
 
 pub struct ActiveKey {
     pub kid: String,
-    pub encoding: EncodingKey,
+    /// Parsed once: jsonwebtoken's `encode` parses (and checks) the DER key
+    /// on every signature, which was half the CPU of a client_credentials
+    /// grant (docs/performance.md, issue #17).
+    private: PKey<Private>,
+}
+
+impl ActiveKey {
+    /// A JWS in compact serialization (RFC 7515 section 7.1) of `claims`
+    /// under `header`, signed RS256: RSASSA-PKCS1-v1_5 with SHA-256 over
+    /// `BASE64URL(header) '.' BASE64URL(payload)` (RFC 7518 section 3.3).
+    pub fn sign<T: serde::Serialize>(
+        &self,
+        header: &Header,
+        claims: &T,
+    ) -> Result<String, AuthError> {
+        if header.alg != jsonwebtoken::Algorithm::RS256 {
+            return Err(AuthError::Internal("signing keys sign RS256 only".into()));
+        }
+        let head = serde_json::to_vec(header).map_err(AuthError::internal)?;
+        let body = serde_json::to_vec(claims).map_err(AuthError::internal)?;
+        let mut out = URL_SAFE_NO_PAD.encode(head);
+        out.push('.');
+        URL_SAFE_NO_PAD.encode_string(body, &mut out);
+        // openssl's default padding for an RSA key is PKCS#1 v1.5.
+        let mut signer = openssl::sign::Signer::new(MessageDigest::sha256(), &self.private)
+            .map_err(AuthError::internal)?;
+        signer.update(out.as_bytes()).map_err(AuthError::internal)?;
+        let sig = signer.sign_to_vec().map_err(AuthError::internal)?;
+        out.push('.');
+        URL_SAFE_NO_PAD.encode_string(sig, &mut out);
+        Ok(out)
+    }
 }
 
 /// The keys a process signs and verifies with.
@@ -76,9 +109,10 @@ impl KeySet {
             .map_err(|_| {
                 AuthError::Internal("the signing key does not open with this master key".into())
             })?;
+        let rsa = openssl::rsa::Rsa::private_key_from_der(&der.0).map_err(AuthError::internal)?;
         let active = ActiveKey {
             kid: active_row.kid.clone(),
-            encoding: EncodingKey::from_rsa_der(&der.0),
+            private: PKey::from_rsa(rsa).map_err(AuthError::internal)?,
         };
         let mut published = Vec::new();
         for r in rows {

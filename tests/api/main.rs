@@ -13,6 +13,7 @@ mod support;
 
 mod audit;
 mod audit_search;
+mod auth_verified;
 mod bad_input;
 mod bad_input_bundles;
 mod bundles;

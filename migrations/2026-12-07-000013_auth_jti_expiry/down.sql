@@ -1,0 +1,1 @@
+DROP INDEX IF EXISTS auth_assertion_jtis_expiry;
