@@ -73,7 +73,7 @@ async fn verified_token_is_refused_once_expired() {
     let exp = chrono::Utc::now().timestamp() - 26;
     let token = app
         .authority
-        .sign(&claims(&app.authority.issuer, &app.authority.issuer, exp))
+        .sign_access(&claims(&app.authority.issuer, &app.authority.issuer, exp))
         .unwrap();
     assert_eq!(search(&app.base, &token).await, StatusCode::OK);
     tokio::time::sleep(Duration::from_secs(6)).await;
@@ -90,7 +90,7 @@ async fn verified_token_still_needs_the_audience_of_each_request() {
     let exp = chrono::Utc::now().timestamp() + 300;
     let token = app
         .authority
-        .sign(&claims(&app.authority.issuer, &localhost, exp))
+        .sign_access(&claims(&app.authority.issuer, &localhost, exp))
         .unwrap();
     assert_eq!(search(&localhost, &token).await, StatusCode::OK);
     assert_eq!(search(&app.base, &token).await, StatusCode::UNAUTHORIZED);
