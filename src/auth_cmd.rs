@@ -16,7 +16,6 @@ use crate::config::Settings;
 use crate::crypto::MasterKey;
 use crate::store::auth::{clients, users};
 use crate::store::Db;
-use crate::tenant::TenantId;
 
 #[derive(Debug, Subcommand)]
 pub enum UsersCommand {
@@ -123,6 +122,7 @@ async fn open(settings: &Settings) -> anyhow::Result<(Db, MasterKey)> {
     let db = crate::store::bootstrap::open(settings).await?;
     db.migrate(Arc::new(crate::crypto::Keyring::new(master.clone())))
         .await?;
+    let db = crate::runtime::command_db(&db, settings).await?;
     Ok((db, master))
 }
 
@@ -134,8 +134,8 @@ async fn authority(
     Ok(Authority::load(
         db.clone(),
         master,
-        TenantId::default_tenant(),
-        crate::runtime::issuer(settings, settings.http_addr),
+        settings.tenant.clone(),
+        crate::runtime::issuer(settings, settings.http_addr, &settings.tenant),
         settings.auth.clone(),
     )
     .await?)
@@ -184,7 +184,7 @@ pub async fn launch(settings: Settings, args: LaunchArgs) -> anyhow::Result<()> 
         anyhow::bail!("--patient and --encounter take FHIR ids");
     }
     let (db, _) = open(&settings).await?;
-    let tenant = TenantId::default_tenant().as_str().to_owned();
+    let tenant = settings.tenant.as_str().to_owned();
     let id = crate::oauth::launch::new_id()?;
     let expires = chrono::Utc::now() + chrono::Duration::seconds(crate::oauth::launch::TTL_SECS);
     let l = id.clone();
@@ -208,13 +208,9 @@ pub async fn launch(settings: Settings, args: LaunchArgs) -> anyhow::Result<()> 
 /// `fhirgate keys rotate-signing`.
 pub async fn rotate_signing(settings: Settings) -> anyhow::Result<()> {
     let (db, master) = open(&settings).await?;
-    let kid = crate::auth::authority::rotate_keys(
-        &db,
-        &master,
-        TenantId::default_tenant().as_str(),
-        &settings.auth,
-    )
-    .await?;
+    let kid =
+        crate::auth::authority::rotate_keys(&db, &master, settings.tenant.as_str(), &settings.auth)
+            .await?;
     println!("new signing key {kid}; the previous one stays published until its tokens expire");
     db.shutdown().await;
     Ok(())
@@ -222,7 +218,7 @@ pub async fn rotate_signing(settings: Settings) -> anyhow::Result<()> {
 
 pub async fn users(settings: Settings, command: UsersCommand) -> anyhow::Result<()> {
     let (db, _) = open(&settings).await?;
-    let tenant = TenantId::default_tenant().as_str().to_owned();
+    let tenant = settings.tenant.as_str().to_owned();
     match command {
         UsersCommand::Add(a) => {
             if !settings.auth.roles.contains_key(&a.role) {
@@ -306,7 +302,7 @@ pub async fn users(settings: Settings, command: UsersCommand) -> anyhow::Result<
 
 pub async fn clients(settings: Settings, command: ClientsCommand) -> anyhow::Result<()> {
     let (db, _) = open(&settings).await?;
-    let tenant = TenantId::default_tenant().as_str().to_owned();
+    let tenant = settings.tenant.as_str().to_owned();
     match command {
         ClientsCommand::Add(a) => {
             let (row, secret) = client_row(a)?;

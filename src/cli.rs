@@ -23,6 +23,11 @@ pub enum Command {
     /// (--url) or straight into the database; prints a summary of what was stored
     /// and what was refused, and why. Exit code 1 when something failed hard.
     Import(crate::import::ImportArgs),
+    /// The clinics (tenants) this gateway serves, each at `/t/{slug}/fhir`.
+    Tenants {
+        #[command(subcommand)]
+        command: crate::tenants_cmd::TenantsCommand,
+    },
     /// Data-key management.
     Keys {
         #[command(subcommand)]
@@ -91,6 +96,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         | Command::Token(_)
         | Command::Launch(_)
         | Command::Users { .. }
+        | Command::Tenants { .. }
         | Command::Clients { .. } => "warn",
         _ => "info",
     };
@@ -120,7 +126,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             let db = crate::store::bootstrap::open(&settings).await?;
             db.migrate(std::sync::Arc::new(crate::crypto::Keyring::new(master)))
                 .await?;
-            tracing::info!("migrations applied");
+            crate::runtime::ensure_serving_role(&db, &settings).await?;
+            tracing::info!(role = %settings.db_serving.role, "migrations applied; serving role ready");
             db.shutdown().await;
             Ok(())
         }),
@@ -137,6 +144,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         } => runtime.block_on(crate::auth_cmd::rotate_signing(settings)),
         Command::Keys { command } => runtime.block_on(crate::keys_cmd::run(settings, command)),
         Command::Users { command } => runtime.block_on(crate::auth_cmd::users(settings, command)),
+        Command::Tenants { command } => {
+            runtime.block_on(crate::tenants_cmd::run(settings, command))
+        }
         Command::Clients { command } => {
             runtime.block_on(crate::auth_cmd::clients(settings, command))
         }

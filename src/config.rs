@@ -47,6 +47,21 @@ pub struct CommonArgs {
     /// Log format.
     #[arg(long, env = "FHIRGATE_LOG_FORMAT", value_enum, global = true)]
     pub log_format: Option<LogFormat>,
+    /// The PostgreSQL role requests are served through: created (LOGIN,
+    /// neither superuser nor BYPASSRLS) by the migrations' login when
+    /// missing, so that row-level security applies to it.
+    #[arg(long, env = "FHIRGATE_DB_SERVING_ROLE", global = true)]
+    pub db_serving_role: Option<String>,
+    /// The serving role's own URL, when the database URL with the role's name
+    /// is not how it logs in (a password, another host); its password is set
+    /// on the role.
+    #[arg(long, env = "FHIRGATE_DB_SERVING_URL", global = true)]
+    pub db_serving_url: Option<String>,
+    /// The clinic a command acts for (its slug): `token`, `users`,
+    /// `clients`, `launch`, `import`, `keys` and `hl7 replay`. Default: the
+    /// default tenant (the one `/fhir` serves).
+    #[arg(long, env = "FHIRGATE_TENANT", global = true)]
+    pub tenant: Option<String>,
 }
 
 /// Flags of `fhirgate serve`.
@@ -164,6 +179,8 @@ struct FileSettings {
     parse_budget_wait_ms: Option<u64>,
     hl7: Option<Hl7File>,
     auth: Option<AuthFile>,
+    db_serving_role: Option<String>,
+    db_serving_url: Option<String>,
 }
 
 /// Settings resolved from all sources.
@@ -193,7 +210,30 @@ pub struct Settings {
     pub hl7: Hl7Settings,
     /// SMART on FHIR authorization (issue #17).
     pub auth: AuthSettings,
+    /// The login requests are served through (store/role.rs).
+    pub db_serving: DbServing,
+    /// The tenant a command acts for (`--tenant`; `serve` serves them all).
+    pub tenant: crate::tenant::TenantId,
 }
+
+/// The serving role (store/role.rs): its name, and its URL when configured.
+#[derive(Debug, Clone)]
+pub struct DbServing {
+    pub role: String,
+    pub url: Option<String>,
+}
+
+impl Default for DbServing {
+    fn default() -> Self {
+        Self {
+            role: crate::config::DEFAULT_SERVING_ROLE.to_owned(),
+            url: None,
+        }
+    }
+}
+
+/// The serving role's name unless configured (store/role.rs).
+pub const DEFAULT_SERVING_ROLE: &str = "fhirgate_app";
 
 /// Default limit of entries in one transaction or batch (issue #4).
 pub const DEFAULT_MAX_BUNDLE_ENTRIES: usize = 10_000;
@@ -259,7 +299,13 @@ impl Settings {
             hl7.max_connections,
             max_body_bytes,
         );
+        let tenant = match common.tenant.as_deref() {
+            None => crate::tenant::TenantId::default_tenant(),
+            Some(crate::tenant::TenantId::DEFAULT) => crate::tenant::TenantId::default_tenant(),
+            Some(slug) => crate::tenant::TenantId::parse_slug(slug).map_err(anyhow::Error::msg)?,
+        };
         Ok(Self {
+            tenant,
             database_url,
             embedded_postgres: common.embedded_postgres || file.embedded_postgres.unwrap_or(false),
             data_dir: common
@@ -304,6 +350,14 @@ impl Settings {
             limits,
             hl7,
             auth,
+            db_serving: DbServing {
+                role: common
+                    .db_serving_role
+                    .clone()
+                    .or(file.db_serving_role)
+                    .unwrap_or_else(|| DEFAULT_SERVING_ROLE.to_owned()),
+                url: common.db_serving_url.clone().or(file.db_serving_url),
+            },
         })
     }
 }

@@ -38,8 +38,8 @@ pub async fn run(settings: Settings, command: KeysCommand) -> anyhow::Result<()>
     let db = crate::store::bootstrap::open(&settings).await?;
     let keyring = Arc::new(Keyring::new(master));
     db.migrate(keyring.clone()).await?;
-    let tenant = TenantId::default_tenant();
-    let db2 = db.clone();
+    let tenant = settings.tenant.clone();
+    let db2 = crate::runtime::command_db(&db, &settings).await?;
     let result = tokio::task::spawn_blocking(move || match command {
         KeysCommand::Rotate { batch } => rotate(&db2, &keyring, &tenant, batch),
         KeysCommand::Status => status(&db2, &tenant),

@@ -36,5 +36,6 @@ pub mod startup;
 pub mod store;
 pub mod telemetry;
 pub mod tenant;
+pub mod tenants_cmd;
 pub mod time;
 pub mod tls;

@@ -12,8 +12,9 @@ use anyhow::Context;
 use crate::audit::{AuditSink, AuditWriter};
 use crate::config::Settings;
 use crate::crypto::{Keyring, MasterKey};
-use crate::fhir::engine::{Engine, EngineLimits, Principal};
-use crate::fhir::{AppState, FhirModel};
+use crate::fhir::engine::{EngineLimits, Principal};
+use crate::fhir::tenancy::{Parts, Tenancy};
+use crate::fhir::FhirModel;
 use crate::metrics::Metrics;
 use crate::store::Db;
 use crate::tenant::TenantId;
@@ -32,72 +33,138 @@ pub async fn open_store(settings: &Settings) -> anyhow::Result<(Db, Arc<FhirMode
     Ok((db, model, master))
 }
 
-/// The issuer URL of the built-in authorization server: the canonical FHIR
-/// base (`--base-url`, else the HTTP listening address), also the `aud` its
-/// tokens carry.
-pub fn issuer(settings: &Settings, http_addr: std::net::SocketAddr) -> String {
-    crate::fhir::base::BaseUrl::new(settings).for_server(http_addr, settings.tls.is_some())
+/// The issuer URL of `tenant`'s authorization server: its canonical FHIR
+/// base (`--base-url`'s, else the HTTP listening address's), also the `aud`
+/// its tokens carry.
+pub fn issuer(settings: &Settings, http_addr: std::net::SocketAddr, tenant: &TenantId) -> String {
+    crate::fhir::base::BaseUrl::new(settings)
+        .for_tenant(tenant)
+        .for_server(http_addr, settings.tls.is_some())
 }
 
-/// The shared state of a gateway: the data keys checked (created for a new
-/// database), the signing keys loaded (generated on first start), the audit
-/// writer started.
+/// The serving pool: the serving role ensured by the owner's login (created
+/// when missing, granted the tables), then a pool logged in as it
+/// (store/role.rs). Refused when that login bypasses row-level security.
+pub async fn serving_db(owner: &Db, settings: &Settings) -> anyhow::Result<Db> {
+    ensure_serving_role(owner, settings).await?;
+    let url = match &settings.db_serving.url {
+        Some(u) => u.clone(),
+        None => crate::store::role::url_as(owner.url(), &settings.db_serving.role),
+    };
+    let db = owner
+        .connect_as(&url, settings.db_pool_size)
+        .context("logging in as the serving role")?
+        .with_read_limit(settings.db_read_concurrency);
+    let privileged = db.run(crate::store::role::bypasses_rls).await?;
+    anyhow::ensure!(
+        !privileged,
+        "the serving login is a superuser or has BYPASSRLS: row-level security would not \
+         isolate the tenants (--db-serving-role / --db-serving-url)"
+    );
+    Ok(db)
+}
+
+/// Creates the serving role if missing and grants it this database's tables
+/// (`fhirgate migrate`, and every start).
+pub async fn ensure_serving_role(owner: &Db, settings: &Settings) -> anyhow::Result<()> {
+    let role = settings.db_serving.role.clone();
+    let password = settings
+        .db_serving
+        .url
+        .as_deref()
+        .and_then(crate::store::role::url_password);
+    owner
+        .run(move |conn| crate::store::role::ensure(conn, &role, password.as_deref()))
+        .await
+        .context("creating the serving role (run `fhirgate migrate` as the database owner)")?;
+    Ok(())
+}
+
+/// Who serves, and how: what `app_state` needs beside the stores.
+pub struct Serving {
+    /// The HTTP listening address and whether it is TLS (the issuers' bases
+    /// when no base URL is configured).
+    pub http_addr: std::net::SocketAddr,
+    /// Every request acts as this principal (the decision point's tests,
+    /// `--insecure-no-auth`).
+    pub fixed_principal: Option<Principal>,
+    pub stop: Arc<std::sync::atomic::AtomicBool>,
+}
+
+/// The shared state of a gateway: the tenants' registry with the default
+/// tenant's site built (data keys checked or created, signing keys loaded or
+/// generated), and the audit writer started. `db` is the serving pool.
 pub async fn app_state(
     settings: &Settings,
     db: Db,
     model: Arc<FhirModel>,
     master: MasterKey,
-    issuer: String,
-) -> anyhow::Result<(Arc<AppState>, AuditWriter)> {
-    let tenant = TenantId::default_tenant();
+    serving: Serving,
+) -> anyhow::Result<(Arc<Tenancy>, AuditWriter)> {
     let keyring = Arc::new(Keyring::new(master.clone()));
-    {
-        let (k, t) = (keyring.clone(), tenant.clone());
-        db.run(move |conn| k.ensure_tenant(conn, t.as_str()))
-            .await
-            .context("creating the data keys (is the master key the one this database was created with?)")?;
-    }
-    let authority = crate::auth::Authority::load(
-        db.clone(),
-        master,
-        tenant.clone(),
-        issuer,
-        settings.auth.clone(),
-    )
-    .await
-    .context("loading the token signing keys")?;
-    let (audit, audit_writer) = AuditSink::start(db.clone(), keyring.clone(), tenant.clone());
+    let (audit, audit_writer) =
+        AuditSink::start(db.clone(), keyring.clone(), TenantId::default_tenant());
     let parse_budget = Arc::new(crate::limits::budget::ParseBudget::new(
         settings.limits.parse_budget_bytes,
         settings.limits.parse_budget_wait,
     ));
     let metrics = Arc::new(Metrics::default());
     metrics.set_budget(parse_budget.clone());
-    let engine = Arc::new(Engine::new(
+    let fixed_principal = serving.fixed_principal.clone().or_else(|| {
+        settings
+            .auth
+            .insecure_no_auth
+            .then(Principal::anonymous_local)
+    });
+    let parts = Parts {
         db,
         keyring,
         model,
         audit,
-        EngineLimits {
+        master,
+        auth: settings.auth.clone(),
+        base: crate::fhir::base::BaseUrl::new(settings),
+        server_addr: serving.http_addr,
+        tls: settings.tls.is_some(),
+        limits: EngineLimits {
             max_bundle_entries: settings.max_bundle_entries,
             max_json_nodes: settings.limits.max_json_nodes,
         },
-    ));
-    let state = Arc::new(AppState {
-        engine,
-        tenant,
-        principal: Principal::anonymous_local(),
-        authority,
-        fixed_principal: settings
-            .auth
-            .insecure_no_auth
-            .then(Principal::anonymous_local),
-        base: crate::fhir::base::BaseUrl::new(settings),
+        principal: serving
+            .fixed_principal
+            .clone()
+            .unwrap_or_else(Principal::anonymous_local),
+        fixed_principal,
         max_body: settings.max_body_bytes,
         body_timeout: settings.limits.body_timeout,
         max_json_nodes: settings.limits.max_json_nodes,
         parse_budget,
         metrics,
-    });
-    Ok((state, audit_writer))
+        stop: serving.stop,
+    };
+    let tenancy = Tenancy::start(parts).await.map_err(|e| {
+        anyhow::anyhow!("{e} (is the master key the one this database was created with?)")
+    })?;
+    Ok((tenancy, audit_writer))
+}
+
+/// The database of the tenant a command acts for (`--tenant`): bound to it,
+/// after checking that it is one of this database's tenants.
+pub async fn command_db(db: &Db, settings: &Settings) -> anyhow::Result<Db> {
+    let id = settings.tenant.as_str().to_owned();
+    let row = db
+        .run(move |conn| crate::store::tenants::get(conn, &id))
+        .await?;
+    match row {
+        None => anyhow::bail!(
+            "there is no tenant {} (add it with `fhirgate tenants add {}`)",
+            settings.tenant,
+            settings.tenant
+        ),
+        Some(r) if r.disabled => {
+            tracing::warn!(tenant = %settings.tenant, "acting for a disabled tenant");
+        }
+        Some(_) => {}
+    }
+    Ok(db.for_tenant(&settings.tenant))
 }

@@ -23,6 +23,7 @@ pub struct Application {
     mllp: Hl7Ports,
     ingest: Arc<Ingestor>,
     authority: Arc<crate::auth::Authority>,
+    tenancy: Arc<crate::fhir::tenancy::Tenancy>,
     server: Server,
     /// /healthz, /readyz and /metrics on `--ops-addr`, and its port.
     ops: Option<(Server, u16)>,
@@ -34,20 +35,6 @@ pub struct Application {
 
 // Kept with the listener (the MLLP side does not import the HTTP layer).
 pub use crate::hl7::listener::Hl7Ports;
-
-/// The shared state of a gateway (`runtime::app_state`), as actix shares it
-/// among its workers.
-pub async fn app_state(
-    settings: &Settings,
-    db: Db,
-    model: Arc<FhirModel>,
-    master: MasterKey,
-    issuer: String,
-) -> anyhow::Result<(web::Data<AppState>, AuditWriter)> {
-    let (state, audit_writer) =
-        crate::runtime::app_state(settings, db, model, master, issuer).await?;
-    Ok((web::Data::from(state), audit_writer))
-}
 
 // Opening the store is below the protocol adapters (`fhirgate import` opens it too).
 pub use crate::runtime::open_store;
@@ -95,22 +82,28 @@ impl Application {
         let listener = TcpListener::bind(settings.http_addr)
             .with_context(|| format!("binding {}", settings.http_addr))?;
         let port = listener.local_addr()?.port();
-        let issuer = crate::runtime::issuer(
-            settings,
-            std::net::SocketAddr::new(settings.http_addr.ip(), port),
-        );
-        let (state, audit_writer) = app_state(settings, db, model, master, issuer).await?;
-        let mut inner = state.into_inner();
-        if let Some(principal) = principal {
-            let s =
-                Arc::get_mut(&mut inner).context("the application state is shared before start")?;
-            s.principal = principal.clone();
-            s.fixed_principal = Some(principal);
-        }
-        let state = web::Data::from(inner);
         let maintenance_stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        crate::store::statistics::start(state.engine.db().clone(), maintenance_stop.clone()).await;
-        state.authority.start_polling(maintenance_stop.clone());
+        let serving = crate::runtime::serving_db(&db, settings).await?;
+        let (tenancy, audit_writer) = crate::runtime::app_state(
+            settings,
+            serving,
+            model,
+            master,
+            crate::runtime::Serving {
+                http_addr: std::net::SocketAddr::new(settings.http_addr.ip(), port),
+                fixed_principal: principal,
+                stop: maintenance_stop.clone(),
+            },
+        )
+        .await?;
+        let state = web::Data::from(
+            tenancy
+                .default_site()
+                .context("the default tenant is not served")?,
+        );
+        // ANALYZE needs the tables' owner: the owner's login, not the serving role's.
+        crate::store::statistics::start(db.clone(), maintenance_stop.clone()).await;
+        tenancy.start_refreshing();
         let metrics = state.metrics.clone();
         let ingest = Arc::new(Ingestor {
             engine: state.engine.clone(),
@@ -135,6 +128,7 @@ impl Application {
         let workers = settings.http_workers.max(1);
         let authority = state.authority.clone();
         let ops = ops_server(settings, &state)?;
+        let tenants = web::Data::from(tenancy.clone());
         let ops_here = ops.is_none();
         let server = HttpServer::new(move || {
             let metrics = metrics.clone();
@@ -149,6 +143,7 @@ impl Application {
                     }
                 })
                 .app_data(state.clone())
+                .app_data(tenants.clone())
                 .configure(|cfg| {
                     if ops_here {
                         crate::fhir::handlers::configure_ops(cfg);
@@ -174,6 +169,7 @@ impl Application {
             mllp,
             ingest,
             authority,
+            tenancy,
             server: server.run(),
             ops,
             audit_writer,
@@ -194,6 +190,11 @@ impl Application {
     /// The built-in authorization server (tests mint tokens with it).
     pub fn authority(&self) -> Arc<crate::auth::Authority> {
         self.authority.clone()
+    }
+
+    /// The tenants' registry (tests reach other tenants' sites through it).
+    pub fn tenancy(&self) -> Arc<crate::fhir::tenancy::Tenancy> {
+        self.tenancy.clone()
     }
 
     pub fn mllp_ports(&self) -> Hl7Ports {
@@ -229,8 +230,11 @@ impl Application {
             .await;
         self.maintenance_stop
             .store(true, std::sync::atomic::Ordering::Relaxed);
-        // The audit writer drains once every sender is gone, the ingest's included.
+        // The audit writer drains once every sender is gone, the ingest's
+        // and every tenant's site included.
         drop(self.ingest);
+        drop(self.tenancy);
+        drop(self.authority);
         let writer = self.audit_writer;
         tokio::task::spawn_blocking(move || writer.join()).await?;
         Ok(())

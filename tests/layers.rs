@@ -52,7 +52,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ),
     (
         "application",
-        &["startup", "cli", "keys_cmd", "auth_cmd", ""],
+        &["startup", "cli", "keys_cmd", "auth_cmd", "tenants_cmd", ""],
     ),
 ];
 

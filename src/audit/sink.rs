@@ -4,7 +4,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use diesel::Connection;
 use tokio::sync::mpsc;
 
 use super::{store_batch, AuditRecord};
@@ -24,9 +23,14 @@ const BATCH: usize = 256;
 /// describe do not wait for them.
 const LINGER: Duration = Duration::from_millis(3);
 
+/// A handle on the one audit writer, for one tenant: every tenant's records
+/// share the writer's queue and thread ([`AuditSink::for_tenant`]), and each
+/// batch is stored one transaction per tenant (row-level security lets a
+/// transaction write only its own tenant's rows).
 #[derive(Clone)]
 pub struct AuditSink {
-    tx: mpsc::Sender<AuditRecord>,
+    tx: mpsc::Sender<(TenantId, AuditRecord)>,
+    tenant: TenantId,
 }
 
 pub struct AuditWriter {
@@ -44,8 +48,9 @@ impl AuditWriter {
 }
 
 impl AuditSink {
+    /// Starts the writer; the handle records for `tenant`.
     pub fn start(db: Db, keyring: Arc<Keyring>, tenant: TenantId) -> (Self, AuditWriter) {
-        let (tx, mut rx) = mpsc::channel::<AuditRecord>(QUEUE);
+        let (tx, mut rx) = mpsc::channel::<(TenantId, AuditRecord)>(QUEUE);
         let handle = std::thread::Builder::new()
             .name("audit-writer".into())
             .spawn(move || {
@@ -57,7 +62,7 @@ impl AuditSink {
                         std::thread::sleep(LINGER);
                         drain(&mut rx, &mut batch);
                     }
-                    write_batch(&db, &keyring, &tenant, &mut batch);
+                    write_batches(&db, &keyring, &mut batch);
                 }
             });
         let handle = match handle {
@@ -67,19 +72,30 @@ impl AuditSink {
                 std::thread::spawn(|| {})
             }
         };
-        (Self { tx }, AuditWriter { handle })
+        (Self { tx, tenant }, AuditWriter { handle })
+    }
+
+    /// The same writer, recording for `tenant`.
+    pub fn for_tenant(&self, tenant: &TenantId) -> Self {
+        Self {
+            tx: self.tx.clone(),
+            tenant: tenant.clone(),
+        }
     }
 
     /// Queues a record; waits (back-pressure) when the queue is full.
     pub async fn record(&self, record: AuditRecord) {
-        if self.tx.send(record).await.is_err() {
+        if self.tx.send((self.tenant.clone(), record)).await.is_err() {
             tracing::error!("audit writer is gone; an audit record was not stored");
         }
     }
 }
 
 /// Moves queued records into `batch`, up to [`BATCH`], without waiting.
-fn drain(rx: &mut mpsc::Receiver<AuditRecord>, batch: &mut Vec<AuditRecord>) {
+fn drain(
+    rx: &mut mpsc::Receiver<(TenantId, AuditRecord)>,
+    batch: &mut Vec<(TenantId, AuditRecord)>,
+) {
     while batch.len() < BATCH {
         match rx.try_recv() {
             Ok(r) => batch.push(r),
@@ -88,11 +104,26 @@ fn drain(rx: &mut mpsc::Receiver<AuditRecord>, batch: &mut Vec<AuditRecord>) {
     }
 }
 
+/// Stores a batch, one transaction per tenant in it (in the order of each
+/// tenant's first record).
+fn write_batches(db: &Db, keyring: &Keyring, batch: &mut Vec<(TenantId, AuditRecord)>) {
+    let mut groups: Vec<(TenantId, Vec<AuditRecord>)> = Vec::new();
+    for (tenant, record) in batch.drain(..) {
+        match groups.iter_mut().find(|(t, _)| *t == tenant) {
+            Some((_, records)) => records.push(record),
+            None => groups.push((tenant, vec![record])),
+        }
+    }
+    for (tenant, mut records) in groups {
+        write_batch(&db.for_tenant(&tenant), keyring, &tenant, &mut records);
+    }
+}
+
 fn write_batch(db: &Db, keyring: &Keyring, tenant: &TenantId, batch: &mut Vec<AuditRecord>) {
     let mut attempt = 0;
     loop {
-        let result =
-            db.run_sync(|conn| conn.transaction(|conn| store_batch(conn, keyring, tenant, batch)));
+        // `db` is bound to the tenant: one transaction that has set it.
+        let result = db.run_sync(|conn| store_batch(conn, keyring, tenant, batch));
         match result {
             Ok(()) => break,
             // A passing fault (failover, restart) is retried for ~10 s; after that the

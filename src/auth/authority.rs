@@ -72,7 +72,7 @@ impl Authority {
         settings: AuthSettings,
     ) -> Result<Arc<Self>, AuthError> {
         let set = load_keys(&db, &master, tenant.as_str()).await?;
-        let external = External::load(&settings.external_issuers, &settings.roles).await?;
+        let external = External::load(&settings.external_issuers, &settings.roles, &tenant).await?;
         let me = Arc::new(Self {
             tenant,
             issuer,

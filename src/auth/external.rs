@@ -135,12 +135,21 @@ fn usable(
 }
 
 impl External {
+    /// The issuers trusted at `tenant`'s base: those mapped to it (`tenant`),
+    /// those whose tokens name their clinic (`tenant_claim`), and, for the
+    /// default tenant, those with neither.
     pub async fn load(
         issuers: &[ExternalIssuer],
         roles: &std::collections::BTreeMap<String, String>,
+        tenant: &TenantId,
     ) -> Result<Self, AuthError> {
         let mut trusted = Vec::new();
-        for i in issuers {
+        let serves = |i: &ExternalIssuer| match (&i.tenant, &i.tenant_claim) {
+            (Some(t), _) => t == tenant.as_str(),
+            (None, Some(_)) => true,
+            (None, None) => tenant.is_default(),
+        };
+        for i in issuers.iter().filter(|i| serves(i)) {
             if let Some(u) = &i.jwks_url {
                 check_url(u)?;
             }
@@ -213,6 +222,12 @@ impl External {
         let c = decode::<Value>(token, &key.key, &v)
             .map_err(|e| refused(&e))?
             .claims;
+        // A token that names its clinic is valid at that clinic's base only.
+        if let Some(claim) = &t.config.tenant_claim {
+            if c.get(claim).and_then(Value::as_str) != Some(tenant.as_str()) {
+                return Err(AuthError::InvalidToken("issued for another tenant".into()));
+            }
+        }
         Ok(t.claims(&c, own_base, tenant))
     }
 }

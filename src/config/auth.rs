@@ -64,6 +64,13 @@ pub struct ExternalIssuer {
     /// The claim holding the role name, mapped to the role's scopes as a
     /// ceiling (default: none, the token's own `scope` claim is used as is).
     pub role_claim: Option<String>,
+    /// The clinic (tenant slug) this issuer's tokens are for: they are
+    /// accepted at that clinic's base only (issue #18).
+    pub tenant: Option<String>,
+    /// Or: the claim naming the clinic each token is for; a token is
+    /// accepted only at the base of the clinic it names. With neither, the
+    /// issuer serves the default tenant only.
+    pub tenant_claim: Option<String>,
 }
 
 /// The `[auth]` table of the TOML file.

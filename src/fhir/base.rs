@@ -20,10 +20,21 @@ use fhirgate_validate::IssueCode;
 use super::error::FhirError;
 use crate::config::Settings;
 
-/// The path of the FHIR base on this server: the routes are mounted there
-/// (handlers/mod.rs) and every base URL built here ends with it. One tenant
-/// today; the tenancy issue adds `/t/{slug}/fhir` beside it.
+/// The path of the default tenant's FHIR base on this server: the routes are
+/// mounted there (handlers/mod.rs), and every other tenant's under
+/// [`TENANT_PREFIX`]`{slug}/fhir` ([`tenant_path`]).
 pub const BASE_PATH: &str = "/fhir";
+/// Where the other tenants' bases are: `/t/{slug}/fhir` (issue #18).
+pub const TENANT_PREFIX: &str = "/t/";
+
+/// The path of `tenant`'s FHIR base.
+pub fn tenant_path(tenant: &crate::tenant::TenantId) -> String {
+    if tenant.is_default() {
+        BASE_PATH.to_owned()
+    } else {
+        format!("{TENANT_PREFIX}{}{BASE_PATH}", tenant.as_str())
+    }
+}
 
 /// How the base URL is chosen (see the module docs).
 #[derive(Debug, Clone)]
@@ -32,6 +43,8 @@ pub struct BaseUrl {
     configured: Option<String>,
     /// `--allowed-hosts`, parsed: (host, port if given).
     allowed: Vec<(String, Option<u16>)>,
+    /// The base's path on this server ([`tenant_path`]).
+    path: String,
 }
 
 impl BaseUrl {
@@ -46,7 +59,33 @@ impl BaseUrl {
                 .iter()
                 .filter_map(|h| split_host(h))
                 .collect(),
+            path: BASE_PATH.to_owned(),
         }
+    }
+
+    /// The same for `tenant`'s base. A configured base URL is the default
+    /// tenant's; the others' are beside it: its `/fhir` ending replaced by
+    /// `/t/{slug}/fhir` (or that appended, for a base that does not end so).
+    pub fn for_tenant(&self, tenant: &crate::tenant::TenantId) -> Self {
+        let path = tenant_path(tenant);
+        let configured = self.configured.as_ref().map(|b| {
+            if tenant.is_default() {
+                b.clone()
+            } else {
+                let root = b.strip_suffix(BASE_PATH).unwrap_or(b);
+                format!("{root}{path}")
+            }
+        });
+        Self {
+            configured,
+            allowed: self.allowed.clone(),
+            path,
+        }
+    }
+
+    /// The base's path on this server (`/fhir`, `/t/{slug}/fhir`).
+    pub fn path(&self) -> &str {
+        &self.path
     }
 
     /// The base for work that no HTTP request started (HL7 messages, import,
@@ -54,7 +93,11 @@ impl BaseUrl {
     pub fn for_server(&self, addr: SocketAddr, tls: bool) -> String {
         match &self.configured {
             Some(b) => b.clone(),
-            None => format!("{}://{addr}{BASE_PATH}", if tls { "https" } else { "http" }),
+            None => format!(
+                "{}://{addr}{}",
+                if tls { "https" } else { "http" },
+                self.path
+            ),
         }
     }
 
@@ -77,14 +120,14 @@ impl BaseUrl {
         };
         // HTTP/1.0 without Host: the address the request came in on.
         let Some(host) = host else {
-            return Ok(format!("{scheme}://{local}{BASE_PATH}"));
+            return Ok(format!("{scheme}://{local}{}", self.path));
         };
         let default_port = if config.secure() { 443 } else { 80 };
         match split_host(&host) {
             Some((name, port)) if self.accepts(&name, port.unwrap_or(default_port), local) => {
                 Ok(match port {
-                    Some(p) => format!("{scheme}://{name}:{p}{BASE_PATH}"),
-                    None => format!("{scheme}://{name}{BASE_PATH}"),
+                    Some(p) => format!("{scheme}://{name}:{p}{}", self.path),
+                    None => format!("{scheme}://{name}{}", self.path),
                 })
             }
             // The value is not echoed: it is the client's, and may be anything.

@@ -13,8 +13,12 @@ use super::format::{negotiate, Format, Output};
 use super::AppState;
 use crate::audit::{self, AuditRecord};
 
+/// A header some clients send to name their clinic: checked against the
+/// base's tenant, never used to choose it.
+pub const CLINIC_HEADER: &str = "x-clinic-id";
+
 pub struct Ctx {
-    pub state: web::Data<AppState>,
+    pub state: Site,
     pub req: HttpRequest,
     pub query: Vec<(String, String)>,
     pub output: Result<Output, FhirError>,
@@ -53,11 +57,7 @@ impl Reply {
 }
 
 impl Ctx {
-    pub fn new(
-        req: HttpRequest,
-        state: web::Data<AppState>,
-        interaction: audit::Interaction,
-    ) -> Self {
+    pub fn new(req: HttpRequest, state: Site, interaction: audit::Interaction) -> Self {
         let query = serde_urlencoded::from_str::<Vec<(String, String)>>(req.query_string());
         let (query, query_err) = match query {
             Ok(q) => (q, None),
@@ -96,6 +96,18 @@ impl Ctx {
     /// makes its grant the request's principal. 401 with a `WWW-Authenticate`
     /// challenge when it is missing or not valid (context.rs renders it).
     pub async fn authenticate(&mut self) -> Result<(), FhirError> {
+        // The clinic is the one the base URL names (issue #18); a clinic
+        // header may confirm it, never choose it.
+        if let Some(v) = self.req.headers().get(CLINIC_HEADER) {
+            if v.as_bytes() != self.state.tenant.as_str().as_bytes() {
+                return Err(FhirError::invalid(
+                    IssueCode::Value,
+                    None,
+                    "X-Clinic-ID does not name the clinic of this FHIR base: the base URL \
+                     chooses the clinic, the header may only confirm it",
+                ));
+            }
+        }
         if let Some(p) = &self.state.fixed_principal {
             self.principal = Some(p.clone());
             return Ok(());
@@ -106,7 +118,7 @@ impl Ctx {
                 description: description.to_owned(),
             };
         let Some(value) = self.req.headers().get(header::AUTHORIZATION) else {
-            return Err(unauthorized(None, "a bearer token is required (SMART on FHIR: see /fhir/.well-known/smart-configuration)"));
+            return Err(unauthorized(None, "a bearer token is required (SMART on FHIR: see [base]/.well-known/smart-configuration)"));
         };
         let value = value.to_str().unwrap_or("");
         let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
@@ -115,7 +127,7 @@ impl Ctx {
         if !scheme.eq_ignore_ascii_case("bearer") {
             return Err(unauthorized(
                 None,
-                "a bearer token is required (SMART on FHIR: see /fhir/.well-known/smart-configuration)",
+                "a bearer token is required (SMART on FHIR: see [base]/.well-known/smart-configuration)",
             ));
         }
         let token = Some(rest.trim()).filter(|t| !t.is_empty()).ok_or_else(|| {
@@ -293,4 +305,54 @@ pub fn render_error(output: Output, err: &FhirError) -> HttpResponse {
         _ => {}
     }
     builder.content_type(format.content_type()).body(body)
+}
+
+/// The tenant site a request came to (`/fhir` or `/t/{tenant}/fhir`, the
+/// `tenant` path segment of handlers/mod.rs), from the tenants' registry
+/// (fhir/tenancy.rs). A base no tenant serves is 404, whether the tenant does
+/// not exist or is disabled.
+#[derive(Clone)]
+pub struct Site(pub std::sync::Arc<AppState>);
+
+impl std::ops::Deref for Site {
+    type Target = AppState;
+    fn deref(&self) -> &AppState {
+        &self.0
+    }
+}
+
+impl actix_web::FromRequest for Site {
+    type Error = actix_web::Error;
+    type Future = futures_util::future::LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let tenancy = req
+            .app_data::<web::Data<crate::fhir::tenancy::Tenancy>>()
+            .cloned();
+        let slug = req.match_info().get("tenant").map(str::to_owned);
+        let output = negotiate(req, &[]).unwrap_or(Output {
+            format: Format::Json,
+            pretty: false,
+        });
+        Box::pin(async move {
+            use crate::fhir::tenancy::SiteError;
+            let found = match tenancy {
+                Some(t) => t.site_for_slug(slug.as_deref()).await,
+                None => Err(SiteError::Failed("no tenants' registry".into())),
+            };
+            found.map(Site).map_err(|e| {
+                let err = match e {
+                    SiteError::NotFound => {
+                        FhirError::NotFound("no FHIR endpoint at this path".into())
+                    }
+                    SiteError::Failed(m) => FhirError::Internal(m),
+                };
+                actix_web::error::InternalError::from_response(
+                    "no such site",
+                    render_error(output, &err),
+                )
+                .into()
+            })
+        })
+    }
 }

@@ -13,6 +13,7 @@ pub mod preconditions;
 pub mod resource;
 pub mod rules;
 pub mod search;
+pub mod tenancy;
 
 use std::sync::Arc;
 

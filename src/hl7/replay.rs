@@ -119,7 +119,8 @@ pub async fn command(settings: crate::config::Settings, args: ReplayArgs) -> any
         .await
         .context("applying migrations")?;
     let model = Arc::new(tokio::task::spawn_blocking(crate::fhir::FhirModel::load).await??);
-    let tenant = crate::tenant::TenantId::default_tenant();
+    let tenant = settings.tenant.clone();
+    let db = crate::runtime::command_db(&db, &settings).await?;
     {
         let (k, t) = (keyring.clone(), tenant.clone());
         db.run(move |conn| k.ensure_tenant(conn, t.as_str()))
@@ -145,6 +146,7 @@ pub async fn command(settings: crate::config::Settings, args: ReplayArgs) -> any
         metrics: Arc::new(crate::metrics::Metrics::default()),
         map: super::ingest::map_options(&settings.hl7),
         base: crate::fhir::base::BaseUrl::new(&settings)
+            .for_tenant(&settings.tenant)
             .for_server(settings.http_addr, settings.tls.is_some()),
     });
     let summary = {

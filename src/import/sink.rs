@@ -30,6 +30,7 @@ pub enum Sink {
     },
     Direct {
         state: Arc<AppState>,
+        tenancy: Arc<crate::fhir::tenancy::Tenancy>,
         writer: AuditWriter,
         db: Db,
         base: String,
@@ -71,19 +72,32 @@ impl Sink {
     /// local server or private cluster; master key; migrations).
     pub async fn direct(settings: &Settings) -> anyhow::Result<Arc<Self>> {
         let (db, model, master) = crate::runtime::open_store(settings).await?;
-        let (state, writer) = crate::runtime::app_state(
+        // As `serve` writes: through the serving role, for `--tenant`.
+        let serving = crate::runtime::serving_db(&db, settings).await?;
+        let (tenancy, writer) = crate::runtime::app_state(
             settings,
-            db.clone(),
+            serving,
             model,
             master,
-            crate::runtime::issuer(settings, settings.http_addr),
+            crate::runtime::Serving {
+                http_addr: settings.http_addr,
+                fixed_principal: None,
+                stop: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+            },
         )
         .await?;
+        let state = tenancy.site(&settings.tenant).await.map_err(|e| {
+            anyhow::anyhow!(
+                "tenant {}: {e} (see `fhirgate tenants list`)",
+                settings.tenant
+            )
+        })?;
         let base = state
             .base
             .for_server(settings.http_addr, settings.tls.is_some());
         Ok(Arc::new(Self::Direct {
             state,
+            tenancy,
             writer,
             db,
             base,
@@ -149,11 +163,20 @@ impl Sink {
     /// Drains the audit queue and stops the database (direct); nothing for HTTP.
     pub async fn close(self) {
         if let Sink::Direct {
-            state, writer, db, ..
+            state,
+            tenancy,
+            writer,
+            db,
+            ..
         } = self
         {
             // The audit writer ends once every sender (inside the state) is gone.
             drop(state);
+            tenancy
+                .parts()
+                .stop
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+            drop(tenancy);
             let _ = tokio::task::spawn_blocking(move || writer.join()).await;
             db.shutdown().await;
         }

@@ -12,6 +12,7 @@ use super::flow::{self, Flow, Launch};
 use super::pages::{self, PageError};
 use super::{csrf, login};
 use crate::auth::scopes::{Scope, Scopes};
+use crate::fhir::context::Site;
 use crate::fhir::AppState;
 use crate::store::auth::{clients, grants, ClientRow};
 
@@ -55,7 +56,7 @@ impl From<PageError> for Refusal {
     }
 }
 
-pub async fn get(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+pub async fn get(req: HttpRequest, state: Site) -> HttpResponse {
     match serde_urlencoded::from_str::<Vec<(String, String)>>(req.query_string()) {
         Ok(pairs) => start(&req, &state, pairs, false).await,
         Err(_) => PageError::bad_request("The authorization request is not valid URL encoding.")
@@ -65,11 +66,7 @@ pub async fn get(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
 
 /// OpenID Connect Core 3.1.2.1: "Authorization Servers MUST support the use
 /// of the HTTP GET and POST methods" (form serialization).
-pub async fn post(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    payload: web::Payload,
-) -> HttpResponse {
+pub async fn post(req: HttpRequest, state: Site, payload: web::Payload) -> HttpResponse {
     match pages::read_form(&req, payload).await {
         Ok(pairs) => start(&req, &state, pairs, true).await,
         Err(e) => e.response(),

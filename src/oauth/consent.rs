@@ -16,6 +16,7 @@ use super::flow::{self, Flow};
 use super::pages::{self, esc, field, Page, PageError};
 use super::picker;
 use crate::auth::scopes::{self, Context, Scope, Scopes};
+use crate::fhir::context::Site;
 use crate::fhir::AppState;
 use crate::store::auth::users::{self, UserRow};
 use crate::store::auth::{clients, ClientRow};
@@ -219,11 +220,7 @@ fn render(
     Ok(p.response())
 }
 
-pub async fn post(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    payload: web::Payload,
-) -> HttpResponse {
+pub async fn post(req: HttpRequest, state: Site, payload: web::Payload) -> HttpResponse {
     match handle(&req, &state, payload).await {
         Ok(r) => r,
         Err(r) => r.response(true),

@@ -5,11 +5,12 @@
 //! with application/json"), cacheable for a few minutes.
 
 use actix_web::http::header;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 
 use super::paths;
-use crate::fhir::AppState;
+
+use crate::fhir::context::Site;
 
 /// Seconds a client or cache may keep the document.
 const MAX_AGE: u32 = 300;
@@ -84,7 +85,7 @@ pub fn document(base: &str, issuer: &str, smart_style: bool) -> Value {
     })
 }
 
-pub async fn get(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+pub async fn get(req: HttpRequest, state: Site) -> HttpResponse {
     let base = match super::token::base_of(&req, &state) {
         Ok(b) => b,
         Err(e) => return e.response(),
@@ -125,7 +126,7 @@ pub fn openid_document(base: &str, issuer: &str) -> Value {
     })
 }
 
-pub async fn openid(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+pub async fn openid(req: HttpRequest, state: Site) -> HttpResponse {
     let base = match super::token::base_of(&req, &state) {
         Ok(b) => b,
         Err(e) => return e.response(),

@@ -31,6 +31,7 @@ use super::presented::{identify, Presented};
 use super::token::{base_of, Params};
 use crate::auth::scopes::Context;
 use crate::auth::AuthError;
+use crate::fhir::context::Site;
 use crate::fhir::AppState;
 
 /// The one inactive answer, byte for byte.
@@ -91,11 +92,7 @@ fn no_store(mut b: actix_web::HttpResponseBuilder) -> actix_web::HttpResponseBui
     b
 }
 
-pub async fn post(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    payload: web::Payload,
-) -> HttpResponse {
+pub async fn post(req: HttpRequest, state: Site, payload: web::Payload) -> HttpResponse {
     let mut client = None;
     match handle(&req, &state, payload, &mut client).await {
         Ok(None) => no_store(HttpResponse::Ok())

@@ -4,15 +4,15 @@
 //! key and every retired one whose tokens may still be alive.
 
 use actix_web::http::header;
-use actix_web::{web, HttpResponse};
+use actix_web::HttpResponse;
 
-use crate::fhir::AppState;
+use crate::fhir::context::Site;
 
 /// Seconds a client may cache the set; after a rotation it meets an unknown
 /// `kid` and fetches it again.
 const MAX_AGE: u32 = 300;
 
-pub async fn get(state: web::Data<AppState>) -> HttpResponse {
+pub async fn get(state: Site) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, format!("public, max-age={MAX_AGE}")))
         .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"))

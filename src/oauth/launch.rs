@@ -14,7 +14,8 @@ use serde_json::{json, Value};
 use crate::auth::grant::Grant;
 use crate::auth::scopes::{Context, Scope, Scopes};
 use crate::fhir::engine::Principal;
-use crate::fhir::AppState;
+
+use crate::fhir::context::Site;
 use crate::model::ResourceId;
 use crate::store::auth::grants;
 
@@ -66,7 +67,7 @@ fn fields(req: &HttpRequest, body: &[u8]) -> Option<(String, Option<String>)> {
     Some((get("patient")?, get("encounter").filter(|e| !e.is_empty())))
 }
 
-pub async fn post(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> HttpResponse {
+pub async fn post(req: HttpRequest, state: Site, body: web::Bytes) -> HttpResponse {
     let Ok(base) = super::token::base_of(&req, &state) else {
         return refuse(
             StatusCode::BAD_REQUEST,

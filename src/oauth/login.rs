@@ -15,6 +15,7 @@ use super::authorize::Refusal;
 use super::flow::{self, Flow};
 use super::pages::{self, esc, field, Page, PageError};
 use crate::auth::password;
+use crate::fhir::context::Site;
 use crate::fhir::AppState;
 use crate::store::auth::{clients, users, ClientRow};
 
@@ -54,11 +55,7 @@ pub fn page(
     p
 }
 
-pub async fn post(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    payload: web::Payload,
-) -> HttpResponse {
+pub async fn post(req: HttpRequest, state: Site, payload: web::Payload) -> HttpResponse {
     match handle(&req, &state, payload).await {
         Ok(r) => r,
         Err(r) => r.response(true),

@@ -15,6 +15,7 @@ use super::flow::{self, Flow};
 use super::pages::{self, esc, field, Page, PageError};
 use crate::auth::grant::{Actor, Grant};
 use crate::auth::scopes::{Context, Scope, Scopes};
+use crate::fhir::context::Site;
 use crate::fhir::engine::{Interaction, Origin, Outcome, Principal, ReadPreconditions, Request};
 use crate::fhir::AppState;
 use crate::model::{ResourceId, ResourceType};
@@ -287,11 +288,7 @@ pub async fn page(
     Ok(p.response())
 }
 
-pub async fn post(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    payload: web::Payload,
-) -> HttpResponse {
+pub async fn post(req: HttpRequest, state: Site, payload: web::Payload) -> HttpResponse {
     match handle(&req, &state, payload).await {
         Ok(r) => r,
         Err(r) => r.response(true),

@@ -21,14 +21,11 @@ use super::introspect::is_form;
 use super::paths;
 use super::presented::{identify, Presented};
 use super::token::base_of;
+use crate::fhir::context::Site;
 use crate::fhir::AppState;
 use crate::store::auth::grants;
 
-pub async fn post(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    payload: web::Payload,
-) -> HttpResponse {
+pub async fn post(req: HttpRequest, state: Site, payload: web::Payload) -> HttpResponse {
     let mut client = None;
     let response = match handle(&req, &state, payload, &mut client).await {
         Ok(()) => HttpResponse::Ok()

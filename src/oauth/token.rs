@@ -8,6 +8,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 
 use super::error::OAuthError;
+use crate::fhir::context::Site;
 use crate::fhir::AppState;
 
 /// A form-encoded request's parameters, each at most once.
@@ -91,11 +92,7 @@ pub async fn form(payload: web::Payload) -> Result<Params, OAuthError> {
     Params::parse(&body)
 }
 
-pub async fn post(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    payload: web::Payload,
-) -> HttpResponse {
+pub async fn post(req: HttpRequest, state: Site, payload: web::Payload) -> HttpResponse {
     match handle(&req, &state, payload).await {
         Ok(r) => r.response(),
         Err(e) => e.response(),

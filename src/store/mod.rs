@@ -17,9 +17,11 @@ pub mod index;
 pub mod keys;
 pub mod pool;
 pub mod resources;
+pub mod role;
 pub mod schema;
 pub mod statistics;
 pub mod stmt;
+pub mod tenants;
 pub mod writes;
 
 pub use error::{StoreError, Unreadable};

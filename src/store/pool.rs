@@ -10,6 +10,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use super::cluster::PrivateCluster;
 use super::health::{ConnectFailed, Connected, Health};
 use super::StoreError;
+use crate::tenant::TenantId;
 
 pub type PgPool = Pool<ConnectionManager<PgConnection>>;
 
@@ -31,6 +32,16 @@ pub struct Db {
     cluster: Option<Arc<PrivateCluster>>,
     health: Arc<Health>,
     connect_timeout: Duration,
+    /// The tenant every unit of work runs for ([`Db::for_tenant`]), as the
+    /// statement that opens its transaction.
+    bound: Option<Bound>,
+}
+
+/// A tenant binding: the tenant and the `BEGIN` that sets it.
+#[derive(Clone)]
+struct Bound {
+    tenant: TenantId,
+    begin: Arc<str>,
 }
 
 impl Db {
@@ -71,7 +82,44 @@ impl Db {
             cluster,
             health,
             connect_timeout,
+            bound: None,
         })
+    }
+
+    /// This database for one tenant: every [`Db::run`], [`Db::read`] and
+    /// [`Db::run_sync`] is one transaction that first sets `app.tenant`,
+    /// the setting the row-level security policies compare every row's
+    /// `tenant_id` with (migrations/..000014_tenancy). `set_config(.., true)`
+    /// is local to the transaction: it ends with it, so a pooled connection
+    /// never carries one tenant's setting into another's work
+    /// (https://www.postgresql.org/docs/15/functions-admin.html#FUNCTIONS-ADMIN-SET).
+    /// An unbound `Db` (migrations, the tenants table) sees no tenant's rows
+    /// when it logs in as the serving role.
+    pub fn for_tenant(&self, tenant: &TenantId) -> Self {
+        // The id is validated ([A-Za-z0-9._-], TenantId::parse), so it is
+        // safe inside a literal; the BEGIN and the setting go in one round trip.
+        let begin = format!(
+            "BEGIN; SELECT set_config('app.tenant', '{}', true)",
+            tenant.as_str()
+        );
+        Self {
+            bound: Some(Bound {
+                tenant: tenant.clone(),
+                begin: begin.into(),
+            }),
+            ..self.clone()
+        }
+    }
+
+    /// The tenant this handle is bound to.
+    pub fn tenant(&self) -> Option<&TenantId> {
+        self.bound.as_ref().map(|b| &b.tenant)
+    }
+
+    /// Another login to the same server (and private cluster, which it keeps
+    /// running): the serving role's pool beside the owner's (bootstrap.rs).
+    pub fn connect_as(&self, url: &str, pool_size: u32) -> Result<Self, StoreError> {
+        Self::connect_with(url, pool_size, self.cluster.clone(), self.connect_timeout)
     }
 
     /// At most `n` read-only requests use connections at once ([`Db::read`]).
@@ -102,10 +150,11 @@ impl Db {
     {
         let permit = self.permit(&self.gate).await?;
         let (pool, health, wait) = (self.pool.clone(), self.health.clone(), self.connect_timeout);
+        let bound = self.bound.clone();
         let joined = tokio::task::spawn_blocking(move || {
             let _permit = permit;
             let mut conn = checkout(&pool, &health, wait)?;
-            f(&mut conn)
+            in_tenant(&mut conn, bound.as_ref(), f)
         })
         .await;
         match joined {
@@ -164,7 +213,7 @@ impl Db {
         E: From<StoreError>,
     {
         let mut conn = checkout(&self.pool, &self.health, self.connect_timeout)?;
-        f(&mut conn)
+        in_tenant(&mut conn, self.bound.as_ref(), f)
     }
 
     /// Applies the pending migrations; `keyring` converts what only the
@@ -189,6 +238,33 @@ impl Db {
         if let Some(cluster) = self.cluster {
             drop(self.pool);
             drop(tokio::task::spawn_blocking(move || cluster.stop()).await);
+        }
+    }
+}
+
+/// Runs `f` in one transaction that has set the tenant, when bound; else as
+/// it is. A transaction `f` opens itself becomes a savepoint inside this one
+/// (diesel's nesting), with the same all-or-nothing effect for its part.
+fn in_tenant<T, E, F>(conn: &mut PgConnection, bound: Option<&Bound>, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut PgConnection) -> Result<T, E>,
+    E: From<StoreError>,
+{
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    let Some(bound) = bound else {
+        return f(conn);
+    };
+    AnsiTransactionManager::begin_transaction_sql(conn, &bound.begin).map_err(StoreError::from)?;
+    match f(conn) {
+        Ok(v) => {
+            AnsiTransactionManager::commit_transaction(conn).map_err(StoreError::from)?;
+            Ok(v)
+        }
+        Err(e) => {
+            // A failed rollback leaves the connection marked broken, and the
+            // pool discards it (diesel's r2d2 `has_broken`).
+            let _ = AnsiTransactionManager::rollback_transaction(conn);
+            Err(e)
         }
     }
 }

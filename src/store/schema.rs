@@ -85,3 +85,17 @@ diesel::table! {
         digest -> Nullable<Bytea>,
     }
 }
+
+diesel::table! {
+    tenants (id) {
+        id -> Text,
+        name -> Text,
+        disabled -> Bool,
+        created_at -> Timestamptz,
+        rate_per_sec -> Nullable<Float8>,
+        burst -> Nullable<Float8>,
+        client_rate_per_sec -> Nullable<Float8>,
+        client_burst -> Nullable<Float8>,
+        hl7_queue -> Nullable<Int4>,
+    }
+}

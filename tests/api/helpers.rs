@@ -20,6 +20,8 @@ pub struct TestApp {
     pub authority: Arc<fhirgate::auth::Authority>,
     /// The port of `--ops-addr`, when set.
     pub ops_port: Option<u16>,
+    /// The tenants' registry (other clinics' sites).
+    pub tenancy: Arc<fhirgate::fhir::tenancy::Tenancy>,
     pub db_url: String,
     pub master_key_hex: String,
     server_url: String,
@@ -110,7 +112,11 @@ fn build_template(admin_url: &str) -> String {
     }
     // Also on a template that exists already: one left by a build whose
     // embedded migrations were older than the files gets the rest now.
-    run_migrations(&mut PgConnection::establish(&url).unwrap()).unwrap();
+    let mut conn = PgConnection::establish(&url).unwrap();
+    run_migrations(&mut conn).unwrap();
+    // The serving role's grants are copied with the template.
+    fhirgate::store::role::ensure(&mut conn, fhirgate::store::role::DEFAULT_ROLE, None).unwrap();
+    drop(conn);
     diesel::sql_query("SELECT pg_advisory_unlock(74201)")
         .execute(&mut admin)
         .unwrap();
@@ -156,6 +162,8 @@ pub fn test_settings(db_url: &str) -> Settings {
             ..Default::default()
         },
         auth: Default::default(),
+        db_serving: Default::default(),
+        tenant: fhirgate::tenant::TenantId::default_tenant(),
     }
 }
 
@@ -210,6 +218,7 @@ async fn spawn(
     let port = app.port();
     let authority = app.authority();
     let ops_port = app.ops_port();
+    let tenancy = app.tenancy();
     let mllp = app.mllp_ports();
     let ingest = app.ingestor();
     let handle = app.handle();
@@ -226,6 +235,7 @@ async fn spawn(
             .unwrap(),
         authority,
         ops_port,
+        tenancy,
         db_url,
         master_key_hex,
         server_url,
@@ -233,6 +243,85 @@ async fn spawn(
         handle,
         mllp,
         ingest,
+    }
+}
+
+/// A clinic of a test gateway: its base and a client carrying a
+/// `system/*.cruds` token of its own authorization server.
+pub struct Clinic {
+    pub slug: String,
+    pub base: String,
+    pub client: reqwest::Client,
+    pub authority: Arc<fhirgate::auth::Authority>,
+}
+
+impl Clinic {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}/{}", self.base, path.trim_start_matches('/'))
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.unwrap()
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .header("content-type", FHIR_JSON)
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Creates a resource at this clinic's base; its id.
+    pub async fn create(&self, resource: &Value) -> String {
+        let rtype = resource["resourceType"].as_str().unwrap();
+        let resp = self.post_json(rtype, resource).await;
+        assert_eq!(
+            resp.status(),
+            201,
+            "create {rtype}: {}",
+            resp.text().await.unwrap()
+        );
+        let body: Value = resp.json().await.unwrap();
+        body["id"].as_str().unwrap().to_owned()
+    }
+}
+
+impl TestApp {
+    /// Adds the clinic `slug` (as `fhirgate tenants add` does: a row of the
+    /// tenants table) and waits until the gateway serves it.
+    pub async fn add_clinic(&self, slug: &str) -> Clinic {
+        let (url, id) = (self.db_url.clone(), slug.to_owned());
+        tokio::task::spawn_blocking(move || {
+            let mut conn = PgConnection::establish(&url).unwrap();
+            diesel::sql_query("INSERT INTO tenants (id, name) VALUES ($1, $1)")
+                .bind::<diesel::sql_types::Text, _>(&id)
+                .execute(&mut conn)
+                .unwrap();
+        })
+        .await
+        .unwrap();
+        self.tenancy.refresh().await.unwrap();
+        self.clinic(slug).await
+    }
+
+    /// A clinic already served.
+    pub async fn clinic(&self, slug: &str) -> Clinic {
+        let tenant = fhirgate::tenant::TenantId::parse_slug(slug).unwrap();
+        let site = self.tenancy.site(&tenant).await.unwrap();
+        let authority = site.authority.clone();
+        Clinic {
+            slug: slug.to_owned(),
+            base: format!("{}/t/{slug}/fhir", self.server_url),
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .default_headers(bearer_headers(&system_token(&authority, "system/*.cruds")))
+                .build()
+                .unwrap(),
+            authority,
+        }
     }
 }
 

@@ -82,4 +82,5 @@ mod smart_revoke;
 mod smart_support;
 mod smart_tokens;
 mod system;
+mod tenancy;
 mod unreadable;

@@ -73,6 +73,8 @@ async fn smart_external_issuer_tokens_are_verified_by_its_keys() {
             // RS384 is configured, but the key itself says RS256 only.
             algorithms: vec!["RS256".into(), "RS384".into()],
             role_claim: None,
+            tenant: None,
+            tenant_claim: None,
         }];
     })
     .await;
@@ -154,29 +156,45 @@ async fn smart_external_issuer_settings_are_checked_at_start() {
         audience: None,
         algorithms,
         role_claim: None,
+        tenant: None,
+        tenant_claim: None,
     };
     let roles = Default::default();
+    assert!(External::load(
+        &[issuer(vec!["RS256".into()], true)],
+        &roles,
+        &fhirgate::tenant::TenantId::default_tenant()
+    )
+    .await
+    .is_ok());
     assert!(
-        External::load(&[issuer(vec!["RS256".into()], true)], &roles)
-            .await
-            .is_ok()
-    );
-    assert!(
-        External::load(&[issuer(vec!["HS256".into()], true)], &roles)
-            .await
-            .is_err(),
+        External::load(
+            &[issuer(vec!["HS256".into()], true)],
+            &roles,
+            &fhirgate::tenant::TenantId::default_tenant()
+        )
+        .await
+        .is_err(),
         "an HMAC algorithm is not configurable"
     );
     assert!(
-        External::load(&[issuer(vec!["ES384".into()], true)], &roles)
-            .await
-            .is_err(),
+        External::load(
+            &[issuer(vec!["ES384".into()], true)],
+            &roles,
+            &fhirgate::tenant::TenantId::default_tenant()
+        )
+        .await
+        .is_err(),
         "no key of the set allows ES384"
     );
     assert!(
-        External::load(&[issuer(Vec::new(), false)], &roles)
-            .await
-            .is_err(),
+        External::load(
+            &[issuer(Vec::new(), false)],
+            &roles,
+            &fhirgate::tenant::TenantId::default_tenant()
+        )
+        .await
+        .is_err(),
         "a JWKS URL must be https"
     );
 }

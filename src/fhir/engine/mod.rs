@@ -95,6 +95,15 @@ impl Engine {
     /// Carries out one interaction and records its AuditEvent (and one for
     /// each access the decision point refused on the way).
     pub async fn run(&self, i: Interaction) -> Result<Outcome, FhirError> {
+        // An engine whose database is bound to a tenant (fhir/tenancy.rs)
+        // serves that tenant only: row-level security would refuse the rows
+        // anyway, but a mix-up is a bug to see, not an empty answer.
+        if self.db.tenant().is_some_and(|t| *t != i.tenant) {
+            return Err(FhirError::Internal(format!(
+                "an interaction for tenant {} reached another tenant's engine",
+                i.tenant
+            )));
+        }
         let mut record = AuditRecord::new(i.request.code());
         record.client_addr = i.origin.client_addr.clone();
         record.server_addr = i.origin.server_addr.clone();

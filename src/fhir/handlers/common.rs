@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use fhirgate_validate::IssueCode;
 
 use crate::audit::Interaction;
-use crate::fhir::context::{Ctx, Reply};
+use crate::fhir::context::{Ctx, Reply, Site};
 use crate::fhir::engine::{Current, Outcome, Request};
 use crate::fhir::error::FhirError;
 use crate::fhir::preconditions::{bad_if_match, etag, parse_etag};
@@ -15,7 +15,13 @@ use crate::fhir::resource::instant;
 use crate::fhir::AppState;
 use crate::model::{ResourceId, ResourceType};
 
+/// An unknown path outside every FHIR base: audited for the default tenant.
 pub async fn not_found(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    not_found_in(req, Site(state.into_inner())).await
+}
+
+/// An unknown path under a tenant's base: audited for that tenant.
+pub async fn not_found_in(req: HttpRequest, state: Site) -> HttpResponse {
     let ctx = Ctx::new(req, state, Interaction::Operation);
     ctx.finish(Err(FhirError::NotFound(
         "no FHIR endpoint at this path".into(),
@@ -23,7 +29,7 @@ pub async fn not_found(req: HttpRequest, state: web::Data<AppState>) -> HttpResp
     .await
 }
 
-pub async fn method_not_allowed(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+pub async fn method_not_allowed(req: HttpRequest, state: Site) -> HttpResponse {
     let method = req.method().to_string();
     let ctx = Ctx::new(req, state, Interaction::Operation);
     ctx.finish(Err(FhirError::MethodNotAllowed(format!(

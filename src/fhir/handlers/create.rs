@@ -8,15 +8,14 @@ use fhirgate_validate::IssueCode;
 use super::body::{parse_resource, read_body};
 use super::common::interact;
 use crate::audit::Interaction;
-use crate::fhir::context::Ctx;
+use crate::fhir::context::{Ctx, Site};
 use crate::fhir::engine::Request;
 use crate::fhir::error::FhirError;
 use crate::fhir::resource::IdRule;
-use crate::fhir::AppState;
 
 pub async fn create(
     req: HttpRequest,
-    state: web::Data<AppState>,
+    state: Site,
     rtype: String,
     payload: web::Payload,
 ) -> HttpResponse {

@@ -1,20 +1,14 @@
 //! delete (http://hl7.org/fhir/R4/http.html#delete) and conditional delete
 //! (http.html#3.1.0.7.1).
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{HttpRequest, HttpResponse};
 
 use super::common::interact;
 use crate::audit::Interaction;
-use crate::fhir::context::Ctx;
+use crate::fhir::context::{Ctx, Site};
 use crate::fhir::engine::Request;
-use crate::fhir::AppState;
 
-pub async fn delete(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    rtype: String,
-    id: String,
-) -> HttpResponse {
+pub async fn delete(req: HttpRequest, state: Site, rtype: String, id: String) -> HttpResponse {
     let ctx = Ctx::new(req, state, Interaction::Delete);
     interact(ctx, async |ctx: &mut Ctx| {
         let rtype = ctx.resource_type(&rtype, true)?;
@@ -24,11 +18,7 @@ pub async fn delete(
     .await
 }
 
-pub async fn conditional_delete(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    rtype: String,
-) -> HttpResponse {
+pub async fn conditional_delete(req: HttpRequest, state: Site, rtype: String) -> HttpResponse {
     let ctx = Ctx::new(req, state, Interaction::Delete);
     interact(ctx, async |ctx: &mut Ctx| {
         let rtype = ctx.resource_type(&rtype, true)?;

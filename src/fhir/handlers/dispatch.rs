@@ -11,9 +11,10 @@ use actix_web::http::Method;
 use actix_web::{web, HttpRequest, HttpResponse};
 use percent_encoding::percent_decode_str;
 
-use super::common::{method_not_allowed, not_found};
+use super::common::{method_not_allowed, not_found_in};
 use super::{create, delete, history, operations, patch, read, search, update};
-use crate::fhir::AppState;
+
+use crate::fhir::context::Site;
 
 /// The interaction a path and method name, with the path's segments.
 #[derive(Debug, PartialEq, Eq)]
@@ -93,11 +94,7 @@ fn route(method: &Method, path: &str) -> Route {
 }
 
 /// The `default_service` of the FHIR scope.
-pub async fn dispatch(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    payload: web::Payload,
-) -> HttpResponse {
+pub async fn dispatch(req: HttpRequest, state: Site, payload: web::Payload) -> HttpResponse {
     let path = req.match_info().unprocessed().to_owned();
     match route(req.method(), &path) {
         Route::Search(t) => search::search_get(req, state, t).await,
@@ -114,7 +111,7 @@ pub async fn dispatch(
         Route::Everything(id) => operations::everything_instance(req, state, id).await,
         Route::Vread(t, id, v) => read::vread(req, state, t, id, v).await,
         Route::MethodNotAllowed => method_not_allowed(req, state).await,
-        Route::NotFound => not_found(req, state).await,
+        Route::NotFound => not_found_in(req, state).await,
     }
 }
 

@@ -1,13 +1,12 @@
 //! history (http://hl7.org/fhir/R4/http.html#history) at instance, type and
 //! system level.
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{HttpRequest, HttpResponse};
 
 use super::common::interact;
 use crate::audit::Interaction;
-use crate::fhir::context::Ctx;
+use crate::fhir::context::{Ctx, Site};
 use crate::fhir::engine::{HistoryLevel, Request};
-use crate::fhir::AppState;
 
 fn request(ctx: &Ctx, level: HistoryLevel) -> Request {
     Request::History {
@@ -17,12 +16,7 @@ fn request(ctx: &Ctx, level: HistoryLevel) -> Request {
     }
 }
 
-pub async fn instance(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    rtype: String,
-    id: String,
-) -> HttpResponse {
+pub async fn instance(req: HttpRequest, state: Site, rtype: String, id: String) -> HttpResponse {
     let ctx = Ctx::new(req, state, Interaction::HistoryInstance);
     interact(ctx, async |ctx: &mut Ctx| {
         let rtype = ctx.resource_type(&rtype, false)?;
@@ -32,11 +26,7 @@ pub async fn instance(
     .await
 }
 
-pub async fn type_level(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    rtype: String,
-) -> HttpResponse {
+pub async fn type_level(req: HttpRequest, state: Site, rtype: String) -> HttpResponse {
     let ctx = Ctx::new(req, state, Interaction::HistoryType);
     interact(ctx, async |ctx: &mut Ctx| {
         let rtype = ctx.resource_type(&rtype, false)?;
@@ -46,7 +36,7 @@ pub async fn type_level(
 }
 
 /// `GET [base]/_history`: every version of every served resource, newest first.
-pub async fn system(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+pub async fn system(req: HttpRequest, state: Site) -> HttpResponse {
     let ctx = Ctx::new(req, state, Interaction::HistorySystem);
     interact(ctx, async |ctx: &mut Ctx| {
         Ok(request(ctx, HistoryLevel::System))

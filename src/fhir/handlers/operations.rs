@@ -1,21 +1,17 @@
 //! Operations: `Patient/[id]/$everything` and `Patient/$everything`
 //! (http://hl7.org/fhir/R4/patient-operation-everything.html).
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{HttpRequest, HttpResponse};
 
 use super::common::interact;
 use crate::audit::Interaction;
-use crate::fhir::context::Ctx;
+use crate::fhir::context::{Ctx, Site};
 use crate::fhir::engine::Request;
 use crate::fhir::error::FhirError;
-use crate::fhir::AppState;
+
 use crate::model::ResourceId;
 
-pub async fn everything_instance(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    id: String,
-) -> HttpResponse {
+pub async fn everything_instance(req: HttpRequest, state: Site, id: String) -> HttpResponse {
     let ctx = Ctx::new(req, state, Interaction::Operation);
     interact(ctx, async |ctx: &mut Ctx| {
         ctx.audit.resource_type = Some("Patient".into());
@@ -29,7 +25,7 @@ pub async fn everything_instance(
     .await
 }
 
-pub async fn everything_type(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+pub async fn everything_type(req: HttpRequest, state: Site) -> HttpResponse {
     let ctx = Ctx::new(req, state, Interaction::Operation);
     interact(ctx, async |ctx: &mut Ctx| {
         Ok(Request::Everything {

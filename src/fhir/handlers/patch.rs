@@ -8,16 +8,15 @@ use serde_json::Value;
 use super::body::read_body;
 use super::common::interact;
 use crate::audit::Interaction;
-use crate::fhir::context::Ctx;
+use crate::fhir::context::{Ctx, Site};
 use crate::fhir::engine::Request;
 use crate::fhir::error::FhirError;
 use crate::fhir::format::{input_format, parse_body};
 use crate::fhir::patch::{json_patch_doc, PatchDoc};
-use crate::fhir::AppState;
 
 pub async fn patch(
     req: HttpRequest,
-    state: web::Data<AppState>,
+    state: Site,
     rtype: String,
     id: String,
     payload: web::Payload,

@@ -3,22 +3,16 @@
 //! (http.html#vread).
 
 use actix_web::http::header;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{HttpRequest, HttpResponse};
 
 use super::common::interact;
 use crate::audit::Interaction;
-use crate::fhir::context::Ctx;
+use crate::fhir::context::{Ctx, Site};
 use crate::fhir::engine::{ReadPreconditions, Request};
 use crate::fhir::error::FhirError;
 use crate::fhir::preconditions::http_date;
-use crate::fhir::AppState;
 
-pub async fn read(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    rtype: String,
-    id: String,
-) -> HttpResponse {
+pub async fn read(req: HttpRequest, state: Site, rtype: String, id: String) -> HttpResponse {
     let ctx = Ctx::new(req, state, Interaction::Read);
     interact(ctx, async |ctx: &mut Ctx| {
         let rtype = ctx.resource_type(&rtype, false)?;
@@ -38,7 +32,7 @@ pub async fn read(
 
 pub async fn vread(
     req: HttpRequest,
-    state: web::Data<AppState>,
+    state: Site,
     rtype: String,
     id: String,
     version: String,

@@ -7,16 +7,11 @@ use fhirgate_validate::IssueCode;
 use super::body::read_body;
 use super::common::interact;
 use crate::audit::Interaction;
-use crate::fhir::context::Ctx;
+use crate::fhir::context::{Ctx, Site};
 use crate::fhir::engine::Request;
 use crate::fhir::error::FhirError;
-use crate::fhir::AppState;
 
-pub async fn search_get(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    rtype: String,
-) -> HttpResponse {
+pub async fn search_get(req: HttpRequest, state: Site, rtype: String) -> HttpResponse {
     let ctx = Ctx::new(req, state, Interaction::SearchType);
     interact(ctx, async |ctx: &mut Ctx| {
         let rtype = ctx.resource_type(&rtype, false)?;
@@ -31,7 +26,7 @@ pub async fn search_get(
 
 pub async fn search_post(
     req: HttpRequest,
-    state: web::Data<AppState>,
+    state: Site,
     rtype: String,
     payload: web::Payload,
 ) -> HttpResponse {

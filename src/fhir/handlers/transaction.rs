@@ -6,16 +6,11 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use super::body::read_body;
 use super::common::interact;
 use crate::audit::Interaction;
-use crate::fhir::context::Ctx;
+use crate::fhir::context::{Ctx, Site};
 use crate::fhir::engine::Request;
 use crate::fhir::format::{input_format, parse_body};
-use crate::fhir::AppState;
 
-pub async fn post(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    payload: web::Payload,
-) -> HttpResponse {
+pub async fn post(req: HttpRequest, state: Site, payload: web::Payload) -> HttpResponse {
     let ctx = Ctx::new(req, state, Interaction::Batch);
     interact(ctx, async |ctx: &mut Ctx| {
         let body = read_body(&ctx.req, payload, &ctx.state).await?;

@@ -6,14 +6,13 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use super::body::{parse_resource, read_body};
 use super::common::interact;
 use crate::audit::Interaction;
-use crate::fhir::context::Ctx;
+use crate::fhir::context::{Ctx, Site};
 use crate::fhir::engine::Request;
 use crate::fhir::resource::IdRule;
-use crate::fhir::AppState;
 
 pub async fn update(
     req: HttpRequest,
-    state: web::Data<AppState>,
+    state: Site,
     rtype: String,
     id: String,
     payload: web::Payload,
@@ -37,7 +36,7 @@ pub async fn update(
 
 pub async fn conditional_update(
     req: HttpRequest,
-    state: web::Data<AppState>,
+    state: Site,
     rtype: String,
     payload: web::Payload,
 ) -> HttpResponse {
