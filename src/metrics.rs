@@ -7,6 +7,7 @@
 //! server"): the HL7 listener's counters are defined here too (`hl7.rs`).
 
 pub mod hl7;
+pub mod tenants;
 
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -29,6 +30,8 @@ pub struct Metrics {
     gate: OnceLock<Arc<ConnGate>>,
     budget: OnceLock<Arc<ParseBudget>>,
     pub hl7: Hl7Metrics,
+    /// Per-tenant counters (labels by clinic).
+    pub tenants: tenants::TenantMetrics,
 }
 
 fn counter(out: &mut String, name: &str, help: &str, value: u64) {
@@ -76,6 +79,7 @@ impl Metrics {
                 c.load(Ordering::Relaxed)
             );
         }
+        self.tenants.render(&mut out);
         self.render_limits(&mut out);
         self.hl7.render(&mut out);
         out

@@ -225,6 +225,9 @@ impl Ctx {
             Ok(reply) => render_reply(output, reply),
             Err(e) => render_error(output, &e),
         };
+        self.state
+            .tenant_metrics
+            .http_response(response.status().as_u16());
         if !self.handed_over {
             self.audit.status = response.status().as_u16();
             self.state.engine.record_unparsed(self.audit).await;

@@ -47,6 +47,8 @@ pub struct AppState {
     /// Bytes of request bodies read and parsed at once (`crate::limits::budget`).
     pub parse_budget: Arc<crate::limits::budget::ParseBudget>,
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// This tenant's own counters (labelled by tenant in /metrics).
+    pub tenant_metrics: Arc<crate::metrics::tenants::TenantCounters>,
 }
 
 /// The compiled FHIR knowledge: validators, the R4 invariants and search parameters. Built

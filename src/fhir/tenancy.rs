@@ -262,6 +262,7 @@ impl Tenancy {
             max_json_nodes: p.max_json_nodes,
             parse_budget: p.parse_budget.clone(),
             metrics: p.metrics.clone(),
+            tenant_metrics: p.metrics.tenants.of(tenant.as_str()),
         }))
     }
 }

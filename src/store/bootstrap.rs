@@ -25,6 +25,10 @@ const DEFAULT_URLS: [&str; 2] = [
     "postgres://127.0.0.1:5432/fhirgate?connect_timeout=3&sslmode=disable",
     "postgres://postgres@127.0.0.1:5432/fhirgate?connect_timeout=3&sslmode=disable",
 ];
+/// Connections of the owner's pool: migrations, ANALYZE and the commands'
+/// administration run on it one at a time; requests use the serving role's
+/// pool (store/role.rs, `runtime::serving_db`), sized by `--db-pool-size`.
+const OWNER_POOL_SIZE: u32 = 2;
 /// Arbitrary constant for the advisory lock that serialises concurrent migrators.
 const MIGRATION_LOCK: i64 = 0x6668_6972_6761_7465;
 
@@ -43,7 +47,7 @@ fn connect_blocking(settings: &Settings) -> anyhow::Result<Db> {
         ensure_database(url).with_context(|| "preparing the configured database".to_string())?;
         return Ok(Db::connect_with(
             url,
-            settings.db_pool_size,
+            OWNER_POOL_SIZE,
             None,
             settings.db_connect_timeout,
         )?);
@@ -58,7 +62,7 @@ fn connect_blocking(settings: &Settings) -> anyhow::Result<Db> {
             tracing::info!("using the PostgreSQL server on 127.0.0.1:5432");
             return Ok(Db::connect_with(
                 url,
-                settings.db_pool_size,
+                OWNER_POOL_SIZE,
                 None,
                 settings.db_connect_timeout,
             )?);
@@ -70,7 +74,7 @@ fn connect_blocking(settings: &Settings) -> anyhow::Result<Db> {
     ensure_database(&url)?;
     Ok(Db::connect_with(
         &url,
-        settings.db_pool_size,
+        OWNER_POOL_SIZE,
         Some(Arc::new(cluster)),
         settings.db_connect_timeout,
     )?)
@@ -185,9 +189,28 @@ fn apply_pending(
     Ok(())
 }
 
+/// Whether an embedded migration is not applied. Read from diesel's table
+/// with a plain SELECT: diesel's own check first creates the table if
+/// missing, which the serving role may not (store/role.rs), so readiness
+/// (`/readyz`, on the serving pool) asks this way.
 pub fn migrations_pending(conn: &mut PgConnection) -> Result<bool, StoreError> {
-    conn.has_pending_migration(MIGRATIONS)
-        .map_err(|e| StoreError::Corrupt(e.to_string()))
+    use diesel::migration::MigrationSource;
+    #[derive(diesel::QueryableByName)]
+    struct Version {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        version: String,
+    }
+    let applied: std::collections::HashSet<String> =
+        sql_query("SELECT version::text AS version FROM __diesel_schema_migrations")
+            .load::<Version>(conn)?
+            .into_iter()
+            .map(|v| v.version)
+            .collect();
+    let embedded = MigrationSource::<diesel::pg::Pg>::migrations(&MIGRATIONS)
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    Ok(embedded
+        .iter()
+        .any(|m| !applied.contains(&m.name().version().to_string())))
 }
 
 #[cfg(test)]
