@@ -81,6 +81,7 @@ pub async fn app_state(
         EngineLimits {
             max_bundle_entries: settings.max_bundle_entries,
             max_json_nodes: settings.limits.max_json_nodes,
+            rates: settings.rates,
         },
     ));
     let state = Arc::new(AppState {
