@@ -10,6 +10,7 @@
 pub mod auth;
 pub mod bind;
 pub mod hl7;
+pub mod rate;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -19,6 +20,8 @@ use serde::Deserialize;
 
 use self::auth::{AuthArgs, AuthFile, AuthSettings};
 use self::hl7::{Hl7Args, Hl7File, Hl7Settings};
+use self::rate::{RateArgs, RateFile};
+use crate::limits::rate::Rates;
 use crate::limits::{HttpLimits, HttpLimitsGiven, Machine};
 use crate::telemetry::LogFormat;
 
@@ -145,6 +148,8 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub hl7: Hl7Args,
     #[command(flatten)]
+    pub rate: RateArgs,
+    #[command(flatten)]
     pub auth: AuthArgs,
 }
 
@@ -178,6 +183,7 @@ struct FileSettings {
     parse_budget_bytes: Option<usize>,
     parse_budget_wait_ms: Option<u64>,
     hl7: Option<Hl7File>,
+    rate: Option<RateFile>,
     auth: Option<AuthFile>,
     db_serving_role: Option<String>,
     db_serving_url: Option<String>,
@@ -207,6 +213,9 @@ pub struct Settings {
     pub tls_terminated_upstream: bool,
     /// Connection caps, timeouts, JSON value limit and parse budget (issue #15).
     pub limits: HttpLimits,
+    /// Rate limits of every tenant and client, unless a tenant has its own
+    /// (issue #18, src/limits/rate.rs).
+    pub rates: Rates,
     pub hl7: Hl7Settings,
     /// SMART on FHIR authorization (issue #17).
     pub auth: AuthSettings,
@@ -268,6 +277,7 @@ impl Settings {
         };
         let hl7 = Hl7Settings::resolve(&serve.hl7, file.hl7.unwrap_or_default(), tls.as_ref())?;
         let auth = AuthSettings::resolve(&serve.auth, file.auth.unwrap_or_default());
+        let rates = rate::resolve(&serve.rate, file.rate.unwrap_or_default())?;
         let default_addr = SocketAddr::from(([127, 0, 0, 1], 8080));
         let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
         let db_pool_size = serve
@@ -348,6 +358,7 @@ impl Settings {
             tls_terminated_upstream: serve.tls_terminated_upstream
                 || file.tls_terminated_upstream == Some(true),
             limits,
+            rates,
             hl7,
             auth,
             db_serving: DbServing {

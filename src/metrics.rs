@@ -27,6 +27,8 @@ pub struct Metrics {
     pub json_nodes_refused: AtomicU64,
     /// 503: no room in the parse budget within its wait.
     pub parse_budget_refused: AtomicU64,
+    /// 429: the tenant's or the client's rate limit was spent (issue #18).
+    pub rate_limited: AtomicU64,
     gate: OnceLock<Arc<ConnGate>>,
     budget: OnceLock<Arc<ParseBudget>>,
     pub hl7: Hl7Metrics,
@@ -125,6 +127,12 @@ impl Metrics {
             "fhirgate_http_parse_budget_refused_total",
             "requests answered 503: no room in the parse budget within its wait",
             load(&self.parse_budget_refused),
+        );
+        counter(
+            out,
+            "fhirgate_http_rate_limited_total",
+            "requests answered 429: the rate limit of their tenant or client was spent",
+            load(&self.rate_limited),
         );
         if let Some(b) = self.budget.get() {
             let as_i64 = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);

@@ -129,6 +129,7 @@ pub async fn app_state(
         limits: EngineLimits {
             max_bundle_entries: settings.max_bundle_entries,
             max_json_nodes: settings.limits.max_json_nodes,
+            rates: settings.rates,
         },
         principal: serving
             .fixed_principal
@@ -141,6 +142,7 @@ pub async fn app_state(
         parse_budget,
         metrics,
         stop: serving.stop,
+        limiter: Arc::new(crate::limits::rate::Limiter::new(settings.rates)),
     };
     let tenancy = Tenancy::start(parts).await.map_err(|e| {
         anyhow::anyhow!("{e} (is the master key the one this database was created with?)")

@@ -215,6 +215,7 @@ impl Ctx {
                 FhirError::BodyTimeout(_) => Some(&m.body_timeouts),
                 FhirError::TooManyNodes(_) => Some(&m.json_nodes_refused),
                 FhirError::Busy(_) => Some(&m.parse_budget_refused),
+                FhirError::TooManyRequests(_) => Some(&m.rate_limited),
                 _ => None,
             };
             if let Some(c) = counter {

@@ -54,6 +54,11 @@ pub enum FhirError {
     BodyTimeout(u64),
     /// 503: the parse budget stayed full; retry after this many seconds.
     Busy(u64),
+    /// 429: the tenant's or the client's rate limit is spent (issue #18,
+    /// src/limits/rate.rs); retry after this many seconds (at least 1). RFC
+    /// 6585 section 4: "the user has sent too many requests in a given amount
+    /// of time", answered with a Retry-After.
+    TooManyRequests(u64),
     /// 422: a PATCH that cannot be applied, or whose result is not valid R4.
     UnprocessablePatch(String),
     /// 415: unsupported Content-Type.
@@ -106,7 +111,7 @@ impl FhirError {
         matches!(self, FhirError::Unavailable(_))
     }
 
-    /// Seconds a client should wait before retrying a 503 (`Retry-After`,
+    /// Seconds a client should wait before retrying a 503 or a 429 (`Retry-After`,
     /// https://www.rfc-editor.org/rfc/rfc9110#name-retry-after): a restart of
     /// PostgreSQL takes seconds; a deadlock victim may retry at once.
     pub fn retry_after(&self) -> Option<u64> {
@@ -114,6 +119,7 @@ impl FhirError {
             FhirError::Unavailable(_) => Some(5),
             FhirError::Transient(_) => Some(1),
             FhirError::Busy(secs) => Some(*secs),
+            FhirError::TooManyRequests(secs) => Some((*secs).max(1)),
             _ => None,
         }
     }
@@ -134,6 +140,7 @@ impl FhirError {
             }
             FhirError::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             FhirError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
+            FhirError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             FhirError::UnprocessablePatch(_) => StatusCode::UNPROCESSABLE_ENTITY,
             FhirError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             FhirError::Unprocessable(_) | FhirError::BusinessRule(_) => {
@@ -190,6 +197,15 @@ impl FhirError {
             FhirError::Busy(_) => single(
                 "throttled",
                 "the server is parsing as many request bodies as its memory budget allows; retry later",
+            ),
+            // valueset-issue-type: "throttled", "the system is not prepared to
+            // handle this request due to load management".
+            FhirError::TooManyRequests(secs) => single(
+                "throttled",
+                &format!(
+                    "the rate limit of this tenant or client is spent; retry after {} s",
+                    (*secs).max(1)
+                ),
             ),
             FhirError::TooLarge(limit) => single(
                 "too-long",

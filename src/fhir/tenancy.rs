@@ -60,6 +60,29 @@ pub struct Parts {
     pub metrics: Arc<Metrics>,
     /// Set at shutdown: stops the authorities' revocation polling.
     pub stop: Arc<AtomicBool>,
+    /// The rate limits of every tenant (one limiter: its buckets are keyed
+    /// by tenant and client); each tenant's overrides from the table.
+    pub limiter: Arc<crate::limits::rate::Limiter>,
+}
+
+/// A tenant's rates: its overrides in the table over the server's defaults;
+/// None when it has none.
+fn rates_of(row: &TenantRow, d: &crate::limits::rate::Rates) -> Option<crate::limits::rate::Rates> {
+    let overridden = row.rate_per_sec.is_some()
+        || row.burst.is_some()
+        || row.client_rate_per_sec.is_some()
+        || row.client_burst.is_some()
+        || row.hl7_queue.is_some();
+    overridden.then(|| crate::limits::rate::Rates {
+        tenant_per_sec: row.rate_per_sec.or(d.tenant_per_sec),
+        tenant_burst: row.burst.or(d.tenant_burst),
+        client_per_sec: row.client_rate_per_sec.or(d.client_per_sec),
+        client_burst: row.client_burst.or(d.client_burst),
+        hl7_queue: row
+            .hl7_queue
+            .and_then(|q| usize::try_from(q).ok())
+            .unwrap_or(d.hl7_queue),
+    })
 }
 
 /// Why no site answers a base.
@@ -193,6 +216,13 @@ impl Tenancy {
         if let Ok(mut sites) = self.sites.write() {
             sites.retain(|id, _| rows.get(id).is_some_and(|r| !r.disabled));
         }
+        for row in rows.values() {
+            if let Ok(t) = TenantId::parse(&row.id) {
+                self.parts
+                    .limiter
+                    .configure(&t, rates_of(row, &self.parts.limits.rates));
+            }
+        }
         if let Ok(mut known) = self.known.write() {
             known.rows = rows;
             known.read_at = Some(Instant::now());
@@ -242,13 +272,16 @@ impl Tenancy {
         .await
         .map_err(|e| failed("loading the token signing keys", &e))?;
         authority.start_polling(p.stop.clone());
-        let engine = Arc::new(Engine::new(
-            db,
-            p.keyring.clone(),
-            p.model.clone(),
-            p.audit.for_tenant(tenant),
-            p.limits,
-        ));
+        let engine = Arc::new(
+            Engine::new(
+                db,
+                p.keyring.clone(),
+                p.model.clone(),
+                p.audit.for_tenant(tenant),
+                p.limits,
+            )
+            .with_limiter(p.limiter.clone()),
+        );
         tracing::info!(tenant = %tenant, base = base.path(), "serving a tenant");
         Ok(Arc::new(AppState {
             engine,

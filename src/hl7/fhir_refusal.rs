@@ -57,6 +57,13 @@ pub(super) fn from_fhir(e: &FhirError) -> Hl7Error {
         | FhirError::Unavailable(_)
         | FhirError::Transient(_)
         | FhirError::Busy(_) => (ErrorCode::ApplicationError, "internal error", true),
+        // The listener waits for tokens rather than being refused (ingest.rs),
+        // but should a refusal come: AE 207, which a sender may resend.
+        FhirError::TooManyRequests(_) => (
+            ErrorCode::ApplicationError,
+            "the tenant's rate limit is spent; resend the message later",
+            true,
+        ),
         _ => (
             ErrorCode::ApplicationError,
             "resources made from the message are not valid R4",

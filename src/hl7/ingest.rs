@@ -196,6 +196,13 @@ impl Ingestor {
                 return self.refused(&raw, Some(&msg), &err, frames, peer).await;
             }
         };
+        if let Err(err) = self.throttle(&sender, &mapped.bundle).await {
+            let frames = ack::for_error(&msg, &err);
+            let status = super::backpressure::AUDIT_STATUS;
+            return self
+                .refused_as(&raw, Some(&msg), &err, frames, peer, status)
+                .await;
+        }
         let accepted = ack::accepted(&msg);
         let stored = ack::join(&accepted);
         match self
@@ -332,6 +339,23 @@ impl Ingestor {
         frames: Vec<Vec<u8>>,
         peer: Option<String>,
     ) -> Result<Vec<Vec<u8>>, StoreError> {
+        let status = match err.outcome {
+            Outcome::Rejected => 400,
+            _ => 422,
+        };
+        self.refused_as(raw, msg, err, frames, peer, status).await
+    }
+
+    /// [`Self::refused`], audited with `status`.
+    async fn refused_as(
+        &self,
+        raw: &[u8],
+        msg: Option<&Message>,
+        err: &Hl7Error,
+        frames: Vec<Vec<u8>>,
+        peer: Option<String>,
+        status: u16,
+    ) -> Result<Vec<Vec<u8>>, StoreError> {
         let m = &self.metrics.hl7;
         match err.outcome {
             Outcome::Rejected => m.rejected.fetch_add(1, Ordering::Relaxed),
@@ -356,10 +380,7 @@ impl Ingestor {
             .await?;
         let mut record = AuditRecord::new(Interaction::Transaction);
         record.client_addr = peer;
-        record.status = match err.outcome {
-            Outcome::Rejected => 400,
-            _ => 422,
-        };
+        record.status = status;
         self.engine.record_unparsed(record).await;
         Ok(frames)
     }

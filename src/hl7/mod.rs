@@ -12,6 +12,7 @@
 //! gets no ACK at all: the connection is closed so that the sender resends it.
 
 pub mod ack;
+mod backpressure;
 pub mod config;
 pub mod dedupe;
 mod fhir_refusal;

@@ -137,6 +137,8 @@ pub async fn command(settings: crate::config::Settings, args: ReplayArgs) -> any
         crate::fhir::engine::EngineLimits {
             max_bundle_entries: settings.max_bundle_entries,
             max_json_nodes: settings.limits.max_json_nodes,
+            // Replay is the operator's own work: not rate limited.
+            rates: Default::default(),
         },
     ));
     let ingest = Arc::new(Ingestor {

@@ -126,10 +126,11 @@ impl Sink {
             }
             Sink::Direct { state, base, .. } => {
                 let result = match parse_body(Format::Json, &body, state.max_json_nodes) {
-                    // The engine audits the Bundle as it does `POST [base]`.
+                    // The engine audits the Bundle as it does `POST [base]`;
+                    // the operator's own load is not rate limited.
                     Ok(bundle) => state
                         .engine
-                        .run(Interaction {
+                        .run_unmetered(Interaction {
                             tenant: state.tenant.clone(),
                             principal: state.principal.clone(),
                             base: base.clone(),

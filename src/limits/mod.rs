@@ -14,11 +14,14 @@
 //! - File descriptors: the soft RLIMIT_NOFILE raised to the hard limit at start
 //!   ([`fd`]), and the default caps derived from it so that connections cannot
 //!   exhaust it; accept errors (EMFILE) are logged once per episode and backed off.
+//! - Fairness (issue #18): token buckets per tenant and per client, charged by
+//!   the cost of each interaction ([`rate`]; 429 over HTTP, slower ACKs over MLLP).
 
 pub mod budget;
 pub mod fd;
 pub mod gate;
 pub mod memory;
+pub mod rate;
 
 use std::time::Duration;
 

@@ -33,6 +33,12 @@ pub struct Hl7Metrics {
     /// Messages answered by closing the connection, without ACK, because the
     /// database was unavailable (the sender resends them).
     pub unavailable: AtomicU64,
+    /// Messages whose ACK waited for their tenant's or sender's rate limit
+    /// (issue #18: back-pressure).
+    pub rate_delayed: AtomicU64,
+    /// Messages answered AE because their tenant's queue of waiting messages
+    /// was full.
+    pub rate_queue_full: AtomicU64,
     /// Set while messages are being closed without ACK for an unavailable
     /// database, so that the outage is logged once, not once per message.
     pub db_outage: AtomicBool,
@@ -58,7 +64,7 @@ impl Drop for Held<'_> {
 impl Hl7Metrics {
     /// The Prometheus text exposition of every counter.
     pub fn render(&self, out: &mut String) {
-        let counters: [(&str, &str, &AtomicU64); 14] = [
+        let counters: [(&str, &str, &AtomicU64); 16] = [
             ("received", "HL7 v2 messages received", &self.received),
             ("accepted", "messages answered AA (applied)", &self.accepted),
             (
@@ -116,6 +122,16 @@ impl Hl7Metrics {
                 "unavailable",
                 "messages closed without ACK because the database was unavailable",
                 &self.unavailable,
+            ),
+            (
+                "rate_delayed",
+                "messages whose ACK waited for the rate limit of their tenant or sender",
+                &self.rate_delayed,
+            ),
+            (
+                "rate_queue_full",
+                "messages answered AE because their tenant's queue of messages waiting for the rate limit was full",
+                &self.rate_queue_full,
             ),
         ];
         for (name, help, v) in counters {

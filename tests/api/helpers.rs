@@ -157,6 +157,7 @@ pub fn test_settings(db_url: &str) -> Settings {
         tls: None,
         tls_terminated_upstream: false,
         limits: Default::default(),
+        rates: Default::default(),
         hl7: fhirgate::hl7::config::Hl7Settings {
             mllp_addr: Some("127.0.0.1:0".parse().unwrap()),
             ..Default::default()
@@ -422,6 +423,7 @@ pub async fn spawn_engine() -> TestEngine {
         fhirgate::fhir::engine::EngineLimits {
             max_bundle_entries: fhirgate::config::DEFAULT_MAX_BUNDLE_ENTRIES,
             max_json_nodes: fhirgate_validate::DEFAULT_MAX_NODES,
+            rates: Default::default(),
         },
     );
     TestEngine {

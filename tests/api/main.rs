@@ -54,6 +54,7 @@ mod ops;
 mod patch;
 mod phi_text;
 mod phi_text_gen;
+mod rate_limits;
 mod search;
 mod search_ap;
 mod search_audit;

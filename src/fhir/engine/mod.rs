@@ -11,6 +11,7 @@
 
 pub mod access;
 mod confine;
+pub mod cost;
 mod create;
 mod delete;
 mod everything;
@@ -38,6 +39,7 @@ use super::error::FhirError;
 use super::FhirModel;
 use crate::audit::{AuditRecord, AuditSink};
 use crate::crypto::Keyring;
+use crate::limits::rate::{retry_after_secs, Limiter, Rates};
 use crate::store::writes::WriteSet;
 use crate::store::Db;
 
@@ -48,6 +50,9 @@ pub struct EngineLimits {
     pub max_bundle_entries: usize,
     /// JSON values per resource (`fhirgate_validate::parse_json_with`).
     pub max_json_nodes: usize,
+    /// The rate limits of every tenant unless configured for it (issue #18);
+    /// [`Engine::new`] makes its [`Limiter`] of them.
+    pub rates: Rates,
 }
 
 /// Shared by every entry point; cheap to share behind an `Arc`.
@@ -57,6 +62,9 @@ pub struct Engine {
     model: Arc<FhirModel>,
     audit: AuditSink,
     limits: EngineLimits,
+    /// Rate limits per tenant and client (issue #18): `limits.rates` for
+    /// every tenant until [`Limiter::configure`]d for it.
+    limiter: Arc<Limiter>,
 }
 
 impl Engine {
@@ -73,7 +81,20 @@ impl Engine {
             model,
             audit,
             limits,
+            limiter: Arc::new(Limiter::new(limits.rates)),
         }
+    }
+
+    /// Shares `limiter` (another engine's) instead of a limiter of its own.
+    pub fn with_limiter(mut self, limiter: Arc<Limiter>) -> Self {
+        self.limiter = limiter;
+        self
+    }
+
+    /// The rate limits [`Engine::run`] applies and the HL7 listener waits on;
+    /// per-tenant limits are set here ([`Limiter::configure`]).
+    pub fn limiter(&self) -> &Arc<Limiter> {
+        &self.limiter
     }
 
     pub fn model(&self) -> &Arc<FhirModel> {
@@ -93,8 +114,32 @@ impl Engine {
     }
 
     /// Carries out one interaction and records its AuditEvent (and one for
-    /// each access the decision point refused on the way).
+    /// each access the decision point refused on the way). The interaction
+    /// first pays its cost ([`cost::cost`]) to its tenant's and client's rate
+    /// limits; when they are spent it is refused 429 (RFC 6585 section 4)
+    /// before anything is done, and audited like any failure.
     pub async fn run(&self, i: Interaction) -> Result<Outcome, FhirError> {
+        self.run_as(i, true).await
+    }
+
+    /// [`Engine::run`] without the rate limits: for the operator's own entry
+    /// points (`fhirgate import` straight into the database). HL7 messages
+    /// reach the engine through [`Engine::apply_bundle_in`], after the
+    /// listener has waited for their tokens (hl7/ingest.rs).
+    pub async fn run_unmetered(&self, i: Interaction) -> Result<Outcome, FhirError> {
+        self.run_as(i, false).await
+    }
+
+    /// The rate limits of `i`'s tenant and client (the token's `client_id`;
+    /// none: the tenant's bucket only).
+    fn admit(&self, i: &Interaction) -> Result<(), FhirError> {
+        let client = i.principal.actor().and_then(|a| a.client_id.as_deref());
+        self.limiter
+            .try_take(&i.tenant, client, cost::cost(&i.request))
+            .map_err(|wait| FhirError::TooManyRequests(retry_after_secs(wait)))
+    }
+
+    async fn run_as(&self, i: Interaction, metered: bool) -> Result<Outcome, FhirError> {
         // An engine whose database is bound to a tenant (fhir/tenancy.rs)
         // serves that tenant only: row-level security would refuse the rows
         // anyway, but a mix-up is a bug to see, not an empty answer.
@@ -104,6 +149,7 @@ impl Engine {
                 i.tenant
             )));
         }
+        let admitted = if metered { self.admit(&i) } else { Ok(()) };
         let mut record = AuditRecord::new(i.request.code());
         record.client_addr = i.origin.client_addr.clone();
         record.server_addr = i.origin.server_addr.clone();
@@ -119,7 +165,10 @@ impl Engine {
             i.tenant,
             i.principal,
         );
-        let result = self.dispatch(&svc, &i.base, i.request, &mut record).await;
+        let result = match admitted {
+            Ok(()) => self.dispatch(&svc, &i.base, i.request, &mut record).await,
+            Err(e) => Err(e),
+        };
         record.status = match &result {
             Ok(o) => o.audit_status(),
             Err(e) => e.status().as_u16(),
