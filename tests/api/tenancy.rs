@@ -228,3 +228,28 @@ async fn the_serving_role_sees_and_writes_only_its_tenants_rows() {
     .await
     .unwrap();
 }
+
+/// Issue #18, fairness: a clinic's own limits (the tenants table, as
+/// `fhirgate tenants set-limits` writes them) spend its budget only.
+#[tokio::test]
+async fn a_clinics_rate_limit_is_its_own() {
+    let app = spawn_app().await;
+    let a = app.add_clinic("clinic-a").await;
+    let b = app.add_clinic("clinic-b").await;
+    let mut conn = app.conn();
+    diesel::sql_query("UPDATE tenants SET rate_per_sec = 0.5, burst = 3 WHERE id = 'clinic-a'")
+        .execute(&mut conn)
+        .unwrap();
+    app.tenancy.refresh().await.unwrap();
+    for _ in 0..3 {
+        assert_eq!(a.get("metadata").await.status(), 200);
+    }
+    let refused = a.get("metadata").await;
+    assert_eq!(refused.status(), 429);
+    assert!(refused.headers().contains_key("retry-after"));
+    // B and the default clinic are not slowed by A's spending.
+    for _ in 0..6 {
+        assert_eq!(b.get("metadata").await.status(), 200);
+        assert_eq!(app.get("metadata").await.status(), 200);
+    }
+}
