@@ -80,6 +80,37 @@ pub struct ClientAdd {
     pub scopes: String,
 }
 
+/// Where `serve` answers, as given to it: a clinic's FHIR base (the issuer
+/// and audience of its tokens) is made of these.
+#[derive(Debug, Clone, Default, Args)]
+pub struct BaseArgs {
+    /// The gateway's HTTP address, as given to `serve` (the token's issuer
+    /// and audience are the FHIR base there).
+    #[arg(long, env = "FHIRGATE_HTTP_ADDR")]
+    pub http_addr: Option<std::net::SocketAddr>,
+    /// The gateway's public base URL, as given to `serve`.
+    #[arg(long, env = "FHIRGATE_BASE_URL")]
+    pub base_url: Option<String>,
+    /// Whether `serve` runs HTTPS (its `--tls-cert`): the base is https.
+    #[arg(long, env = "FHIRGATE_TLS_CERT")]
+    pub tls_cert: Option<PathBuf>,
+}
+
+impl BaseArgs {
+    /// `settings` with these in place of serve's defaults.
+    pub fn apply(&self, settings: &mut Settings) {
+        if let Some(addr) = self.http_addr {
+            settings.http_addr = addr;
+        }
+        if self.base_url.is_some() {
+            settings.base_url = self.base_url.clone();
+        }
+        if let Some(cert) = &self.tls_cert {
+            settings.tls = Some((cert.clone(), cert.clone()));
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct TokenArgs {
     /// SMART scopes of the token, e.g. "system/*.cruds" or "system/Patient.rs".
@@ -94,16 +125,8 @@ pub struct TokenArgs {
     /// A launch patient, for `patient/` scopes.
     #[arg(long)]
     pub patient: Option<String>,
-    /// The gateway's HTTP address, as given to `serve` (the token's issuer
-    /// and audience are the FHIR base there).
-    #[arg(long, env = "FHIRGATE_HTTP_ADDR")]
-    pub http_addr: Option<std::net::SocketAddr>,
-    /// The gateway's public base URL, as given to `serve`.
-    #[arg(long, env = "FHIRGATE_BASE_URL")]
-    pub base_url: Option<String>,
-    /// Whether `serve` runs HTTPS (its `--tls-cert`): the base is https.
-    #[arg(long, env = "FHIRGATE_TLS_CERT")]
-    pub tls_cert: Option<PathBuf>,
+    #[command(flatten)]
+    pub server: BaseArgs,
 }
 
 #[derive(Debug, Args)]
@@ -151,15 +174,7 @@ pub async fn token(settings: Settings, args: TokenArgs) -> anyhow::Result<()> {
         anyhow::bail!("--scope names no SMART resource scope (e.g. system/*.cruds)");
     }
     let mut settings = settings;
-    if let Some(addr) = args.http_addr {
-        settings.http_addr = addr;
-    }
-    if args.base_url.is_some() {
-        settings.base_url = args.base_url.clone();
-    }
-    if let Some(cert) = &args.tls_cert {
-        settings.tls = Some((cert.clone(), cert.clone()));
-    }
+    args.server.apply(&mut settings);
     let (db, master) = open(&settings).await?;
     let a = authority(&settings, &db, master).await?;
     let (token, _) = a.issue(TokenSpec {

@@ -28,9 +28,14 @@ pub enum TenantsCommand {
         name: Option<String>,
         #[command(flatten)]
         rates: RateArgs,
+        #[command(flatten)]
+        server: crate::auth_cmd::BaseArgs,
     },
     /// List the clinics, their bases and their limits.
-    List,
+    List {
+        #[command(flatten)]
+        server: crate::auth_cmd::BaseArgs,
+    },
     /// Stop serving a clinic (its base answers 404; its data stays).
     Disable { slug: String },
     /// Serve a disabled clinic again.
@@ -76,7 +81,10 @@ impl RateArgs {
     }
 }
 
-pub async fn run(settings: Settings, command: TenantsCommand) -> anyhow::Result<()> {
+pub async fn run(mut settings: Settings, command: TenantsCommand) -> anyhow::Result<()> {
+    if let TenantsCommand::Add { server, .. } | TenantsCommand::List { server } = &command {
+        server.apply(&mut settings);
+    }
     let master =
         MasterKey::load_or_generate(settings.master_key_file.as_deref(), &settings.data_dir)?;
     let db = crate::store::bootstrap::open(&settings).await?;
@@ -100,7 +108,9 @@ async fn act(
             .for_server(settings.http_addr, settings.tls.is_some())
     };
     match command {
-        TenantsCommand::Add { slug, name, rates } => {
+        TenantsCommand::Add {
+            slug, name, rates, ..
+        } => {
             let tenant = TenantId::parse_slug(&slug).map_err(anyhow::Error::msg)?;
             let name = name.unwrap_or_else(|| slug.clone());
             let (id, n) = (slug.clone(), name.clone());
@@ -127,7 +137,7 @@ async fn act(
             record(db, keyring, &format!("tenants add {slug}")).await?;
             println!("added {slug} ({name}): FHIR base {}", base_of(&tenant));
         }
-        TenantsCommand::List => {
+        TenantsCommand::List { .. } => {
             let rows = db.run(tenants::list).await?;
             println!(
                 "{:<24} {:<9} {:<40} {:>8} {:>8} NAME",

@@ -84,4 +84,5 @@ mod smart_support;
 mod smart_tokens;
 mod system;
 mod tenancy;
+mod tenants_cli;
 mod unreadable;
