@@ -63,6 +63,9 @@ pub enum Hl7Command {
     /// Re-apply the stored raw messages, in the order received (idempotent: every
     /// resource is keyed by identifier and conditionally updated).
     Replay(crate::hl7::replay::ReplayArgs),
+    /// List the messages no clinic claimed (kept under the server-level scope,
+    /// answered AR): id, time, sender, control id, type and why; no PHI.
+    Unrouted(crate::hl7::unrouted::UnroutedArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -97,6 +100,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         | Command::Launch(_)
         | Command::Users { .. }
         | Command::Tenants { .. }
+        | Command::Hl7 {
+            command: Hl7Command::Unrouted(_),
+        }
         | Command::Clients { .. } => "warn",
         _ => "info",
     };
@@ -158,5 +164,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Hl7 {
             command: Hl7Command::Replay(args),
         } => runtime.block_on(crate::hl7::replay::command(settings, args)),
+        Command::Hl7 {
+            command: Hl7Command::Unrouted(args),
+        } => runtime.block_on(crate::hl7::unrouted::command(settings, args)),
     }
 }

@@ -7,6 +7,7 @@
 //! server"): the HL7 listener's counters are defined here too (`hl7.rs`).
 
 pub mod hl7;
+pub mod hl7_tenants;
 pub mod tenants;
 
 use std::fmt::Write;

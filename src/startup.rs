@@ -105,18 +105,21 @@ impl Application {
         crate::store::statistics::start(db.clone(), maintenance_stop.clone()).await;
         tenancy.start_refreshing();
         let metrics = state.metrics.clone();
-        let ingest = Arc::new(Ingestor {
-            engine: state.engine.clone(),
-            tenant: state.tenant.clone(),
-            principal: state.principal.clone(),
-            metrics: metrics.clone(),
-            map: crate::hl7::ingest::map_options(&settings.hl7),
-            base: state.base.for_server(
-                std::net::SocketAddr::new(settings.http_addr.ip(), port),
-                settings.tls.is_some(),
-            ),
-        });
-        let listeners = crate::hl7::listener::start(&settings.hl7, ingest.clone()).await?;
+        let reached = std::net::SocketAddr::new(settings.http_addr.ip(), port);
+        // Each HL7 message goes to the tenant it is routed to (issue #18).
+        let router = Arc::new(crate::hl7::router::Router::new(
+            tenancy.clone(),
+            Arc::new(settings.hl7.clone()),
+            reached,
+            settings.tls.is_some(),
+        ));
+        router.warn_unserved();
+        let ingest = router
+            .ingestor(&state.tenant)
+            .await?
+            .context("the default tenant is not served")?;
+        let ingest = Arc::new(ingest);
+        let listeners = crate::hl7::listener::start(&settings.hl7, router).await?;
         let mllp = listeners.ports;
         let limits = &settings.limits;
         warn_if_over_fd_limit(settings);
@@ -201,7 +204,12 @@ impl Application {
         self.mllp
     }
 
-    /// The HL7 ingest behind the MLLP listeners (tests replay through it).
+    /// The ports of the tenant MLLP listeners (`--mllp-tenant-addr`).
+    pub fn mllp_tenant_ports(&self) -> Vec<(crate::tenant::TenantId, u16)> {
+        self.listeners.tenant_ports.clone()
+    }
+
+    /// The default tenant's HL7 ingest (tests replay through it).
     pub fn ingestor(&self) -> Arc<Ingestor> {
         self.ingest.clone()
     }
@@ -300,6 +308,9 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
             port = p,
             "fhirgate is listening for HL7 v2 over MLLP with TLS"
         );
+    }
+    for (tenant, p) in app.mllp_tenant_ports() {
+        tracing::info!(port = p, %tenant, "fhirgate is listening for one tenant's HL7 v2 over MLLP");
     }
     let result = app.run_until_stopped().await;
     db.shutdown().await;

@@ -1,6 +1,7 @@
 //! Settings of the MLLP listeners and the HL7 v2 mapping (`fhirgate serve --help`).
 
 pub mod clients;
+pub mod routes;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -10,6 +11,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use self::clients::{ClientAuth, ClientCertFile};
+use self::routes::{RouteFile, Routing, TenantListenerFile};
 
 /// MLLP flags of `fhirgate serve`.
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -39,11 +41,22 @@ pub struct Hl7Args {
     #[arg(long, env = "FHIRGATE_MLLP_TLS_CLIENT_CERT_OPTIONAL")]
     pub mllp_tls_client_cert_optional: bool,
     /// Senders (MSH-3^MSH-4, `*` for any) a client certificate may send as, as
-    /// cn:NAME=SENDERS or sha256:FINGERPRINT=SENDERS (comma-separated); repeatable,
+    /// cn:NAME=SENDERS or sha256:FINGERPRINT=SENDERS (comma-separated), with
+    /// @SLUG after SENDERS for the clinic their messages are for; repeatable,
     /// added to the TOML file's [[hl7.client_certs]]. Once any is given, a
     /// message from a sender its certificate is not mapped to gets AR.
-    #[arg(long = "mllp-tls-client-sender", value_name = "CERT=SENDERS")]
+    #[arg(long = "mllp-tls-client-sender", value_name = "CERT=SENDERS[@SLUG]")]
     pub mllp_tls_client_senders: Vec<String>,
+    /// A plain MLLP listener whose every message is for one clinic, as
+    /// SLUG=ADDR; repeatable, added to the TOML file's [[hl7.tenant_listeners]].
+    #[arg(long = "mllp-tenant-addr", value_name = "SLUG=ADDR")]
+    pub mllp_tenant_addrs: Vec<String>,
+    /// Messages to these receiving applications and facilities (MSH-5^MSH-6,
+    /// `*` for any, comma-separated) are for the clinic SLUG; repeatable,
+    /// added to the TOML file's [[hl7.routes]]. With any routing configured,
+    /// a message no listener, certificate or route gives a clinic gets AR.
+    #[arg(long = "hl7-route", value_name = "SLUG=MSH5^MSH6")]
+    pub hl7_routes: Vec<String>,
     /// Allow the plain (non-TLS) MLLP listener on a non-loopback address (refused
     /// by default: HL7 v2 carries PHI in the clear and senders are not authenticated).
     #[arg(long, env = "FHIRGATE_MLLP_ALLOW_PLAIN_NON_LOOPBACK")]
@@ -86,6 +99,8 @@ pub struct Hl7File {
     mllp_tls_client_ca: Option<PathBuf>,
     mllp_tls_client_cert_optional: Option<bool>,
     client_certs: Option<Vec<ClientCertFile>>,
+    tenant_listeners: Option<Vec<TenantListenerFile>>,
+    routes: Option<Vec<RouteFile>>,
     mllp_allow_plain_non_loopback: Option<bool>,
     mllp_max_frame_bytes: Option<usize>,
     mllp_idle_timeout_secs: Option<u64>,
@@ -104,6 +119,8 @@ pub struct Hl7Settings {
     pub mllp_tls: Option<(SocketAddr, PathBuf, PathBuf)>,
     /// Client certificates on the TLS listener (None: not asked for).
     pub client_auth: Option<ClientAuth>,
+    /// Which tenant each message is for (issue #18, `hl7/route.rs`).
+    pub routing: Routing,
     /// The plain listener may bind a non-loopback address (`bind.rs`).
     pub allow_plain_non_loopback: bool,
     pub max_frame_bytes: usize,
@@ -129,6 +146,7 @@ impl Default for Hl7Settings {
             mllp_addr: Some(SocketAddr::from(([127, 0, 0, 1], DEFAULT_MLLP_PORT))),
             mllp_tls: None,
             client_auth: None,
+            routing: Routing::default(),
             allow_plain_non_loopback: false,
             max_frame_bytes: DEFAULT_MAX_FRAME_BYTES,
             idle_timeout: Duration::from_secs(300),
@@ -201,6 +219,12 @@ impl Hl7Settings {
             &args.mllp_tls_client_senders,
             mllp_tls.is_some(),
         )?;
+        let routing = routes::resolve(
+            &file.tenant_listeners.unwrap_or_default(),
+            &file.routes.unwrap_or_default(),
+            &args.mllp_tenant_addrs,
+            &args.hl7_routes,
+        )?;
         let mut facility_offsets = BTreeMap::new();
         for (f, o) in file.facility_offsets.unwrap_or_default() {
             facility_offsets.insert(f, check_offset(&o)?);
@@ -222,6 +246,7 @@ impl Hl7Settings {
                 .flatten(),
             mllp_tls,
             client_auth,
+            routing,
             allow_plain_non_loopback: args.mllp_allow_plain_non_loopback
                 || file.mllp_allow_plain_non_loopback == Some(true),
             max_frame_bytes: args
@@ -254,10 +279,11 @@ impl Hl7Settings {
 impl Hl7Settings {
     /// The start-up check of the plain listener's address (`super::bind`).
     pub fn check_exposure(&self) -> anyhow::Result<()> {
-        match self.mllp_addr {
-            Some(addr) => super::bind::check_plain_mllp(addr, self.allow_plain_non_loopback),
-            None => Ok(()),
+        let tenants = self.routing.listeners.iter().map(|l| l.addr);
+        for addr in self.mllp_addr.into_iter().chain(tenants) {
+            super::bind::check_plain_mllp(addr, self.allow_plain_non_loopback)?;
         }
+        Ok(())
     }
 }
 

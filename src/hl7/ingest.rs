@@ -8,32 +8,35 @@
 //! its ACK goes out. A message already accepted from the same sender with the
 //! same MSH-10 is not applied again: the same message gets the ACK it got the
 //! first time, another message gets AE (`dedupe.rs`).
+//!
+//! One `Ingestor` serves one tenant: `router.rs` picks it for each message
+//! (issue #18), and everything here (the duplicate check, the stored row and
+//! its ACK, the AuditEvents, the resources) is that tenant's, through its
+//! engine's database handle. The paths of a message not applied are in
+//! `refuse.rs`.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use diesel::Connection;
-use fhirgate_hl7::Message;
-
-use fhirgate_hl7::ack::Outcome;
+use fhirgate_hl7::{Message, ParseError};
 
 use super::ack;
 use super::config::clients::SenderGrant;
 use super::dedupe::{self, Seen};
 use super::metrics::Held;
 use super::senders::{self, sender_of};
-use super::Hl7Error;
-use crate::audit::{AuditRecord, Interaction};
 use crate::crypto::Keyring;
 use crate::fhir::engine::transaction::{retrying, MergeFn, Merges, Transient};
 use crate::fhir::engine::{Engine, Origin, Principal};
 use crate::fhir::error::FhirError;
+use crate::metrics::hl7_tenants::TenantHl7;
 use crate::metrics::Metrics;
 use crate::store::hl7::{self as messages, Received, Sender};
 use crate::store::{Db, StoreError};
 use crate::tenant::TenantId;
 
-/// Shared by every MLLP connection.
+/// The HL7 ingest of one tenant.
 pub struct Ingestor {
     /// Every mapped Bundle is carried out by the FHIR engine.
     pub engine: Arc<Engine>,
@@ -50,9 +53,9 @@ pub struct Ingestor {
 
 /// What the message store needs in a blocking closure.
 #[derive(Clone)]
-struct Keys {
-    keyring: Arc<Keyring>,
-    tenant: TenantId,
+pub(super) struct Keys {
+    pub(super) keyring: Arc<Keyring>,
+    pub(super) tenant: TenantId,
 }
 
 /// The mapping's site configuration from the settings.
@@ -80,7 +83,7 @@ fn type_of(msg: &Message) -> String {
 
 /// The stored identity of a message (sender, MSH-10, MSH-9, peer); empty where
 /// the message could not be parsed.
-fn received_of(msg: Option<&Message>, sender: Sender, peer: Option<String>) -> Received {
+pub(super) fn received_of(msg: Option<&Message>, sender: Sender, peer: Option<String>) -> Received {
     Received {
         sender,
         control_id: msg.map(|m| m.control_id().to_owned()).unwrap_or_default(),
@@ -94,68 +97,80 @@ impl Ingestor {
         self.engine.db()
     }
 
-    fn keys(&self) -> Keys {
+    pub(super) fn keys(&self) -> Keys {
         Keys {
             keyring: self.engine.keyring().clone(),
             tenant: self.tenant.clone(),
         }
     }
 
-    /// Answers one MLLP frame: a message, or a batch of them (2.10.3), whose
-    /// acknowledgements go back as one batch. `Err` means nothing could be stored:
-    /// the caller must close the connection without an ACK. `grant`: the senders
-    /// the connection's client certificate may send as (None: any).
-    pub async fn frame(
-        &self,
-        raw: Vec<u8>,
-        peer: Option<String>,
-        grant: Option<&SenderGrant>,
-    ) -> Result<Vec<Vec<u8>>, StoreError> {
-        match fhirgate_hl7::split_batch(&raw) {
-            Err(e) => {
-                // A batch whose structure or counts are wrong is refused whole:
-                // a missing trailer is what a truncated transfer looks like.
-                let _in_flight = self.arrived(raw.len());
-                let (err, frames) = ack::for_parse_error(&raw, &e);
-                self.refused(&raw, None, &err, frames, peer).await
-            }
-            Ok(batch) if batch.is_envelope() => {
-                let mut acks = Vec::new();
-                for m in batch.messages() {
-                    acks.extend(self.message(m.to_vec(), peer.clone(), grant).await?);
-                }
-                Ok(vec![ack::batch_reply(&batch, &acks)])
-            }
-            Ok(batch) if batch.message_count() > 1 => {
-                let mut acks = Vec::new();
-                for m in batch.messages() {
-                    acks.extend(self.message(m.to_vec(), peer.clone(), grant).await?);
-                }
-                Ok(acks)
-            }
-            Ok(_) => self.message(raw, peer, grant).await,
+    /// The ingest of a tenant's site. `base`: the site's FHIR base as the
+    /// server is reached (fullUrls and Locations of the transaction).
+    pub fn for_site(
+        site: &crate::fhir::AppState,
+        map: fhirgate_v2fhir::MapOptions,
+        base: String,
+    ) -> Self {
+        Self {
+            engine: site.engine.clone(),
+            tenant: site.tenant.clone(),
+            principal: site.principal.clone(),
+            metrics: site.metrics.clone(),
+            map,
+            base,
         }
     }
 
+    /// A batch whose structure or counts are wrong is refused whole: a
+    /// missing trailer is what a truncated transfer looks like.
+    pub async fn batch_refused(
+        &self,
+        raw: &[u8],
+        e: &ParseError,
+        peer: Option<String>,
+    ) -> Result<Vec<Vec<u8>>, StoreError> {
+        let _in_flight = self.arrived(raw.len());
+        let (err, frames) = ack::for_parse_error(raw, e);
+        self.refused(raw, None, &err, frames, peer).await
+    }
+
     /// Counts a message in; the guard counts it out of the queue when answered.
-    fn arrived(&self, bytes: usize) -> Held<'_> {
+    pub(super) fn arrived(&self, bytes: usize) -> Held<'_> {
         let m = &self.metrics.hl7;
         m.received.fetch_add(1, Ordering::Relaxed);
+        self.counts().received.fetch_add(1, Ordering::Relaxed);
         m.bytes.fetch_add(bytes as u64, Ordering::Relaxed);
         Held::enter(&m.queue_depth)
     }
 
+    /// This tenant's counters (`fhirgate_hl7_tenant_*`).
+    pub(super) fn counts(&self) -> Arc<TenantHl7> {
+        self.metrics.hl7.by_tenant.of(self.tenant.as_str())
+    }
+
     /// Answers one message with the frames its MSH-15/MSH-16 ask for.
-    #[tracing::instrument(skip_all, fields(bytes = raw.len()))]
     pub async fn message(
         &self,
         raw: Vec<u8>,
         peer: Option<String>,
         grant: Option<&SenderGrant>,
     ) -> Result<Vec<Vec<u8>>, StoreError> {
+        let parsed = fhirgate_hl7::parse(&raw);
+        self.parsed(raw, parsed, peer, grant).await
+    }
+
+    /// [`Self::message`] once parsed (the router parses it to route it).
+    #[tracing::instrument(skip_all, fields(bytes = raw.len(), tenant = %self.tenant))]
+    pub async fn parsed(
+        &self,
+        raw: Vec<u8>,
+        parsed: Result<Message, ParseError>,
+        peer: Option<String>,
+        grant: Option<&SenderGrant>,
+    ) -> Result<Vec<Vec<u8>>, StoreError> {
         let m = &self.metrics.hl7;
         let _in_flight = self.arrived(raw.len());
-        let msg = match fhirgate_hl7::parse(&raw) {
+        let msg = match parsed {
             Ok(msg) => msg,
             Err(pe) => {
                 let (err, frames) = ack::for_parse_error(&raw, &pe);
@@ -186,6 +201,7 @@ impl Ingestor {
                 match self.seen_before(&sender, msg.control_id(), &raw).await? {
                     Some(Seen::Same(first)) => {
                         m.duplicates.fetch_add(1, Ordering::Relaxed);
+                        self.counts().duplicates.fetch_add(1, Ordering::Relaxed);
                         return Ok(ack::split(&first));
                     }
                     Some(Seen::Other) => return self.conflict(&raw, &msg, peer).await,
@@ -211,10 +227,12 @@ impl Ingestor {
         {
             Ok(Applied::New) => {
                 m.accepted.fetch_add(1, Ordering::Relaxed);
+                self.counts().accepted.fetch_add(1, Ordering::Relaxed);
                 Ok(accepted)
             }
             Ok(Applied::Duplicate(first)) => {
                 m.duplicates.fetch_add(1, Ordering::Relaxed);
+                self.counts().duplicates.fetch_add(1, Ordering::Relaxed);
                 tracing::info!(control_id = %msg.control_id(), "duplicate HL7 message; answered with its original ACK");
                 Ok(ack::split(&first))
             }
@@ -229,43 +247,6 @@ impl Ingestor {
                 self.refused(&raw, Some(&msg), &err, frames, peer).await
             }
         }
-    }
-
-    /// How the message accepted under `control` from `sender`, if any,
-    /// compares with `raw`.
-    async fn seen_before(
-        &self,
-        sender: &Sender,
-        control: &str,
-        raw: &[u8],
-    ) -> Result<Option<Seen>, StoreError> {
-        let (svc, s, c, raw) = (
-            self.keys(),
-            sender.clone(),
-            control.to_owned(),
-            raw.to_vec(),
-        );
-        self.db()
-            .run(move |conn| {
-                let digest = dedupe::digest(conn, &svc.keyring, &svc.tenant, &raw)?;
-                dedupe::seen(conn, &svc.keyring, &svc.tenant, &s, &c, &digest)
-            })
-            .await
-    }
-
-    /// Refuses another message under an accepted control id (AE), counted.
-    async fn conflict(
-        &self,
-        raw: &[u8],
-        msg: &Message,
-        peer: Option<String>,
-    ) -> Result<Vec<Vec<u8>>, StoreError> {
-        let m = &self.metrics.hl7;
-        m.control_id_conflicts.fetch_add(1, Ordering::Relaxed);
-        tracing::warn!(control_id = %msg.control_id(), "HL7 control id reused for another message; answered AE");
-        let err = dedupe::conflict();
-        let frames = ack::for_error(msg, &err);
-        self.refused(raw, Some(msg), &err, frames, peer).await
     }
 
     /// Applies the message's Bundle and stores it as accepted, in one transaction.
@@ -329,64 +310,9 @@ impl Ingestor {
             })
             .await
     }
-
-    /// Stores a message that was not applied (AR or AE), audits it, and returns its ACK.
-    async fn refused(
-        &self,
-        raw: &[u8],
-        msg: Option<&Message>,
-        err: &Hl7Error,
-        frames: Vec<Vec<u8>>,
-        peer: Option<String>,
-    ) -> Result<Vec<Vec<u8>>, StoreError> {
-        let status = match err.outcome {
-            Outcome::Rejected => 400,
-            _ => 422,
-        };
-        self.refused_as(raw, msg, err, frames, peer, status).await
-    }
-
-    /// [`Self::refused`], audited with `status`.
-    async fn refused_as(
-        &self,
-        raw: &[u8],
-        msg: Option<&Message>,
-        err: &Hl7Error,
-        frames: Vec<Vec<u8>>,
-        peer: Option<String>,
-        status: u16,
-    ) -> Result<Vec<Vec<u8>>, StoreError> {
-        let m = &self.metrics.hl7;
-        match err.outcome {
-            Outcome::Rejected => m.rejected.fetch_add(1, Ordering::Relaxed),
-            _ => m.errored.fetch_add(1, Ordering::Relaxed),
-        };
-        tracing::info!(ack = err.ack_code(), code = err.code(), reason = %err.summary, "HL7 message not applied");
-        let svc = self.keys();
-        let sender = msg.map_or_else(|| Sender("|".into()), sender_of);
-        let received = received_of(msg, sender, peer.clone());
-        let (raw, stored, code, summary) = (
-            raw.to_vec(),
-            ack::join(&frames),
-            err.ack_code(),
-            err.summary.clone(),
-        );
-        self.db()
-            .run(move |conn| {
-                let digest = dedupe::digest(conn, &svc.keyring, &svc.tenant, &raw)?;
-                let row = received.row(&raw, &digest, code, &stored, Some(&summary));
-                messages::insert(conn, &svc.keyring, &svc.tenant, &row)
-            })
-            .await?;
-        let mut record = AuditRecord::new(Interaction::Transaction);
-        record.client_addr = peer;
-        record.status = status;
-        self.engine.record_unparsed(record).await;
-        Ok(frames)
-    }
 }
 
-enum ApplyError {
+pub(super) enum ApplyError {
     Store(StoreError),
     Fhir(FhirError),
 }

@@ -1,5 +1,8 @@
 //! The MLLP listeners (plain TCP and TLS): accept, cap connections, frame, and
-//! answer each frame with its acknowledgement(s).
+//! answer each frame with its acknowledgement(s). Each frame goes to the
+//! router (`router.rs`) with what the connection says of its tenant: the
+//! listener's (for a `--mllp-tenant-addr` listener) and the client
+//! certificate's grant.
 //!
 //! MLLP (HL7 Version 3 Standard: Transport Specification - MLLP, Release 2, and
 //! HL7 v2.5.1 Appendix C) is a request/response protocol per connection: the
@@ -22,8 +25,11 @@ use tokio_util::codec::Framed;
 use super::config::clients::SenderGrant;
 use super::config::Hl7Settings;
 use super::gate::{MllpGate, Refusal, Slot};
-use super::ingest::Ingestor;
 use super::metrics::Held;
+use super::route::Via;
+use super::router::Router;
+use super::senders::grant_of;
+use crate::tenant::TenantId;
 use fhirgate_hl7::mllp::{Frame, MllpCodec};
 
 /// The longest pause after failed accepts (the first is 10 ms, doubling).
@@ -31,17 +37,19 @@ const MAX_ACCEPT_BACKOFF: Duration = Duration::from_secs(1);
 
 /// Serves one bound listener until `shutdown` turns true, then waits for its
 /// connections to finish the message each has in hand. `tls` wraps each
-/// accepted stream when set.
+/// accepted stream when set; `tenant`: the tenant of a tenant listener.
 async fn run(
     listener: TcpListener,
     tls: Option<tokio_rustls::TlsAcceptor>,
-    ingest: Arc<Ingestor>,
+    ingest: Arc<Router>,
+    tenant: Option<TenantId>,
     settings: Arc<Hl7Settings>,
     gate: Arc<MllpGate>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let mut connections = tokio::task::JoinSet::new();
-    let metrics = &ingest.metrics.hl7;
+    let metrics = &ingest.metrics().hl7;
+    let tenant = tenant.map(Arc::new);
     // Failed accepts in a row: logged when the episode starts and when it ends,
     // not once per failure (issue #15: out of descriptors, accept fails at once
     // for as long as the pressure lasts).
@@ -99,7 +107,7 @@ async fn run(
             }
         };
         let (ingest, settings, tls) = (ingest.clone(), settings.clone(), tls.clone());
-        let stop = shutdown.clone();
+        let (stop, tenant) = (shutdown.clone(), tenant.clone());
         connections.spawn(async move {
             let _ = stream.set_nodelay(true);
             // A sender says something soon after it connects; until its first
@@ -112,6 +120,7 @@ async fn run(
                 slot,
                 first,
                 grant: None,
+                tenant: tenant.as_deref(),
             };
             match tls {
                 None => serve_connection(stream, conn, stop).await,
@@ -132,7 +141,7 @@ async fn run(
                         }
                         Err(_) => {
                             ingest
-                                .metrics
+                                .metrics()
                                 .hl7
                                 .first_frame_timeouts
                                 .fetch_add(1, Ordering::Relaxed);
@@ -150,7 +159,7 @@ async fn run(
 /// One admitted connection.
 struct Conn<'a> {
     peer: SocketAddr,
-    ingest: &'a Ingestor,
+    ingest: &'a Router,
     settings: &'a Hl7Settings,
     /// Its slot, given back when the connection ends (or taken for another).
     slot: Slot,
@@ -158,27 +167,8 @@ struct Conn<'a> {
     first: Instant,
     /// The senders its client certificate may send as (None: any).
     grant: Option<SenderGrant>,
-}
-
-/// What a TLS connection may send as, from the client certificate rustls has
-/// verified (issue #17): `None` when certificates are not asked for or not
-/// mapped to senders.
-fn grant_of(
-    settings: &Hl7Settings,
-    certs: Option<&[rustls::pki_types::CertificateDer<'_>]>,
-) -> anyhow::Result<Option<SenderGrant>> {
-    let Some(auth) = &settings.client_auth else {
-        return Ok(None);
-    };
-    // The end-entity certificate comes first (RFC 8446 section 4.4.2).
-    let identity = certs
-        .and_then(<[_]>::first)
-        .map(crate::tls::client_identity)
-        .transpose()?;
-    if let Some(id) = &identity {
-        tracing::debug!(client = %id, "MLLP TLS client certificate");
-    }
-    Ok(auth.senders_for(identity.as_ref()))
+    /// The tenant of its listener, for a tenant listener.
+    tenant: Option<&'a TenantId>,
 }
 
 async fn serve_connection<S>(stream: S, conn: Conn<'_>, mut shutdown: watch::Receiver<bool>)
@@ -192,8 +182,9 @@ where
         slot,
         first,
         grant,
+        tenant,
     } = conn;
-    let metrics = &ingest.metrics.hl7;
+    let metrics = &ingest.metrics().hl7;
     let _open = Held::enter(&metrics.connections);
     tracing::debug!(%peer, "MLLP connection opened");
     let mut framed = Framed::new(stream, MllpCodec::new(settings.max_frame_bytes));
@@ -245,8 +236,12 @@ where
         };
         framed_once = true;
         slot.busy();
+        let via = Via {
+            listener: tenant,
+            grant: grant.as_ref(),
+        };
         match ingest
-            .frame(frame.to_vec(), Some(peer_ip.clone()), grant.as_ref())
+            .frame(frame.to_vec(), Some(peer_ip.clone()), via)
             .await
         {
             Ok(replies) => {
@@ -294,6 +289,8 @@ pub struct Hl7Ports {
 /// The running listeners, stopped together by [`Listeners::stop`].
 pub struct Listeners {
     pub ports: Hl7Ports,
+    /// The ports of the tenant listeners (`--mllp-tenant-addr`).
+    pub tenant_ports: Vec<(TenantId, u16)>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
     shutdown: watch::Sender<bool>,
 }
@@ -313,8 +310,8 @@ impl Listeners {
 }
 
 /// Binds the configured listeners and serves them in the background. The
-/// connection caps are shared by both.
-pub async fn start(settings: &Hl7Settings, ingest: Arc<Ingestor>) -> anyhow::Result<Listeners> {
+/// connection caps are shared by all of them.
+pub async fn start(settings: &Hl7Settings, ingest: Arc<Router>) -> anyhow::Result<Listeners> {
     use anyhow::Context;
     let settings = Arc::new(settings.clone());
     let gate = Arc::new(MllpGate::new(
@@ -333,6 +330,26 @@ pub async fn start(settings: &Hl7Settings, ingest: Arc<Ingestor>) -> anyhow::Res
             l,
             None,
             ingest.clone(),
+            None,
+            settings.clone(),
+            gate.clone(),
+            stop.clone(),
+        )));
+    }
+    let mut tenant_ports = Vec::new();
+    for t in &settings.routing.listeners {
+        let l = TcpListener::bind(t.addr).await.with_context(|| {
+            format!(
+                "binding the MLLP listener of tenant {} on {}",
+                t.tenant, t.addr
+            )
+        })?;
+        tenant_ports.push((t.tenant.clone(), l.local_addr()?.port()));
+        tasks.push(tokio::spawn(run(
+            l,
+            None,
+            ingest.clone(),
+            Some(t.tenant.clone()),
             settings.clone(),
             gate.clone(),
             stop.clone(),
@@ -356,6 +373,7 @@ pub async fn start(settings: &Hl7Settings, ingest: Arc<Ingestor>) -> anyhow::Res
             l,
             Some(acceptor),
             ingest,
+            None,
             settings.clone(),
             gate,
             stop,
@@ -363,6 +381,7 @@ pub async fn start(settings: &Hl7Settings, ingest: Arc<Ingestor>) -> anyhow::Res
     }
     Ok(Listeners {
         ports,
+        tenant_ports,
         tasks,
         shutdown,
     })

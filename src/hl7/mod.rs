@@ -20,9 +20,13 @@ pub mod gate;
 pub mod ingest;
 pub mod listener;
 pub mod metrics;
+mod refuse;
 pub mod replay;
+pub mod route;
+pub mod router;
 pub mod send;
 mod senders;
+pub mod unrouted;
 
 use fhirgate_hl7::ack::{AckError, Outcome};
 

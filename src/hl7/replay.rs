@@ -21,6 +21,11 @@ pub struct ReplayArgs {
     /// Messages read per page.
     #[arg(long, default_value_t = 200)]
     pub batch: i64,
+    /// Instead: deliver this message kept for no tenant (an id `fhirgate hl7
+    /// unrouted` lists) to --tenant, as if it had been received for it;
+    /// repeatable.
+    #[arg(long = "unrouted", value_name = "ID")]
+    pub unrouted: Vec<String>,
 }
 
 #[derive(Debug, Default)]
@@ -120,7 +125,8 @@ pub async fn command(settings: crate::config::Settings, args: ReplayArgs) -> any
         .context("applying migrations")?;
     let model = Arc::new(tokio::task::spawn_blocking(crate::fhir::FhirModel::load).await??);
     let tenant = settings.tenant.clone();
-    let db = crate::runtime::command_db(&db, &settings).await?;
+    let raw_db = db;
+    let db = crate::runtime::command_db(&raw_db, &settings).await?;
     {
         let (k, t) = (keyring.clone(), tenant.clone());
         db.run(move |conn| k.ensure_tenant(conn, t.as_str()))
@@ -151,12 +157,21 @@ pub async fn command(settings: crate::config::Settings, args: ReplayArgs) -> any
             .for_tenant(&settings.tenant)
             .for_server(settings.http_addr, settings.tls.is_some()),
     });
-    let summary = {
+    let summary = if args.unrouted.is_empty() {
         let ingest = ingest.clone();
+        let args = args.clone();
         tokio::task::spawn_blocking(move || run(&ingest, &args)).await??
+    } else {
+        let keyring = ingest.engine.keyring().clone();
+        super::unrouted::deliver(&ingest, &raw_db, &keyring, &args.unrouted).await?
+    };
+    let skipped = if args.unrouted.is_empty() {
+        "skipped (AR)"
+    } else {
+        "skipped (delivered before)"
     };
     println!(
-        "replayed: {} applied, {} failed, {} skipped (AR)",
+        "replayed: {} applied, {} failed, {} {skipped}",
         summary.applied, summary.failed, summary.skipped
     );
     drop(ingest);

@@ -5,6 +5,7 @@ use fhirgate_hl7::ack::{AckError, ErrorCode, ErrorLocation, Outcome};
 use fhirgate_hl7::Message;
 
 use super::config::clients::SenderGrant;
+use super::config::Hl7Settings;
 use super::Hl7Error;
 use crate::store::hl7::Sender;
 
@@ -77,6 +78,27 @@ pub(super) fn check(msg: &Message, grant: Option<&SenderGrant>) -> Result<(), Hl
     })
 }
 
+/// What a TLS connection may send as, from the client certificate rustls has
+/// verified (issue #17): `None` when certificates are not asked for or not
+/// mapped to senders.
+pub(super) fn grant_of(
+    settings: &Hl7Settings,
+    certs: Option<&[rustls::pki_types::CertificateDer<'_>]>,
+) -> anyhow::Result<Option<SenderGrant>> {
+    let Some(auth) = &settings.client_auth else {
+        return Ok(None);
+    };
+    // The end-entity certificate comes first (RFC 8446 section 4.4.2).
+    let identity = certs
+        .and_then(<[_]>::first)
+        .map(crate::tls::client_identity)
+        .transpose()?;
+    if let Some(id) = &identity {
+        tracing::debug!(client = %id, "MLLP TLS client certificate");
+    }
+    Ok(auth.senders_for(identity.as_ref()))
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -95,6 +117,7 @@ mod tests {
         let grant = SenderGrant {
             client: Some("CN=\"lab-1\"".into()),
             senders: vec![SenderPattern::parse("LAB^HOSP").unwrap()],
+            tenants: Vec::new(),
         };
         assert!(check(&msg("LAB", "HOSP"), Some(&grant)).is_ok());
         assert!(check(&msg("LAB^1.2.3^ISO", "HOSP"), Some(&grant)).is_ok());
@@ -112,6 +135,7 @@ mod tests {
         let nobody = SenderGrant {
             client: None,
             senders: Vec::new(),
+            tenants: Vec::new(),
         };
         assert!(check(&msg("LAB", "HOSP"), Some(&nobody)).is_err());
     }

@@ -42,6 +42,8 @@ pub struct Hl7Metrics {
     /// Set while messages are being closed without ACK for an unavailable
     /// database, so that the outage is logged once, not once per message.
     pub db_outage: AtomicBool,
+    /// The message counters again, per tenant (issue #18).
+    pub by_tenant: super::hl7_tenants::Hl7ByTenant,
 }
 
 /// Holds one unit of a gauge (an open connection, a message in flight) until
@@ -156,5 +158,6 @@ impl Hl7Metrics {
             let _ = writeln!(out, "# TYPE fhirgate_hl7_{name} gauge");
             let _ = writeln!(out, "fhirgate_hl7_{name} {}", v.load(Ordering::Relaxed));
         }
+        self.by_tenant.render(out);
     }
 }

@@ -221,6 +221,69 @@ pub fn page(
         .collect()
 }
 
+/// What may be shown of a stored message without opening it: no PHI (the
+/// sender and control id name systems and messages, not patients).
+#[derive(Debug, Clone, diesel::Queryable)]
+pub struct Summary {
+    pub id: String,
+    pub received_at: DateTime<Utc>,
+    pub sender: String,
+    pub control_id: String,
+    pub message_type: String,
+    pub ack_code: String,
+    /// The value-free reason it was not applied.
+    pub error: Option<String>,
+    pub replay_code: Option<String>,
+}
+
+/// The newest `limit` messages, newest first (`fhirgate hl7 unrouted`).
+pub fn summaries(
+    conn: &mut PgConnection,
+    tenant: &TenantId,
+    limit: i64,
+) -> Result<Vec<Summary>, StoreError> {
+    Ok(hm::table
+        .filter(hm::tenant_id.eq(tenant.as_str()))
+        .order(hm::id.desc())
+        .limit(limit)
+        .select((
+            hm::id,
+            hm::received_at,
+            hm::sender,
+            hm::control_id,
+            hm::message_type,
+            hm::ack_code,
+            hm::error,
+            hm::replay_code,
+        ))
+        .load(conn)?)
+}
+
+/// One stored message, opened, and the outcome of its last replay.
+pub fn opened(
+    conn: &mut PgConnection,
+    keyring: &Keyring,
+    tenant: &TenantId,
+    id: &str,
+) -> Result<Option<(Stored, Option<String>)>, StoreError> {
+    let row = hm::table
+        .find((tenant.as_str(), id))
+        .select((hm::received_at, hm::ack_code, hm::raw, hm::replay_code))
+        .first::<(DateTime<Utc>, String, Vec<u8>, Option<String>)>(conn)
+        .optional()?;
+    let Some((received_at, ack_code, raw, replay_code)) = row else {
+        return Ok(None);
+    };
+    let raw = keyring.open(conn, &binding(tenant, RAW_TYPE, id), &Ciphertext(raw))?;
+    let stored = Stored {
+        id: id.to_owned(),
+        received_at,
+        ack_code,
+        raw,
+    };
+    Ok(Some((stored, replay_code)))
+}
+
 /// Records the outcome of a replay.
 pub fn mark_replayed(
     conn: &mut PgConnection,

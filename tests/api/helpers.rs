@@ -28,6 +28,7 @@ pub struct TestApp {
     db_name: String,
     handle: actix_web::dev::ServerHandle,
     mllp: fhirgate::startup::Hl7Ports,
+    mllp_tenants: Vec<(fhirgate::tenant::TenantId, u16)>,
     ingest: std::sync::Arc<fhirgate::hl7::ingest::Ingestor>,
 }
 
@@ -221,6 +222,7 @@ async fn spawn(
     let ops_port = app.ops_port();
     let tenancy = app.tenancy();
     let mllp = app.mllp_ports();
+    let mllp_tenants = app.mllp_tenant_ports();
     let ingest = app.ingestor();
     let handle = app.handle();
     tokio::spawn(app.run_until_stopped());
@@ -243,6 +245,7 @@ async fn spawn(
         db_name,
         handle,
         mllp,
+        mllp_tenants,
         ingest,
     }
 }
@@ -253,6 +256,9 @@ pub struct Clinic {
     pub slug: String,
     pub base: String,
     pub client: reqwest::Client,
+    /// Its authorization server, for tests that mint other tokens (not every
+    /// build of this test binary has one).
+    #[allow(dead_code)]
     pub authority: Arc<fhirgate::auth::Authority>,
 }
 
@@ -469,6 +475,15 @@ impl TestApp {
             .next()
             .and_then(|p| p.parse().ok())
             .expect("a port in the server URL")
+    }
+
+    /// The port of the MLLP listener of the tenant `slug` (`--mllp-tenant-addr`).
+    pub fn mllp_tenant_port(&self, slug: &str) -> u16 {
+        self.mllp_tenants
+            .iter()
+            .find(|(t, _)| t.as_str() == slug)
+            .map(|(_, p)| *p)
+            .expect("a listener for the tenant")
     }
 
     pub fn mllp_tls_port(&self) -> u16 {

@@ -180,6 +180,7 @@ async fn replay_is_idempotent() {
             &fhirgate::hl7::replay::ReplayArgs {
                 include_errors: false,
                 batch: 1,
+                unrouted: Vec::new(),
             },
         )
     })

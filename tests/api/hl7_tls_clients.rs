@@ -20,13 +20,13 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use fhirgate::hl7::config::clients::{rule_of_flag, ClientAuth};
+use fhirgate::hl7::config::clients::{rule_of_flag, ClientAuth, ClientCertRule};
 
 use crate::helpers::*;
 use crate::hl7::{count, oru};
 use crate::hl7_client::*;
 
-struct Issued {
+pub(crate) struct Issued {
     cert: X509,
     key: PKey<Private>,
 }
@@ -131,16 +131,16 @@ fn fingerprint(issued: &Issued) -> String {
 /// The PKI of one test: a client CA that also signs the server's certificate,
 /// lab-1 (mapped by CN to LAB^HOSP), rad-1 (mapped by fingerprint to RAD^*),
 /// and a lab-1 signed by a CA the gateway does not know.
-struct Pki {
+pub(crate) struct Pki {
     dir: PathBuf,
     ca: Issued,
-    lab: Issued,
+    pub(crate) lab: Issued,
     rad: Issued,
     stranger: Issued,
 }
 
 impl Pki {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let dir = std::env::temp_dir().join(format!("mllp-mtls-{}", uuid::Uuid::new_v4().simple()));
         std::fs::create_dir_all(&dir).unwrap();
         let ca = issue("Test client CA", None, "");
@@ -156,14 +156,23 @@ impl Pki {
 
     /// A gateway whose MLLP TLS listener requires these client certificates.
     async fn gateway(&self) -> TestApp {
-        let server = issue("localhost", Some(&self.ca), "server");
-        let (cert, key) = write_pem(&self.dir, "server", &server);
-        let ca = self.dir.join("client-ca.pem");
-        std::fs::write(&ca, self.ca.cert.to_pem().unwrap()).unwrap();
         let rules = vec![
             rule_of_flag("cn:lab-1=LAB^HOSP").unwrap(),
             rule_of_flag(&format!("sha256:{}=RAD^*", fingerprint(&self.rad))).unwrap(),
         ];
+        self.gateway_with(rules, |_| {}).await
+    }
+
+    /// The same with these certificate entries, and `configure` after.
+    pub(crate) async fn gateway_with(
+        &self,
+        rules: Vec<ClientCertRule>,
+        configure: impl FnOnce(&mut fhirgate::config::Settings),
+    ) -> TestApp {
+        let server = issue("localhost", Some(&self.ca), "server");
+        let (cert, key) = write_pem(&self.dir, "server", &server);
+        let ca = self.dir.join("client-ca.pem");
+        std::fs::write(&ca, self.ca.cert.to_pem().unwrap()).unwrap();
         spawn_app_with(move |s| {
             s.hl7.mllp_tls = Some(("127.0.0.1:0".parse().unwrap(), cert, key));
             s.hl7.client_auth = Some(ClientAuth {
@@ -171,13 +180,14 @@ impl Pki {
                 required: true,
                 rules,
             });
+            configure(s);
         })
         .await
     }
 
     /// Sends `msg` over TLS as `client` (None: no certificate): its ACK, or
     /// why none came (handshake refused, connection closed).
-    async fn send(
+    pub(crate) async fn send(
         &self,
         app: &TestApp,
         client: Option<&Issued>,
@@ -235,7 +245,7 @@ impl Drop for Pki {
 }
 
 /// An ORU^R01 from sending application `app` at facility `facility`.
-fn oru_from(app: &str, facility: &str, control: &str, mrn: &str) -> String {
+pub(crate) fn oru_from(app: &str, facility: &str, control: &str, mrn: &str) -> String {
     oru(control, mrn).replacen("|LABSYS|CITYLAB|", &format!("|{app}|{facility}|"), 1)
 }
 

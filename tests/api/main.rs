@@ -39,6 +39,7 @@ mod hl7_dedupe;
 mod hl7_limits;
 mod hl7_merge;
 mod hl7_samples;
+mod hl7_tenancy;
 mod hl7_tls_clients;
 mod host;
 mod import;

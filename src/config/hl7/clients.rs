@@ -5,11 +5,14 @@
 //! `openssl x509 -fingerprint -sha256` prints it) and/or its subject CN; an
 //! entry naming both matches only a certificate having both. A sender is
 //! `MSH-3^MSH-4`, the namespace ids (HD.1) of the sending application and
-//! facility, `*` standing for any value of that component.
+//! facility, `*` standing for any value of that component. An entry may also
+//! name the tenant its senders' messages are for (issue #18, `hl7/route.rs`).
 
 use std::path::PathBuf;
 
 use serde::Deserialize;
+
+use crate::tenant::TenantId;
 
 /// One `[[hl7.client_certs]]` entry of the TOML file.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -18,6 +21,8 @@ pub struct ClientCertFile {
     pub cn: Option<String>,
     pub fingerprint: Option<String>,
     pub senders: Vec<String>,
+    /// The clinic (slug) these senders' messages are for.
+    pub tenant: Option<String>,
 }
 
 /// `MSH-3.1^MSH-4.1`; `None` is `*` (any value, also an empty one).
@@ -79,6 +84,7 @@ pub struct ClientCertRule {
     pub cn: Option<String>,
     pub fingerprint: Option<[u8; 32]>,
     pub senders: Vec<SenderPattern>,
+    pub tenant: Option<TenantId>,
 }
 
 impl ClientCertRule {
@@ -109,6 +115,8 @@ pub struct SenderGrant {
     /// The certificate, for logs (`None`: the client sent none).
     pub client: Option<String>,
     pub senders: Vec<SenderPattern>,
+    /// The senders of entries that name a tenant, with it.
+    pub tenants: Vec<(SenderPattern, TenantId)>,
 }
 
 impl SenderGrant {
@@ -125,6 +133,28 @@ impl SenderGrant {
             .iter()
             .any(|p| p.application_matches(application))
     }
+
+    /// The tenants the certificate names for a message from this sender: those
+    /// of the entries permitting it; for a sender no entry permits (the message
+    /// gets AR), those of every entry, so that the refusal is kept with the
+    /// clinic the certificate belongs to.
+    pub fn tenants_for(&self, application: &str, facility: &str) -> Vec<TenantId> {
+        let permitting: Vec<&TenantId> = self
+            .tenants
+            .iter()
+            .filter(|(p, _)| p.matches(application, facility))
+            .map(|(_, t)| t)
+            .collect();
+        let mut out: Vec<TenantId> =
+            if permitting.is_empty() && !self.permits(application, facility) {
+                self.tenants.iter().map(|(_, t)| t.clone()).collect()
+            } else {
+                permitting.into_iter().cloned().collect()
+            };
+        out.sort();
+        out.dedup();
+        out
+    }
 }
 
 impl ClientAuth {
@@ -135,16 +165,20 @@ impl ClientAuth {
         if self.rules.is_empty() {
             return None;
         }
-        let senders = client.map_or_else(Vec::new, |id| {
-            self.rules
-                .iter()
-                .filter(|r| r.matches(id))
-                .flat_map(|r| r.senders.iter().cloned())
-                .collect()
+        let matching: Vec<&ClientCertRule> = client.map_or_else(Vec::new, |id| {
+            self.rules.iter().filter(|r| r.matches(id)).collect()
         });
         Some(SenderGrant {
             client: client.map(ToString::to_string),
-            senders,
+            senders: matching
+                .iter()
+                .flat_map(|r| r.senders.iter().cloned())
+                .collect(),
+            tenants: matching
+                .iter()
+                .filter_map(|r| Some((r, r.tenant.clone()?)))
+                .flat_map(|(r, t)| r.senders.iter().map(move |p| (p.clone(), t.clone())))
+                .collect(),
         })
     }
 }
@@ -180,18 +214,29 @@ pub fn rule_of(file: &ClientCertFile) -> anyhow::Result<ClientCertRule> {
             .iter()
             .map(|s| SenderPattern::parse(s))
             .collect::<anyhow::Result<_>>()?,
+        tenant: file
+            .tenant
+            .as_deref()
+            .map(|t| TenantId::parse_slug(t).map_err(anyhow::Error::msg))
+            .transpose()?,
     })
 }
 
-/// The flag form, `cn:NAME=SENDER[,SENDER...]` or `sha256:HEX=SENDER[,...]`.
+/// The flag form, `cn:NAME=SENDER[,SENDER...]` or `sha256:HEX=SENDER[,...]`,
+/// optionally followed by `@SLUG`, the tenant of those senders' messages (a
+/// slug has no `@`, so the last one in SENDERS starts it).
 pub fn rule_of_flag(flag: &str) -> anyhow::Result<ClientCertRule> {
     let bad = || {
         anyhow::anyhow!(
-            "--mllp-tls-client-sender takes cn:NAME=SENDERS or sha256:HEX=SENDERS \
+            "--mllp-tls-client-sender takes cn:NAME=SENDERS[@SLUG] or sha256:HEX=SENDERS[@SLUG] \
              (SENDERS: MSH-3^MSH-4, comma-separated), not {flag:?}"
         )
     };
     let (who, senders) = flag.rsplit_once('=').ok_or_else(bad)?;
+    let (senders, tenant) = match senders.rsplit_once('@') {
+        Some((s, t)) => (s, Some(t.to_owned())),
+        None => (senders, None),
+    };
     let (kind, value) = who.split_once(':').ok_or_else(bad)?;
     if kind != "cn" && kind != "sha256" {
         return Err(bad());
@@ -200,6 +245,7 @@ pub fn rule_of_flag(flag: &str) -> anyhow::Result<ClientCertRule> {
         cn: (kind == "cn").then(|| value.to_owned()),
         fingerprint: (kind == "sha256").then(|| value.to_owned()),
         senders: senders.split(',').map(str::to_owned).collect(),
+        tenant,
     })
 }
 
@@ -240,105 +286,5 @@ pub fn resolve(
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
-mod tests {
-    use super::*;
-
-    fn id(cn: Option<&str>, fp: u8) -> ClientIdentity {
-        ClientIdentity {
-            fingerprint: [fp; 32],
-            cn: cn.map(str::to_owned),
-        }
-    }
-
-    #[test]
-    fn senders_are_msh3_caret_msh4_with_wildcards() {
-        let p = SenderPattern::parse("LAB^HOSP").unwrap();
-        assert!(p.matches("LAB", "HOSP"));
-        assert!(!p.matches("LAB", "OTHER") && !p.matches("OTHER", "HOSP"));
-        let any_fac = SenderPattern::parse("LAB^*").unwrap();
-        assert!(any_fac.matches("LAB", "") && any_fac.matches("LAB", "X"));
-        assert!(SenderPattern::parse("*^*").unwrap().matches("", ""));
-        for bad in ["LAB", "LAB^HOSP^X", "^HOSP", "LAB^", ""] {
-            assert!(SenderPattern::parse(bad).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn a_certificate_gets_the_senders_of_every_entry_it_matches() {
-        let fp = hex::encode([7u8; 32]);
-        let auth = ClientAuth {
-            ca: PathBuf::new(),
-            required: true,
-            rules: vec![
-                rule_of_flag("cn:lab-1=LAB^HOSP").unwrap(),
-                rule_of_flag(&format!("sha256:{fp}=RAD^*")).unwrap(),
-                rule_of(&ClientCertFile {
-                    cn: Some("lab-1".into()),
-                    fingerprint: Some(hex::encode([9u8; 32])),
-                    senders: vec!["PHARM^HOSP".into()],
-                })
-                .unwrap(),
-            ],
-        };
-        let g = auth.senders_for(Some(&id(Some("lab-1"), 7))).unwrap();
-        assert!(g.permits("LAB", "HOSP") && g.permits("RAD", "ANY"));
-        // The third entry wants both the CN and its fingerprint.
-        assert!(!g.permits("PHARM", "HOSP"));
-        assert!(!g.permits("LAB", "OTHER"));
-        assert!(g.knows_application("LAB") && !g.knows_application("OTHER"));
-        // A certificate matching nothing, or none at all, may send as nobody.
-        assert!(!auth
-            .senders_for(Some(&id(Some("lab-2"), 1)))
-            .unwrap()
-            .permits("LAB", "HOSP"));
-        assert!(auth.senders_for(None).unwrap().senders.is_empty());
-        // No mapping: no restriction.
-        let open = ClientAuth {
-            rules: Vec::new(),
-            ..auth
-        };
-        assert!(open.senders_for(Some(&id(None, 1))).is_none());
-    }
-
-    #[test]
-    fn a_client_ca_requires_certificates_and_the_tls_listener() {
-        let ca = || Some(PathBuf::from("ca.pem"));
-        let flags = ["cn:lab-1=LAB^HOSP".to_owned()];
-        let auth = resolve(ca(), false, &[], &flags, true).unwrap().unwrap();
-        assert!(auth.required && auth.rules.len() == 1);
-        assert!(
-            !resolve(ca(), true, &[], &[], true)
-                .unwrap()
-                .unwrap()
-                .required
-        );
-        assert!(resolve(None, false, &[], &[], false).unwrap().is_none());
-        // Settings that would do nothing are refused, not ignored.
-        assert!(resolve(ca(), false, &[], &[], false).is_err());
-        assert!(resolve(None, false, &[], &flags, true).is_err());
-        assert!(resolve(None, true, &[], &[], true).is_err());
-    }
-
-    #[test]
-    fn entries_are_checked() {
-        let colons = [0xABu8; 32].map(|b| format!("{b:02X}")).join(":");
-        assert_eq!(
-            rule_of_flag(&format!("sha256:{colons}=A^B"))
-                .unwrap()
-                .fingerprint,
-            Some([0xAB; 32])
-        );
-        for bad in [
-            "lab-1=LAB^HOSP",
-            "cn:lab-1",
-            "dn:lab-1=LAB^HOSP",
-            "sha256:abcd=LAB^HOSP",
-            "cn:=LAB^HOSP",
-            "cn:lab-1=LAB",
-        ] {
-            assert!(rule_of_flag(bad).is_err(), "{bad}");
-        }
-        assert!(rule_of(&ClientCertFile::default()).is_err());
-    }
-}
+#[path = "clients_tests.rs"]
+mod tests;
