@@ -197,7 +197,7 @@ async fn record(db: &Db, keyring: &Arc<Keyring>, what: &str) -> anyhow::Result<(
     db.for_tenant(&server)
         .run(move |c| {
             k.ensure_tenant(c, t.as_str())?;
-            crate::audit::store_batch(c, &k, &t, &mut vec![r])
+            crate::audit::store_batch(c, &k, &t, std::slice::from_ref(&r))
         })
         .await?;
     Ok(())
