@@ -114,11 +114,21 @@ async fn history_bundle(
         HistoryLevel::Type(t) => format!("{base}/{t}/_history"),
         HistoryLevel::System => format!("{base}/_history"),
     };
+    // The whole history of an id that never existed here is 404, as its read
+    // is (http.html#history names no answer for it; a resource "that does
+    // not exist" is 404 throughout http.html): one answer for a made-up id
+    // and for another tenant's (issue #18). Filtered by `_since` or paged,
+    // an empty page is an empty Bundle.
+    let whole_instance =
+        matches!(level, HistoryLevel::Instance(..)) && since.is_none() && cursor.is_none();
     let (versions, total) = engine
         .read_only(svc, move |svc, conn| {
             svc.history(conn, &level.borrow(), since, cursor.as_ref(), count)
         })
         .await?;
+    if whole_instance && total == 0 {
+        return Err(FhirError::NotFound("no such resource".into()));
+    }
     let mut bundle = Bundle::new("history");
     bundle.total = Some(total);
     bundle.link.push(Link {
