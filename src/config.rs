@@ -312,6 +312,8 @@ impl Settings {
         let tenant = match common.tenant.as_deref() {
             None => crate::tenant::TenantId::default_tenant(),
             Some(crate::tenant::TenantId::DEFAULT) => crate::tenant::TenantId::default_tenant(),
+            // The server scope's keys and held HL7 messages (`keys rotate`).
+            Some(crate::tenant::TenantId::SERVER) => crate::tenant::TenantId::server(),
             Some(slug) => crate::tenant::TenantId::parse_slug(slug).map_err(anyhow::Error::msg)?,
         };
         Ok(Self {
