@@ -272,28 +272,36 @@ impl Clinic {
     }
 
     pub async fn post_json(&self, path: &str, body: &Value) -> reqwest::Response {
-        self.client
-            .post(self.url(path))
-            .header("content-type", FHIR_JSON)
-            .body(body.to_string())
-            .send()
-            .await
-            .unwrap()
+        post_json_to(&self.client, self.url(path), body).await
     }
 
     /// Creates a resource at this clinic's base; its id.
     pub async fn create(&self, resource: &Value) -> String {
-        let rtype = resource["resourceType"].as_str().unwrap();
-        let resp = self.post_json(rtype, resource).await;
-        assert_eq!(
-            resp.status(),
-            201,
-            "create {rtype}: {}",
-            resp.text().await.unwrap()
-        );
-        let body: Value = resp.json().await.unwrap();
-        body["id"].as_str().unwrap().to_owned()
+        created(self.post_json(resource_type(resource), resource).await)
+            .await
+            .0
     }
+}
+
+fn resource_type(resource: &Value) -> &str {
+    resource["resourceType"].as_str().unwrap()
+}
+
+async fn post_json_to(client: &reqwest::Client, url: String, body: &Value) -> reqwest::Response {
+    client
+        .post(url)
+        .header("content-type", FHIR_JSON)
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The (id, body) of a create's 201 answer.
+async fn created(resp: reqwest::Response) -> (String, Value) {
+    assert_eq!(resp.status(), 201, "create: {}", resp.text().await.unwrap());
+    let body: Value = resp.json().await.unwrap();
+    (body["id"].as_str().unwrap().to_owned(), body)
 }
 
 impl TestApp {
@@ -524,13 +532,7 @@ impl TestApp {
     }
 
     pub async fn post_json(&self, path: &str, body: &Value) -> reqwest::Response {
-        self.client
-            .post(self.url(path))
-            .header("content-type", FHIR_JSON)
-            .body(body.to_string())
-            .send()
-            .await
-            .unwrap()
+        post_json_to(&self.client, self.url(path), body).await
     }
 
     pub async fn put_json(&self, path: &str, body: &Value) -> reqwest::Response {
@@ -549,16 +551,7 @@ impl TestApp {
 
     /// Creates a resource and returns (id, body).
     pub async fn create(&self, resource: &Value) -> (String, Value) {
-        let rtype = resource["resourceType"].as_str().unwrap();
-        let resp = self.post_json(rtype, resource).await;
-        assert_eq!(
-            resp.status(),
-            201,
-            "create {rtype}: {}",
-            resp.text().await.unwrap()
-        );
-        let body: Value = resp.json().await.unwrap();
-        (body["id"].as_str().unwrap().to_owned(), body)
+        created(self.post_json(resource_type(resource), resource).await).await
     }
 
     /// A direct connection to this test's database.
