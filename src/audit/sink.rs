@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use diesel::Connection;
 use tokio::sync::mpsc;
 
 use super::{store_batch, AuditRecord};
@@ -104,8 +105,12 @@ fn drain(
     }
 }
 
-/// Stores a batch, one transaction per tenant in it (in the order of each
-/// tenant's first record).
+/// Stores a batch in one transaction, each tenant's records after setting
+/// that tenant (row-level security checks every row against it). One
+/// transaction per tenant instead was one commit (a WAL flush) per tenant per
+/// batch: with reads spread over 200 tenants a batch became ~200 commits of
+/// one or two records, the writer fell behind and its full queue held the
+/// reads back (docs/performance.md, issue #18).
 fn write_batches(db: &Db, keyring: &Keyring, batch: &mut Vec<(TenantId, AuditRecord)>) {
     let mut groups: Vec<(TenantId, Vec<AuditRecord>)> = Vec::new();
     for (tenant, record) in batch.drain(..) {
@@ -114,16 +119,21 @@ fn write_batches(db: &Db, keyring: &Keyring, batch: &mut Vec<(TenantId, AuditRec
             None => groups.push((tenant, vec![record])),
         }
     }
-    for (tenant, mut records) in groups {
-        write_batch(&db.for_tenant(&tenant), keyring, &tenant, &mut records);
-    }
+    write_groups(db, keyring, &groups);
 }
 
-fn write_batch(db: &Db, keyring: &Keyring, tenant: &TenantId, batch: &mut Vec<AuditRecord>) {
+fn write_groups(db: &Db, keyring: &Keyring, groups: &[(TenantId, Vec<AuditRecord>)]) {
     let mut attempt = 0;
     loop {
-        // `db` is bound to the tenant: one transaction that has set it.
-        let result = db.run_sync(|conn| store_batch(conn, keyring, tenant, batch));
+        let result = db.run_sync(|conn| {
+            conn.transaction(|conn| {
+                for (tenant, records) in groups {
+                    crate::store::pool::set_tenant(conn, tenant)?;
+                    store_batch(conn, keyring, tenant, records)?;
+                }
+                Ok::<(), crate::store::StoreError>(())
+            })
+        });
         match result {
             Ok(()) => break,
             // A passing fault (failover, restart) is retried for ~10 s; after that the
@@ -140,10 +150,10 @@ fn write_batch(db: &Db, keyring: &Keyring, tenant: &TenantId, batch: &mut Vec<Au
                 std::thread::sleep(Duration::from_millis(250 * attempt));
             }
             Err(e) => {
-                tracing::error!(error = %e, lost = batch.len(), "audit batch could not be stored");
+                let lost: usize = groups.iter().map(|(_, r)| r.len()).sum();
+                tracing::error!(error = %e, lost, "audit batch could not be stored");
                 break;
             }
         }
     }
-    batch.clear();
 }

@@ -269,6 +269,18 @@ where
     }
 }
 
+/// Sets the tenant of the transaction `conn` is in, for what follows in it:
+/// the audit writer stores several tenants' records in one transaction, one
+/// tenant after another (audit/sink.rs). `set_config(.., true)` ends with the
+/// transaction, as [`Db::for_tenant`]'s does.
+pub fn set_tenant(conn: &mut PgConnection, tenant: &TenantId) -> Result<(), StoreError> {
+    use diesel::RunQueryDsl;
+    diesel::sql_query("SELECT set_config('app.tenant', $1, true)")
+        .bind::<diesel::sql_types::Text, _>(tenant.as_str())
+        .execute(conn)?;
+    Ok(())
+}
+
 fn unreachable() -> StoreError {
     StoreError::Pool("the database is unreachable".into())
 }
