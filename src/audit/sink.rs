@@ -25,9 +25,9 @@ const BATCH: usize = 256;
 const LINGER: Duration = Duration::from_millis(3);
 
 /// A handle on the one audit writer, for one tenant: every tenant's records
-/// share the writer's queue and thread ([`AuditSink::for_tenant`]), and each
-/// batch is stored one transaction per tenant (row-level security lets a
-/// transaction write only its own tenant's rows).
+/// share the writer's queue and thread ([`AuditSink::for_tenant`]); a batch
+/// is one transaction that sets each tenant before storing its records
+/// (row-level security checks every row against it).
 #[derive(Clone)]
 pub struct AuditSink {
     tx: mpsc::Sender<(TenantId, AuditRecord)>,
