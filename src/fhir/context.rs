@@ -334,10 +334,8 @@ impl actix_web::FromRequest for Site {
             .app_data::<web::Data<crate::fhir::tenancy::Tenancy>>()
             .cloned();
         let slug = req.match_info().get("tenant").map(str::to_owned);
-        let output = negotiate(req, &[]).unwrap_or(Output {
-            format: Format::Json,
-            pretty: false,
-        });
+        // Negotiated only for a refusal: not on every request's way in.
+        let req = req.clone();
         Box::pin(async move {
             use crate::fhir::tenancy::SiteError;
             let found = match tenancy {
@@ -345,6 +343,10 @@ impl actix_web::FromRequest for Site {
                 None => Err(SiteError::Failed("no tenants' registry".into())),
             };
             found.map(Site).map_err(|e| {
+                let output = negotiate(&req, &[]).unwrap_or(Output {
+                    format: Format::Json,
+                    pretty: false,
+                });
                 let err = match e {
                     SiteError::NotFound => {
                         FhirError::NotFound("no FHIR endpoint at this path".into())
