@@ -104,6 +104,7 @@ impl Application {
         // ANALYZE needs the tables' owner: the owner's login, not the serving role's.
         crate::store::statistics::start(db.clone(), maintenance_stop.clone()).await;
         tenancy.start_refreshing();
+        tenancy.start_polling_revocations();
         let metrics = state.metrics.clone();
         let reached = std::net::SocketAddr::new(settings.http_addr.ip(), port);
         // Each HL7 message goes to the tenant it is routed to (issue #18).

@@ -177,6 +177,27 @@ pub fn store_batch(
     store::audit::insert_many(conn, keyring, tenant, rows)
 }
 
+/// Stores several tenants' records in one statement (the background writer's
+/// path when a batch holds more than one tenant's); `conn` is in the
+/// writer's transaction.
+pub fn store_tenants(
+    conn: &mut PgConnection,
+    keyring: &Keyring,
+    groups: &[(TenantId, Vec<AuditRecord>)],
+) -> Result<(), StoreError> {
+    let mut keys = store::keys::TenantKeys::new(conn);
+    let mut rows = Vec::with_capacity(groups.len());
+    for (tenant, records) in groups {
+        let ix = keyring.indexer(&mut keys, tenant.as_str())?;
+        let tenant_rows = records
+            .iter()
+            .map(|r| to_row(&ix, r, crate::time::now_ms()))
+            .collect::<Result<Vec<_>, _>>()?;
+        rows.push((tenant, tenant_rows));
+    }
+    store::audit::insert_tenants(&mut keys, keyring, rows)
+}
+
 /// The row of the AuditEvent for `record`, for the caller to commit with the
 /// change it records (writes commit their AuditEvent in their transaction).
 pub fn row_in_tx(

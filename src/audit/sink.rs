@@ -7,7 +7,7 @@ use std::time::Duration;
 use diesel::Connection;
 use tokio::sync::mpsc;
 
-use super::{store_batch, AuditRecord};
+use super::{store_batch, store_tenants, AuditRecord};
 use crate::crypto::Keyring;
 use crate::store::Db;
 use crate::tenant::TenantId;
@@ -105,12 +105,13 @@ fn drain(
     }
 }
 
-/// Stores a batch in one transaction, each tenant's records after setting
-/// that tenant (row-level security checks every row against it). One
-/// transaction per tenant instead was one commit (a WAL flush) per tenant per
+/// Stores a batch in one transaction and one INSERT statement, each row
+/// checked by row-level security against its own tenant (`store_tenants`).
+/// One transaction per tenant was one commit (a WAL flush) per tenant per
 /// batch: with reads spread over 200 tenants a batch became ~200 commits of
 /// one or two records, the writer fell behind and its full queue held the
-/// reads back (docs/performance.md, issue #18).
+/// reads back; one transaction with a set_config and an INSERT per tenant
+/// was still ~2 statements per record (docs/performance.md, issue #18).
 fn write_batches(db: &Db, keyring: &Keyring, batch: &mut Vec<(TenantId, AuditRecord)>) {
     let mut groups: Vec<(TenantId, Vec<AuditRecord>)> = Vec::new();
     for (tenant, record) in batch.drain(..) {
@@ -126,12 +127,12 @@ fn write_groups(db: &Db, keyring: &Keyring, groups: &[(TenantId, Vec<AuditRecord
     let mut attempt = 0;
     loop {
         let result = db.run_sync(|conn| {
-            conn.transaction(|conn| {
-                for (tenant, records) in groups {
+            conn.transaction(|conn| match groups {
+                [(tenant, records)] => {
                     crate::store::pool::set_tenant(conn, tenant)?;
-                    store_batch(conn, keyring, tenant, records)?;
+                    store_batch(conn, keyring, tenant, records)
                 }
-                Ok::<(), crate::store::StoreError>(())
+                _ => store_tenants(conn, keyring, groups),
             })
         });
         match result {

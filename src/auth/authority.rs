@@ -358,7 +358,8 @@ impl Authority {
         }
     }
 
-    /// Brings the revocations up to date (every second, `start_polling`).
+    /// Brings the revocations up to date (fhir/tenancy.rs polls every
+    /// site's when any tenant's revocations moved).
     pub async fn poll_revocations(&self) -> Result<(), AuthError> {
         let after = self.revoked.read().map(|r| r.last_seq()).unwrap_or(0);
         let rows = self
@@ -372,23 +373,6 @@ impl Authority {
             }
         }
         Ok(())
-    }
-
-    /// Polls the revocations every second until `stop`.
-    pub fn start_polling(self: &Arc<Self>, stop: Arc<std::sync::atomic::AtomicBool>) {
-        let me = Arc::downgrade(self);
-        tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-                if stop.load(std::sync::atomic::Ordering::Relaxed) {
-                    return;
-                }
-                let Some(a) = me.upgrade() else { return };
-                if let Err(e) = a.poll_revocations().await {
-                    tracing::debug!(error = %e, "polling token revocations");
-                }
-            }
-        });
     }
 }
 

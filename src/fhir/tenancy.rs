@@ -31,6 +31,9 @@ use crate::tenant::TenantId;
 
 /// How often the tenants table is read again.
 pub const REFRESH: Duration = Duration::from_secs(5);
+/// How long every site keeps reading its revocations after the revocation
+/// sequence moved: a revocation commits a moment after its number is taken.
+const REVOCATION_WINDOW: Duration = Duration::from_secs(3);
 /// The least time between two reads for a slug not known yet.
 const MISS_REFRESH: Duration = Duration::from_secs(1);
 
@@ -248,6 +251,55 @@ impl Tenancy {
         });
     }
 
+    /// Keeps every site's revocations up to date until `stop`: once a
+    /// second one read of the revocation sequence, shared by every tenant;
+    /// while it has moved in the last [`REVOCATION_WINDOW`], each site reads
+    /// its tenant's new revocations. One poll per site per second was 200
+    /// transactions a second with 200 clinics loaded (docs/performance.md).
+    pub fn start_polling_revocations(self: &Arc<Self>) {
+        let me = Arc::downgrade(self);
+        let stop = self.parts.stop.clone();
+        tokio::spawn(async move {
+            let mut last: Option<i64> = None;
+            let mut moved_at: Option<Instant> = None;
+            loop {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                if stop.load(Ordering::Relaxed) {
+                    return;
+                }
+                let Some(t) = me.upgrade() else { return };
+                let now = t
+                    .parts
+                    .db
+                    .run(crate::store::auth::revocations::last_seq)
+                    .await;
+                let now = match now {
+                    Ok(now) => now,
+                    Err(e) => {
+                        tracing::debug!(error = %e, "polling token revocations");
+                        continue;
+                    }
+                };
+                if last != Some(now) {
+                    (last, moved_at) = (Some(now), Some(Instant::now()));
+                }
+                if moved_at.is_none_or(|at| at.elapsed() >= REVOCATION_WINDOW) {
+                    continue;
+                }
+                let sites: Vec<Arc<AppState>> = t
+                    .sites
+                    .read()
+                    .map(|s| s.values().cloned().collect())
+                    .unwrap_or_default();
+                for site in sites {
+                    if let Err(e) = site.authority.poll_revocations().await {
+                        tracing::debug!(error = %e, "polling token revocations");
+                    }
+                }
+            }
+        });
+    }
+
     async fn build(&self, tenant: &TenantId) -> Result<Arc<AppState>, SiteError> {
         let p = &self.parts;
         let failed = |what: &str, e: &dyn std::fmt::Display| {
@@ -271,7 +323,6 @@ impl Tenancy {
         )
         .await
         .map_err(|e| failed("loading the token signing keys", &e))?;
-        authority.start_polling(p.stop.clone());
         let engine = Arc::new(
             Engine::new(
                 db,

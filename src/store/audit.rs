@@ -7,9 +7,10 @@ use diesel::prelude::*;
 
 use super::batch::{Builder, Col};
 use super::error::{skip_unreadable, Unreadable};
+use super::keys::TenantKeys;
 use super::schema::audit_events as ae;
 use super::StoreError;
-use crate::crypto::{Ciphertext, Keyring, PhiBytes, RowBinding};
+use crate::crypto::{Ciphertext, KeySource, Keyring, PhiBytes, RowBinding};
 use crate::model::{ResourceId, ResourceType};
 use crate::tenant::TenantId;
 
@@ -95,58 +96,109 @@ pub(crate) fn stage(
     if rows.is_empty() {
         return Ok(());
     }
-    let n = rows.len();
-    let (mut id, mut recorded, mut key, mut body) = (
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-    );
-    let (mut type_code, mut subtype, mut action, mut outcome, mut address) = (
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-    );
-    let [mut entities, mut patients, mut agents, mut terms] = <[Vec<String>; 4]>::default();
-    for r in rows {
-        let (key_id, ct) = keyring.seal(conn, &binding(tenant, r.id.as_str()), &r.body)?;
-        id.push(r.id.to_string());
-        recorded.push(r.recorded);
-        key.push(key_id);
-        body.push(Some(ct.0));
-        type_code.push(r.type_code);
-        subtype.push(r.subtype);
-        action.push(r.action);
-        outcome.push(r.outcome);
-        address.push(r.address);
-        entities.push(array_literal(&r.entities));
-        patients.push(array_literal(&r.patients));
-        agents.push(array_literal(&r.agents));
-        terms.push(array_literal(&r.terms));
-    }
-    let mut cols = vec![
-        Col::Text(id),
-        Col::Time(recorded),
-        Col::Int(key),
-        Col::NBytes(body),
-        Col::Text(type_code),
-        Col::Text(subtype),
-        Col::Text(action),
-        Col::Text(outcome),
-        Col::NText(address),
-    ];
-    cols.extend([entities, patients, agents, terms].map(Col::Text));
+    let mut c = Columns::default();
+    c.seal(conn, keyring, tenant, rows)?;
+    let (_, cols) = c.into_cols();
     let args: Vec<String> = cols.into_iter().map(|c| b.param(c)).collect();
     b.push(format!(
         "INSERT INTO audit_events (tenant_id, id, recorded, key_id, body, type_code, subtype, \
-         action, outcome, entities, patients, agents, address, terms) \
-         SELECT $1, a.id, a.rec, a.k, a.b, a.t, a.s, a.ac, a.o, a.e::text[], a.p::text[], a.g::text[], \
-         a.addr, a.tm::text[] FROM unnest({}) AS a(id, rec, k, b, t, s, ac, o, addr, e, p, g, tm)",
+         action, outcome, address, entities, patients, agents, terms) \
+         SELECT $1, a.id, a.rec, a.k, a.b, a.t, a.s, a.ac, a.o, a.addr, a.e::text[], a.p::text[], \
+         a.g::text[], a.tm::text[] FROM unnest({}) AS a(id, rec, k, b, t, s, ac, o, addr, e, p, g, tm)",
         args.join(", ")
     ));
     Ok(())
+}
+
+/// Several tenants' AuditEvents in one statement: the audit writer's batch
+/// when its records are of more than one tenant. `fhirgate_insert_audit`
+/// (migrations/..000015_audit_batches) sets each row's tenant before
+/// inserting it, so that row-level security checks every row against its
+/// own tenant, as a transaction per tenant would, for one round trip where
+/// that was two statements per tenant.
+pub fn insert_tenants(
+    keys: &mut TenantKeys<'_>,
+    keyring: &Keyring,
+    groups: Vec<(&TenantId, Vec<AuditRow>)>,
+) -> Result<(), StoreError> {
+    let mut c = Columns::default();
+    for (tenant, rows) in groups {
+        c.seal(keys, keyring, tenant, rows)?;
+    }
+    if c.id.is_empty() {
+        return Ok(());
+    }
+    let (tenants, cols) = c.into_cols();
+    let mut b = Builder::unbound();
+    let mut args = vec![b.param(Col::Text(tenants))];
+    args.extend(cols.into_iter().map(|c| b.param(c)));
+    b.push(format!("SELECT fhirgate_insert_audit({})", args.join(", ")));
+    b.execute(keys.conn())
+}
+
+/// AuditEvent rows as the columns of a multi-row INSERT, sealed.
+#[derive(Default)]
+struct Columns {
+    tenant: Vec<String>,
+    id: Vec<String>,
+    recorded: Vec<DateTime<Utc>>,
+    key: Vec<i32>,
+    body: Vec<Option<Vec<u8>>>,
+    type_code: Vec<String>,
+    subtype: Vec<String>,
+    action: Vec<String>,
+    outcome: Vec<String>,
+    address: Vec<Option<String>>,
+    entities: Vec<String>,
+    patients: Vec<String>,
+    agents: Vec<String>,
+    terms: Vec<String>,
+}
+
+impl Columns {
+    fn seal<S: KeySource<Error = StoreError>>(
+        &mut self,
+        keys: &mut S,
+        keyring: &Keyring,
+        tenant: &TenantId,
+        rows: Vec<AuditRow>,
+    ) -> Result<(), StoreError> {
+        for r in rows {
+            let (key_id, ct) = keyring.seal(keys, &binding(tenant, r.id.as_str()), &r.body)?;
+            self.tenant.push(tenant.as_str().to_owned());
+            self.id.push(r.id.to_string());
+            self.recorded.push(r.recorded);
+            self.key.push(key_id);
+            self.body.push(Some(ct.0));
+            self.type_code.push(r.type_code);
+            self.subtype.push(r.subtype);
+            self.action.push(r.action);
+            self.outcome.push(r.outcome);
+            self.address.push(r.address);
+            self.entities.push(array_literal(&r.entities));
+            self.patients.push(array_literal(&r.patients));
+            self.agents.push(array_literal(&r.agents));
+            self.terms.push(array_literal(&r.terms));
+        }
+        Ok(())
+    }
+
+    /// The tenants, and the other columns in the order of the INSERTs above.
+    fn into_cols(self) -> (Vec<String>, Vec<Col>) {
+        let mut cols = vec![
+            Col::Text(self.id),
+            Col::Time(self.recorded),
+            Col::Int(self.key),
+            Col::NBytes(self.body),
+            Col::Text(self.type_code),
+            Col::Text(self.subtype),
+            Col::Text(self.action),
+            Col::Text(self.outcome),
+            Col::NText(self.address),
+        ];
+        cols.extend([self.entities, self.patients, self.agents, self.terms].map(Col::Text));
+        (self.tenant, cols)
+    }
 }
 
 /// Several AuditEvents in one query, in the order of `ids`; unknown ids are

@@ -44,7 +44,7 @@ impl Col {
     }
 }
 
-/// Sub-statements of one statement; `$1` is always the tenant.
+/// Sub-statements of one statement; `$1` is the tenant unless [`Builder::unbound`].
 pub(crate) struct Builder {
     stmts: Vec<String>,
     binds: Vec<Col>,
@@ -55,6 +55,14 @@ impl Builder {
         Builder {
             stmts: Vec::new(),
             binds: vec![Col::One(tenant.as_str().to_owned())],
+        }
+    }
+
+    /// A statement with no tenant parameter: its `$1` is the first [`Builder::param`].
+    pub(crate) fn unbound() -> Self {
+        Builder {
+            stmts: Vec::new(),
+            binds: Vec::new(),
         }
     }
 

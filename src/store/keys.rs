@@ -149,3 +149,90 @@ pub fn list(conn: &mut PgConnection, tenant: &str) -> Result<Vec<KeyInfo>, Store
         ))
         .load(conn)?)
 }
+
+/// The keys of several tenants read in one transaction (the audit writer's,
+/// which stores many tenants' records at once): each read first sets the
+/// transaction's tenant to the one it is for (row-level security shows a
+/// transaction only its tenant's keys), and only when it is not set to it
+/// already, so that a batch whose keys are all cached costs no statement.
+pub struct TenantKeys<'c> {
+    conn: &'c mut PgConnection,
+    set: Option<String>,
+}
+
+impl<'c> TenantKeys<'c> {
+    pub fn new(conn: &'c mut PgConnection) -> Self {
+        Self { conn, set: None }
+    }
+
+    /// The connection, for statements that set their tenant themselves.
+    pub fn conn(&mut self) -> &mut PgConnection {
+        self.conn
+    }
+
+    fn tenant(&mut self, tenant: &str) -> Result<&mut PgConnection, StoreError> {
+        if self.set.as_deref() != Some(tenant) {
+            self.set = None;
+            diesel::sql_query("SELECT set_config('app.tenant', $1, true)")
+                .bind::<diesel::sql_types::Text, _>(tenant)
+                .execute(self.conn)?;
+            self.set = Some(tenant.to_owned());
+        }
+        Ok(self.conn)
+    }
+}
+
+impl KeySource for TenantKeys<'_> {
+    type Error = StoreError;
+
+    fn active_key(
+        &mut self,
+        tenant: &str,
+        purpose: &str,
+    ) -> Result<Option<WrappedKey>, StoreError> {
+        active(self.tenant(tenant)?, tenant, purpose)
+    }
+
+    fn key_by_id(
+        &mut self,
+        tenant: &str,
+        key_id: i32,
+    ) -> Result<Option<(String, WrappedKey)>, StoreError> {
+        by_id(self.tenant(tenant)?, tenant, key_id)
+    }
+
+    fn next_key_id(&mut self, tenant: &str) -> Result<i32, StoreError> {
+        next_id(self.tenant(tenant)?, tenant)
+    }
+
+    fn insert_key(
+        &mut self,
+        tenant: &str,
+        purpose: &str,
+        key: &WrappedKey,
+        make_active: bool,
+    ) -> Result<(), StoreError> {
+        insert(self.tenant(tenant)?, tenant, purpose, key, make_active)
+    }
+
+    fn atomically<T>(
+        &mut self,
+        f: impl FnOnce(&mut Self) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        // A savepoint inside the writer's transaction (diesel nests). A
+        // tenant set inside it is undone with it when it rolls back.
+        use diesel::connection::{AnsiTransactionManager, TransactionManager};
+        AnsiTransactionManager::begin_transaction(self.conn)?;
+        match f(self) {
+            Ok(v) => {
+                AnsiTransactionManager::commit_transaction(self.conn)?;
+                Ok(v)
+            }
+            Err(e) => {
+                self.set = None;
+                let _ = AnsiTransactionManager::rollback_transaction(self.conn);
+                Err(e)
+            }
+        }
+    }
+}

@@ -19,6 +19,7 @@ pub mod pool;
 pub mod resources;
 pub mod role;
 pub mod schema;
+pub mod session;
 pub mod statistics;
 pub mod stmt;
 pub mod tenants;

@@ -9,10 +9,13 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::cluster::PrivateCluster;
 use super::health::{ConnectFailed, Connected, Health};
+use super::session::{in_session, in_transaction, Bound, Manager};
 use super::StoreError;
 use crate::tenant::TenantId;
 
-pub type PgPool = Pool<ConnectionManager<PgConnection>>;
+pub use super::session::set_tenant;
+
+pub type PgPool = Pool<Manager>;
 
 /// The default is configuration's (config sits below the store).
 pub use crate::config::DEFAULT_DB_CONNECT_TIMEOUT as DEFAULT_CONNECT_TIMEOUT;
@@ -32,16 +35,8 @@ pub struct Db {
     cluster: Option<Arc<PrivateCluster>>,
     health: Arc<Health>,
     connect_timeout: Duration,
-    /// The tenant every unit of work runs for ([`Db::for_tenant`]), as the
-    /// statement that opens its transaction.
+    /// The tenant every unit of work runs for ([`Db::for_tenant`]).
     bound: Option<Bound>,
-}
-
-/// A tenant binding: the tenant and the `BEGIN` that sets it.
-#[derive(Clone)]
-struct Bound {
-    tenant: TenantId,
-    begin: Arc<str>,
 }
 
 impl Db {
@@ -63,7 +58,7 @@ impl Db {
         super::init_openssl();
         let url = with_connect_timeout(url, connect_timeout);
         let health = Arc::new(Health::default());
-        let manager = ConnectionManager::<PgConnection>::new(url.as_str());
+        let manager = Manager(ConnectionManager::<PgConnection>::new(url.as_str()));
         let pool = Pool::builder()
             .max_size(pool_size.max(1))
             .min_idle(Some(1))
@@ -86,27 +81,16 @@ impl Db {
         })
     }
 
-    /// This database for one tenant: every [`Db::run`], [`Db::read`] and
-    /// [`Db::run_sync`] is one transaction that first sets `app.tenant`,
-    /// the setting the row-level security policies compare every row's
-    /// `tenant_id` with (migrations/..000014_tenancy). `set_config(.., true)`
-    /// is local to the transaction: it ends with it, so a pooled connection
-    /// never carries one tenant's setting into another's work
-    /// (https://www.postgresql.org/docs/15/functions-admin.html#FUNCTIONS-ADMIN-SET).
-    /// An unbound `Db` (migrations, the tenants table) sees no tenant's rows
+    /// This database for one tenant: every [`Db::run`] and [`Db::run_sync`]
+    /// is one transaction that first sets `app.tenant`, the setting the
+    /// row-level security policies compare every row's `tenant_id` with
+    /// (migrations/..000014_tenancy); every [`Db::read`] runs under the
+    /// session's setting of it (store/session.rs says why and how). An
+    /// unbound `Db` (migrations, the tenants table) sees no tenant's rows
     /// when it logs in as the serving role.
     pub fn for_tenant(&self, tenant: &TenantId) -> Self {
-        // The id is validated ([A-Za-z0-9._-], TenantId::parse), so it is
-        // safe inside a literal; the BEGIN and the setting go in one round trip.
-        let begin = format!(
-            "BEGIN; SELECT set_config('app.tenant', '{}', true)",
-            tenant.as_str()
-        );
         Self {
-            bound: Some(Bound {
-                tenant: tenant.clone(),
-                begin: begin.into(),
-            }),
+            bound: Some(Bound::new(tenant)),
             ..self.clone()
         }
     }
@@ -148,13 +132,25 @@ impl Db {
         T: Send + 'static,
         E: From<StoreError> + Send + 'static,
     {
+        self.run_as(Unit::Transaction, f).await
+    }
+
+    async fn run_as<T, E, F>(&self, unit: Unit, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut PgConnection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
         let permit = self.permit(&self.gate).await?;
         let (pool, health, wait) = (self.pool.clone(), self.health.clone(), self.connect_timeout);
         let bound = self.bound.clone();
         let joined = tokio::task::spawn_blocking(move || {
             let _permit = permit;
             let mut conn = checkout(&pool, &health, wait)?;
-            in_tenant(&mut conn, bound.as_ref(), f)
+            match unit {
+                Unit::Transaction => in_transaction(&mut conn, bound.as_ref(), f),
+                Unit::ReadOnly => in_session(&mut conn, bound.as_ref(), f),
+            }
         })
         .await;
         match joined {
@@ -163,7 +159,9 @@ impl Db {
         }
     }
 
-    /// [`Db::run`] for a read-only request (read, search, history). Reads are
+    /// [`Db::run`] for a read-only request (read, search, history), run under
+    /// the session's tenant rather than in a transaction (store/session.rs).
+    /// `f` must not write: nothing would roll its writes back. Reads are
     /// CPU-bound on both sides, so more of them at once than the machine has
     /// cores to run them only makes each wait for the scheduler: measured at 32
     /// connections on 2 cores, 16 reads at once and 6 gave the same throughput,
@@ -177,7 +175,7 @@ impl Db {
         E: From<StoreError> + Send + 'static,
     {
         let _reading = self.permit(&self.reads).await?;
-        self.run(f).await
+        self.run_as(Unit::ReadOnly, f).await
     }
 
     /// A permit of `gate`, waited for at most [`QUEUE_WAIT`], and not at all
@@ -213,7 +211,7 @@ impl Db {
         E: From<StoreError>,
     {
         let mut conn = checkout(&self.pool, &self.health, self.connect_timeout)?;
-        in_tenant(&mut conn, self.bound.as_ref(), f)
+        in_transaction(&mut conn, self.bound.as_ref(), f)
     }
 
     /// Applies the pending migrations; `keyring` converts what only the
@@ -242,43 +240,11 @@ impl Db {
     }
 }
 
-/// Runs `f` in one transaction that has set the tenant, when bound; else as
-/// it is. A transaction `f` opens itself becomes a savepoint inside this one
-/// (diesel's nesting), with the same all-or-nothing effect for its part.
-fn in_tenant<T, E, F>(conn: &mut PgConnection, bound: Option<&Bound>, f: F) -> Result<T, E>
-where
-    F: FnOnce(&mut PgConnection) -> Result<T, E>,
-    E: From<StoreError>,
-{
-    use diesel::connection::{AnsiTransactionManager, TransactionManager};
-    let Some(bound) = bound else {
-        return f(conn);
-    };
-    AnsiTransactionManager::begin_transaction_sql(conn, &bound.begin).map_err(StoreError::from)?;
-    match f(conn) {
-        Ok(v) => {
-            AnsiTransactionManager::commit_transaction(conn).map_err(StoreError::from)?;
-            Ok(v)
-        }
-        Err(e) => {
-            // A failed rollback leaves the connection marked broken, and the
-            // pool discards it (diesel's r2d2 `has_broken`).
-            let _ = AnsiTransactionManager::rollback_transaction(conn);
-            Err(e)
-        }
-    }
-}
-
-/// Sets the tenant of the transaction `conn` is in, for what follows in it:
-/// the audit writer stores several tenants' records in one transaction, one
-/// tenant after another (audit/sink.rs). `set_config(.., true)` ends with the
-/// transaction, as [`Db::for_tenant`]'s does.
-pub fn set_tenant(conn: &mut PgConnection, tenant: &TenantId) -> Result<(), StoreError> {
-    use diesel::RunQueryDsl;
-    diesel::sql_query("SELECT set_config('app.tenant', $1, true)")
-        .bind::<diesel::sql_types::Text, _>(tenant.as_str())
-        .execute(conn)?;
-    Ok(())
+/// How a unit of work meets the database.
+#[derive(Clone, Copy)]
+enum Unit {
+    Transaction,
+    ReadOnly,
 }
 
 fn unreachable() -> StoreError {
@@ -293,7 +259,7 @@ fn checkout(
     pool: &PgPool,
     health: &Health,
     wait: Duration,
-) -> Result<PooledConnection<ConnectionManager<PgConnection>>, StoreError> {
+) -> Result<PooledConnection<Manager>, StoreError> {
     if health.is_down() {
         return pool.try_get().ok_or_else(unreachable);
     }

@@ -90,5 +90,6 @@ mod tenancy_attacks_audit;
 mod tenancy_attacks_search;
 mod tenancy_attacks_support;
 mod tenancy_attacks_writes;
+mod tenancy_sessions;
 mod tenants_cli;
 mod unreadable;

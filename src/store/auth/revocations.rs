@@ -35,13 +35,36 @@ pub fn insert(
     Ok(())
 }
 
-/// Revocations after `after`, oldest first.
+/// How far back in sequence numbers a poll looks again: a revocation whose
+/// transaction commits after one with a higher number was polled is still
+/// found (numbers are taken at insert, not at commit), unless this many were
+/// taken in between. Applying one twice changes nothing.
+const LOOKBACK: i64 = 100;
+
+/// Revocations after `after` (less [`LOOKBACK`]), oldest first.
 pub fn since(conn: &mut PgConnection, after: i64) -> Result<Vec<Revocation>, StoreError> {
     Ok(Stmt::new(
         "SELECT seq, tenant_id, kind, value FROM auth_revocations WHERE seq > $1 ORDER BY seq LIMIT 10000",
     )
-    .bind::<BigInt, _>(after)
+    .bind::<BigInt, _>(after.saturating_sub(LOOKBACK))
     .load(conn)?)
+}
+
+/// The last revocation number taken by any tenant (0 for none): one cheap
+/// read that tells a server whether any tenant's revocations moved. A
+/// sequence has no row-level security, and its value says nothing of whose
+/// revocation it was.
+pub fn last_seq(conn: &mut PgConnection) -> Result<i64, StoreError> {
+    #[derive(diesel::QueryableByName)]
+    struct Last {
+        #[diesel(sql_type = BigInt)]
+        v: i64,
+    }
+    let last: Last = Stmt::new(
+        "SELECT CASE WHEN is_called THEN last_value ELSE 0 END AS v FROM auth_revocations_seq_seq",
+    )
+    .get_result(conn)?;
+    Ok(last.v)
 }
 
 /// Disables the row of `table` whose `key_column` is `key` and records the
