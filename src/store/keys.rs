@@ -173,9 +173,9 @@ impl<'c> TenantKeys<'c> {
     fn tenant(&mut self, tenant: &str) -> Result<&mut PgConnection, StoreError> {
         if self.set.as_deref() != Some(tenant) {
             self.set = None;
-            diesel::sql_query("SELECT set_config('app.tenant', $1, true)")
-                .bind::<diesel::sql_types::Text, _>(tenant)
-                .execute(self.conn)?;
+            let id = crate::tenant::TenantId::parse(tenant)
+                .map_err(|_| StoreError::Corrupt(format!("bad tenant id {tenant}")))?;
+            super::session::set_tenant(self.conn, &id)?;
             self.set = Some(tenant.to_owned());
         }
         Ok(self.conn)
