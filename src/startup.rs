@@ -239,8 +239,10 @@ impl Application {
             .await;
         self.maintenance_stop
             .store(true, std::sync::atomic::Ordering::Relaxed);
-        // The audit writer drains once every sender is gone, the ingest's
-        // and every tenant's site included.
+        // The refusals still being counted are recorded, then the audit
+        // writer drains once every sender is gone, the ingest's and every
+        // tenant's site included.
+        self.tenancy.close_refusals(true).await;
         drop(self.ingest);
         drop(self.tenancy);
         drop(self.authority);

@@ -129,6 +129,14 @@ pub struct Source {
     kind: [Code; 1],
 }
 
+/// AuditEvent.period: when the refusals one event stands for fell
+/// (audit/refusals.rs).
+#[derive(Serialize)]
+struct Period {
+    start: String,
+    end: String,
+}
+
 /// The AuditEvent the server writes, serialised straight from this struct (in R4
 /// element order) rather than built as a `serde_json::Value`: building the
 /// Value and serialising it was a third of the audit writer's CPU under read load.
@@ -142,6 +150,8 @@ pub struct Event<'a> {
     kind: Code,
     subtype: [Code; 1],
     action: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    period: Option<Period>,
     recorded: &'a str,
     outcome: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -277,9 +287,19 @@ pub fn build<'a>(r: &'a AuditRecord, id: &'a ResourceId, recorded: &'a str) -> E
             r.interaction.code(),
         )],
         action: r.interaction.action(),
+        period: r.repeated.as_ref().map(|x| Period {
+            start: crate::time::instant(x.first),
+            end: crate::time::instant(x.last),
+        }),
         recorded,
         outcome: outcome(r.status),
-        outcome_desc: (r.status >= 400).then(|| format!("HTTP {}", r.status)),
+        outcome_desc: match &r.repeated {
+            Some(x) => Some(format!(
+                "HTTP {} to {} more requests of this client within the period (over the rate limit)",
+                r.status, x.count
+            )),
+            None => (r.status >= 400).then(|| format!("HTTP {}", r.status)),
+        },
         agent: agents,
         source: Source {
             site: "fhirgate",

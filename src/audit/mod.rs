@@ -9,6 +9,7 @@
 //! than dropping records; a clean shutdown drains it.
 
 mod event;
+pub mod refusals;
 mod sink;
 pub mod terms;
 
@@ -24,7 +25,7 @@ use crate::store::{self, StoreError};
 use crate::tenant::TenantId;
 
 /// The RESTful interaction (http://hl7.org/fhir/R4/valueset-type-restful-interaction.html).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Interaction {
     Read,
     Vread,
@@ -104,6 +105,9 @@ pub struct AuditRecord {
     pub status: u16,
     /// Set once the record has been committed (inside the write transaction).
     pub stored: bool,
+    /// Set on the one record that stands for several refusals over a rate
+    /// limit (audit/refusals.rs).
+    pub repeated: Option<refusals::Repeated>,
 }
 
 impl AuditRecord {
@@ -121,6 +125,7 @@ impl AuditRecord {
             client_id: None,
             status: 0,
             stored: false,
+            repeated: None,
         }
     }
 }

@@ -233,7 +233,21 @@ impl Tenancy {
         Ok(())
     }
 
-    /// Reads the tenants table every [`REFRESH`] until `stop`.
+    /// Records the counted refusals of every site whose windows are over
+    /// (every window when `all`: at shutdown; audit/refusals.rs).
+    pub async fn close_refusals(&self, all: bool) {
+        let sites: Vec<Arc<AppState>> = self
+            .sites
+            .read()
+            .map(|s| s.values().cloned().collect())
+            .unwrap_or_default();
+        for site in sites {
+            site.engine.close_refusals(all).await;
+        }
+    }
+
+    /// Reads the tenants table every [`REFRESH`] until `stop`, and closes
+    /// the refusal windows that are over.
     pub fn start_refreshing(self: &Arc<Self>) {
         let me = Arc::downgrade(self);
         let stop = self.parts.stop.clone();
@@ -244,6 +258,7 @@ impl Tenancy {
                     return;
                 }
                 let Some(t) = me.upgrade() else { return };
+                t.close_refusals(false).await;
                 if let Err(SiteError::Failed(e)) = t.refresh().await {
                     tracing::debug!(error = %e, "reading the tenants");
                 }

@@ -352,6 +352,24 @@ impl Limiter {
         }
     }
 
+    /// How long until the tenant's bucket holds `least` (the least the
+    /// request can cost), when it does not now. The request would then be
+    /// refused whatever else it holds, so HTTP refuses it before verifying
+    /// its token or reading its body (fhir/handlers/common.rs): a flood over
+    /// the limit costs little of what the other tenants need. Takes nothing.
+    pub fn tenant_wait(&self, tenant: &TenantId, least: u32) -> Option<Duration> {
+        self.tenant_wait_at(Instant::now(), tenant, least)
+    }
+
+    fn tenant_wait_at(&self, now: Instant, tenant: &TenantId, least: u32) -> Option<Duration> {
+        let mut s = self.lock();
+        let t = s.tenants.get_mut(tenant)?;
+        let l = t.rates.unwrap_or(self.defaults).tenant()?;
+        let b = t.bucket.as_mut()?;
+        b.refill(l, now);
+        Some(b.wait(l, f64::from(least))).filter(|w| !w.is_zero())
+    }
+
     /// HL7 messages of `tenant` waiting for tokens now.
     pub fn waiting(&self, tenant: &TenantId) -> usize {
         self.lock().tenants.get(tenant).map_or(0, |t| t.waiters)

@@ -188,3 +188,26 @@ async fn hl7_messages_wait_for_tokens_within_the_tenant_queue() {
     l.configure(&t, Some(none));
     assert_eq!(l.take_waiting(&t, None, 1).await, Err(QueueFull));
 }
+
+#[test]
+fn a_tenant_in_debt_is_refused_before_its_cost_is_known() {
+    let l = Limiter::new(rates((10.0, 5.0), None));
+    let (a, b) = (tenant("a"), tenant("b"));
+    let t0 = Instant::now();
+    // Nothing taken yet: nothing to refuse.
+    assert_eq!(l.tenant_wait_at(t0, &a, 1), None);
+    assert_eq!(l.try_take_at(t0, &a, None, 5), Ok(()));
+    // Empty: 1 token is 100 ms away at 10/s; the other tenant is untouched.
+    let about = |w: Option<Duration>, want: u64| {
+        w.is_some_and(|w| w.abs_diff(ms(want)) < Duration::from_micros(10))
+    };
+    assert!(about(l.tenant_wait_at(t0, &a, 1), 100));
+    assert_eq!(l.tenant_wait_at(t0, &b, 1), None);
+    // Asking takes nothing: the wait shrinks with time only.
+    assert!(about(l.tenant_wait_at(t0 + ms(50), &a, 1), 50));
+    assert!(about(l.tenant_wait_at(t0 + ms(50), &a, 1), 50));
+    // A search (5) waits for five units: 450 ms from there.
+    assert!(about(l.tenant_wait_at(t0 + ms(50), &a, 5), 450));
+    assert_eq!(l.tenant_wait_at(t0 + ms(100), &a, 1), None);
+    assert_eq!(l.try_take_at(t0 + ms(100), &a, None, 1), Ok(()));
+}

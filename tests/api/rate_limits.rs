@@ -238,3 +238,68 @@ async fn a_full_hl7_queue_is_answered_ae_207_and_the_resend_is_accepted() {
         "{metrics}"
     );
 }
+
+/// A flood over the limit is refused before its token is even looked at (so
+/// a request without one gets 429 too, not 401), and audited as its first
+/// refusal in full and one AuditEvent counting the rest, with the period
+/// they fell in (src/audit/refusals.rs): every refusal accounted for, at the
+/// cost of two records.
+#[tokio::test]
+async fn a_flood_of_refusals_is_audited_as_its_first_and_one_count() {
+    let app = spawn_app_with(|s| {
+        s.rates.tenant_per_sec = Some(1.0);
+        s.rates.tenant_burst = Some(3.0);
+    })
+    .await;
+    let (id, _) = app.create(&patient("Flooded", "RL-F")).await;
+    let path = format!("Patient/{id}");
+    let mut refused = 0;
+    for _ in 0..20 {
+        let resp = app.get(&path).await;
+        if resp.status() == 429 {
+            assert_throttled(resp).await;
+            refused += 1;
+        }
+    }
+    assert!(refused >= 15, "{refused} refused of 20");
+    let anonymous = reqwest::Client::new()
+        .get(app.url(&path))
+        .send()
+        .await
+        .unwrap();
+    assert_throttled(anonymous).await;
+    refused += 1;
+    // What shutdown does: the counts still open are recorded.
+    app.tenancy.close_refusals(true).await;
+    let mut found = Value::Null;
+    for _ in 0..50 {
+        found = get_when_allowed(&app, &app.client, "AuditEvent?subtype=read&outcome=4").await;
+        if found["total"].as_i64().unwrap_or(0) >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(found["total"], 2, "{found}");
+    let events: Vec<&Value> = found["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["resource"])
+        .collect();
+    let (summed, single): (Vec<&Value>, Vec<&Value>) =
+        events.into_iter().partition(|e| e.get("period").is_some());
+    assert_eq!((summed.len(), single.len()), (1, 1), "{found}");
+    assert_eq!(single[0]["outcomeDesc"], "HTTP 429");
+    let desc = summed[0]["outcomeDesc"].as_str().unwrap();
+    assert!(
+        desc.starts_with(&format!("HTTP 429 to {} more requests", refused - 1)),
+        "{desc}"
+    );
+    let period = &summed[0]["period"];
+    assert!(period["start"].as_str().unwrap() <= period["end"].as_str().unwrap());
+    // Refused before authentication: the client is not known.
+    assert_eq!(
+        summed[0]["agent"][0]["who"]["display"], "unauthenticated client",
+        "{found}"
+    );
+}

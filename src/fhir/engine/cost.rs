@@ -52,6 +52,24 @@ pub fn cost(request: &Request) -> u32 {
     }
 }
 
+/// The least a request of `interaction` with these query parameters can
+/// cost, known before its token is verified or its body read: what the
+/// early refusal of a tenant over its limit waits for (fhir/handlers/common.rs).
+/// Never more than [`cost`] of the request it becomes, so that the early
+/// refusal refuses nothing the engine would admit.
+pub fn floor(interaction: crate::audit::Interaction, query: &[(String, String)]) -> u32 {
+    use crate::audit::Interaction as I;
+    match interaction {
+        I::Update | I::Patch | I::Delete | I::Create => WRITE,
+        I::SearchType
+        | I::SearchSystem
+        | I::HistoryInstance
+        | I::HistoryType
+        | I::HistorySystem => search_of(query.iter().map(|(name, _)| name.as_str())),
+        I::Read | I::Vread | I::Capabilities | I::Transaction | I::Batch | I::Operation => READ,
+    }
+}
+
 fn search(query: &Query) -> u32 {
     search_of(query.iter().map(|(name, _)| name.as_str()))
 }

@@ -65,6 +65,8 @@ pub struct Engine {
     /// Rate limits per tenant and client (issue #18): `limits.rates` for
     /// every tenant until [`Limiter::configure`]d for it.
     limiter: Arc<Limiter>,
+    /// Refusals over the rate limits, audited in aggregate.
+    refusals: crate::audit::refusals::RefusalTally,
 }
 
 impl Engine {
@@ -82,6 +84,7 @@ impl Engine {
             audit,
             limits,
             limiter: Arc::new(Limiter::new(limits.rates)),
+            refusals: Default::default(),
         }
     }
 
@@ -269,7 +272,7 @@ impl Engine {
             self.audit.record(refused).await;
         }
         if !record.stored {
-            self.audit.record(record).await;
+            self.store_record(record).await;
         }
     }
 
@@ -277,8 +280,44 @@ impl Engine {
     /// (a malformed request: the adapter could not build an [`Interaction`]).
     pub async fn record_unparsed(&self, record: AuditRecord) {
         if !record.stored {
-            self.audit.record(record).await;
+            self.store_record(record).await;
         }
+    }
+
+    /// Queues `record`; a refusal over the rate limits goes through the
+    /// tally, which records the first of a run and counts the rest
+    /// (audit/refusals.rs).
+    async fn store_record(&self, record: AuditRecord) {
+        if record.status != 429 {
+            return self.audit.record(record).await;
+        }
+        for r in self.refusals.note(record) {
+            self.audit.record(r).await;
+        }
+    }
+
+    /// Records the counts of the refusals' windows that are over (all of
+    /// them when `all`: at shutdown).
+    pub async fn close_refusals(&self, all: bool) {
+        for r in self.refusals.close(all) {
+            self.audit.record(r).await;
+        }
+    }
+
+    /// How long until `tenant` may make a request of `interaction` with
+    /// `query` again, when it may not now: its bucket cannot pay the least
+    /// such a request costs ([`cost::floor`]). Asked before the token is
+    /// verified and the body read.
+    pub fn tenant_refused(
+        &self,
+        tenant: &crate::tenant::TenantId,
+        interaction: crate::audit::Interaction,
+        query: &[(String, String)],
+    ) -> Option<u64> {
+        let least = cost::floor(interaction, query);
+        self.limiter
+            .tenant_wait(tenant, least)
+            .map(retry_after_secs)
     }
 
     /// Runs `f` in one database transaction with this interaction's services

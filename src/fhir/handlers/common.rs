@@ -169,6 +169,16 @@ where
 {
     let result = async {
         ctx.check()?;
+        // A tenant over its limit is refused before its token is verified or
+        // its body read (issue #18, fairness): whatever it asks would be.
+        let (tenant, interaction) = (&ctx.state.tenant, ctx.audit.interaction);
+        if let Some(secs) = ctx
+            .state
+            .engine
+            .tenant_refused(tenant, interaction, &ctx.query)
+        {
+            return Err(FhirError::TooManyRequests(secs));
+        }
         // GET [base]/metadata stays public (SMART App Launch 2.0.0
         // conformance.html: clients discover the endpoints there).
         if !matches!(ctx.audit.interaction, Interaction::Capabilities) {
