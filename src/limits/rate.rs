@@ -406,6 +406,23 @@ impl Drop for Queued<'_> {
     }
 }
 
+/// The least and the most an early refusal is held before it is answered
+/// ([`hold`]).
+pub const HOLD_MIN: Duration = Duration::from_millis(100);
+pub const HOLD_MAX: Duration = Duration::from_secs(1);
+
+/// How long to hold the answer to a request refused at its tenant's limit
+/// when the bucket can pay again after `wait`: that long, within
+/// [`HOLD_MIN`]..=[`HOLD_MAX`]. A client that asks again as soon as it is
+/// answered (most retry loops, and wrk) is slowed to at most ten requests a
+/// second per connection; one that honours Retry-After loses nothing, since
+/// the hold is taken off the Retry-After it is given. A held request costs a
+/// timer, not a thread; how many connections one address may hold is
+/// limited by limits/gate.rs.
+pub fn hold(wait: Duration) -> Duration {
+    wait.clamp(HOLD_MIN, HOLD_MAX)
+}
+
 /// Whole seconds for a `Retry-After` (RFC 9110 section 10.2.3 takes only
 /// whole seconds): rounded up, at least 1.
 pub fn retry_after_secs(wait: Duration) -> u64 {

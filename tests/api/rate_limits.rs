@@ -9,6 +9,7 @@
 
 use std::time::{Duration, Instant};
 
+use diesel::RunQueryDsl;
 use serde_json::Value;
 
 use crate::helpers::*;
@@ -240,40 +241,63 @@ async fn a_full_hl7_queue_is_answered_ae_207_and_the_resend_is_accepted() {
 }
 
 /// A flood over the limit is refused before its token is even looked at (so
-/// a request without one gets 429 too, not 401), and audited as its first
-/// refusal in full and one AuditEvent counting the rest, with the period
-/// they fell in (src/audit/refusals.rs): every refusal accounted for, at the
-/// cost of two records.
+/// a request without one gets 429 too, not 401), its answers held a moment
+/// (limits/rate.rs `hold`), and audited as its first refusal in full and one
+/// AuditEvent counting the rest, with the period they fell in
+/// (src/audit/refusals.rs): every refusal accounted for, in two records.
 #[tokio::test]
-async fn a_flood_of_refusals_is_audited_as_its_first_and_one_count() {
-    let app = spawn_app_with(|s| {
-        s.rates.tenant_per_sec = Some(1.0);
-        s.rates.tenant_burst = Some(3.0);
-    })
-    .await;
-    let (id, _) = app.create(&patient("Flooded", "RL-F")).await;
+async fn a_flood_of_refusals_is_held_and_audited_as_its_first_and_one_count() {
+    let app = spawn_app().await;
+    let c = app.add_clinic("clinic-f").await;
+    let id = c.create(&patient("Flooded", "RL-F")).await;
+    let set_rate = |rate: f64, burst: f64| {
+        let mut conn = app.conn();
+        diesel::sql_query(format!(
+            "UPDATE tenants SET rate_per_sec = {rate}, burst = {burst} WHERE id = 'clinic-f'"
+        ))
+        .execute(&mut conn)
+        .unwrap();
+    };
+    // A unit every 20 s: nothing comes back during the flood.
+    set_rate(0.05, 1.0);
+    app.tenancy.refresh().await.unwrap();
     let path = format!("Patient/{id}");
+    assert_eq!(c.get(&path).await.status(), 200, "the burst's one read");
+    let started = Instant::now();
+    let flood = (0..20).map(|_| c.get(&path));
+    let answers = futures_util::future::join_all(flood).await;
+    let held = started.elapsed();
     let mut refused = 0;
-    for _ in 0..20 {
-        let resp = app.get(&path).await;
-        if resp.status() == 429 {
-            assert_throttled(resp).await;
-            refused += 1;
-        }
+    for resp in answers {
+        let secs = assert_throttled(resp).await;
+        // Held 1 s of the 20 s wait: told the other 19.
+        assert!((18..=20).contains(&secs), "Retry-After {secs}");
+        refused += 1;
     }
-    assert!(refused >= 15, "{refused} refused of 20");
+    assert!(
+        held >= Duration::from_millis(900),
+        "answered after {held:?}"
+    );
     let anonymous = reqwest::Client::new()
-        .get(app.url(&path))
+        .get(c.url(&path))
         .send()
         .await
         .unwrap();
     assert_throttled(anonymous).await;
     refused += 1;
-    // What shutdown does: the counts still open are recorded.
+    // What shutdown does: the counts still open are recorded. Then a budget
+    // to read the audit trail with.
     app.tenancy.close_refusals(true).await;
+    set_rate(1000.0, 1000.0);
+    app.tenancy.refresh().await.unwrap();
     let mut found = Value::Null;
     for _ in 0..50 {
-        found = get_when_allowed(&app, &app.client, "AuditEvent?subtype=read&outcome=4").await;
+        found = c
+            .get("AuditEvent?subtype=read&outcome=4")
+            .await
+            .json()
+            .await
+            .unwrap();
         if found["total"].as_i64().unwrap_or(0) >= 2 {
             break;
         }

@@ -313,11 +313,9 @@ impl Engine {
         tenant: &crate::tenant::TenantId,
         interaction: crate::audit::Interaction,
         query: &[(String, String)],
-    ) -> Option<u64> {
-        let least = cost::floor(interaction, query);
+    ) -> Option<std::time::Duration> {
         self.limiter
-            .tenant_wait(tenant, least)
-            .map(retry_after_secs)
+            .tenant_wait(tenant, cost::floor(interaction, query))
     }
 
     /// Runs `f` in one database transaction with this interaction's services

@@ -170,13 +170,21 @@ where
     let result = async {
         ctx.check()?;
         // A tenant over its limit is refused before its token is verified or
-        // its body read (issue #18, fairness): whatever it asks would be.
+        // its body read (issue #18, fairness): whatever it asks would be. The
+        // answer is held a moment (limits/rate.rs `hold`), as nginx's
+        // limit_req delays what exceeds its rate: a client that retries as
+        // soon as it is answered then asks ten times a second per
+        // connection, not thousands, and its refusals cost the other tenants
+        // next to nothing.
         let (tenant, interaction) = (&ctx.state.tenant, ctx.audit.interaction);
-        if let Some(secs) = ctx
+        if let Some(wait) = ctx
             .state
             .engine
             .tenant_refused(tenant, interaction, &ctx.query)
         {
+            let held = crate::limits::rate::hold(wait);
+            tokio::time::sleep(held).await;
+            let secs = crate::limits::rate::retry_after_secs(wait.saturating_sub(held));
             return Err(FhirError::TooManyRequests(secs));
         }
         // GET [base]/metadata stays public (SMART App Launch 2.0.0
