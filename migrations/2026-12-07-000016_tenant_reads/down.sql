@@ -1,0 +1,1 @@
+DROP FUNCTION fhirgate_read_current(text, text, text);
