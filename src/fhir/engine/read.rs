@@ -19,12 +19,8 @@ impl Engine {
         record: &mut AuditRecord,
     ) -> Result<Outcome, FhirError> {
         let id2 = id.clone();
-        let alone =
-            version.is_none() && self.db.tenant().is_some() && svc.read_current_alone(rtype);
-        let found: Option<Version> = if alone {
+        let found: Option<Version> = if version.is_none() && svc.read_current_alone(rtype) {
             // One round trip: the read sets the tenant itself (store/session.rs).
-            // A handle bound to no tenant (a single-tenant engine in tests)
-            // reads as it is.
             let svc = svc.clone();
             self.db
                 .read_setting_tenant(move |conn| svc.read_current_setting_tenant(conn, rtype, &id2))
