@@ -229,54 +229,6 @@ pub fn read(
     row.map(|r| decode(conn, keyring, tenant, r)).transpose()
 }
 
-/// [`read`] in one statement that first sets the session's tenant to
-/// `tenant` (`fhirgate_read_current`, migrations/..000016_tenant_reads): the
-/// first statement of a unit of work run by [`super::Db::read_setting_tenant`],
-/// which relies on it to leave the session set to `tenant`.
-pub fn read_setting_tenant(
-    conn: &mut PgConnection,
-    keyring: &Keyring,
-    tenant: &TenantId,
-    rtype: ResourceType,
-    id: &ResourceId,
-) -> Result<Option<Version>, StoreError> {
-    use diesel::sql_types::{Bytea, Int4, Nullable, Text, Timestamptz};
-    #[derive(diesel::QueryableByName)]
-    struct Row {
-        #[diesel(sql_type = Text)]
-        o_type: String,
-        #[diesel(sql_type = Text)]
-        o_id: String,
-        #[diesel(sql_type = Int4)]
-        o_version: i32,
-        #[diesel(sql_type = Timestamptz)]
-        o_updated: DateTime<Utc>,
-        #[diesel(sql_type = Text)]
-        o_method: String,
-        #[diesel(sql_type = Nullable<Bytea>)]
-        o_body: Option<Vec<u8>>,
-    }
-    let row: Option<Row> =
-        super::stmt::Stmt::new("SELECT * FROM fhirgate_read_current($1, $2, $3)")
-            .bind::<Text, _>(tenant.as_str())
-            .bind::<Text, _>(rtype.as_str())
-            .bind::<Text, _>(id.as_str())
-            .get_result(conn)
-            .optional()?;
-    row.map(|r| {
-        let row = (
-            r.o_type,
-            r.o_id,
-            r.o_version,
-            r.o_updated,
-            r.o_method,
-            r.o_body,
-        );
-        decode(conn, keyring, tenant, row)
-    })
-    .transpose()
-}
-
 /// Current versions of several resources of one type in one query, in the
 /// order of `ids`; unknown ids are left out (deleted ones come back with no
 /// body), and so are versions that do not open (noted in `skipped`).

@@ -137,30 +137,6 @@ where
     f(&mut conn.pg)
 }
 
-/// Runs read-only `f` whose first statement sets the session's tenant to
-/// the bound one itself (`resources::read_setting_tenant`), so that no round
-/// trip sets it before. Until `f` succeeds the session is taken as unknown:
-/// a failed statement undoes its setting, and the next unit sets or resets.
-pub(super) fn in_session_set_by_first<T, E, F>(
-    conn: &mut Conn,
-    bound: Option<&Bound>,
-    f: F,
-) -> Result<T, E>
-where
-    F: FnOnce(&mut PgConnection) -> Result<T, E>,
-    E: From<StoreError>,
-{
-    let Some(bound) = bound else {
-        return Err(
-            StoreError::Pool("a tenant's read on a handle bound to no tenant".into()).into(),
-        );
-    };
-    conn.session = Session::Unknown;
-    let v = f(&mut conn.pg)?;
-    conn.session = Session::Tenant(bound.tenant.clone());
-    Ok(v)
-}
-
 /// Work for no tenant: on a session set to none.
 fn unbound<T, E, F>(conn: &mut Conn, f: F) -> Result<T, E>
 where

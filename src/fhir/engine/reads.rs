@@ -50,32 +50,6 @@ impl Services {
         })
     }
 
-    /// Whether [`Services::read`] of a current version of `rtype` may be one
-    /// statement that sets the tenant itself (`Db::read_setting_tenant`): for
-    /// a principal who may read the whole type, since no statement may run
-    /// before it and confinement would be one.
-    pub fn read_current_alone(&self, rtype: ResourceType) -> bool {
-        versioned(rtype) && self.principal().permits_all()
-    }
-
-    /// The read of [`Services::read_current_alone`]: the first statement of
-    /// its unit of work.
-    pub fn read_current_setting_tenant(
-        &self,
-        conn: &mut PgConnection,
-        rtype: ResourceType,
-        id: &ResourceId,
-    ) -> Result<Option<Version>, FhirError> {
-        self.decide(Action::Read, rtype, Some(id))?;
-        Ok(resources::read_setting_tenant(
-            conn,
-            &self.keyring,
-            &self.tenant,
-            rtype,
-            id,
-        )?)
-    }
-
     /// Current bodies of those of `ids` (all of one type) the principal may
     /// read, in order, skipping deleted ones and, noted in `skipped`, those
     /// that do not open.
@@ -250,9 +224,8 @@ mod tests {
     /// decision point's own files only: a new path that reads around it fails here.
     #[test]
     fn store_reads_are_reached_only_through_the_decision_point() {
-        const READS: [&str; 10] = [
+        const READS: [&str; 9] = [
             "resources::read(",
-            "resources::read_setting_tenant(",
             "resources::read_version(",
             "resources::read_many(",
             "resources::history(",

@@ -1,1 +1,0 @@
-DROP FUNCTION fhirgate_read_current(text, text, text);
