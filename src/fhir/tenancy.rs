@@ -236,14 +236,17 @@ impl Tenancy {
     /// Records the counted refusals of every site whose windows are over
     /// (every window when `all`: at shutdown; audit/refusals.rs).
     pub async fn close_refusals(&self, all: bool) {
-        let sites: Vec<Arc<AppState>> = self
-            .sites
-            .read()
-            .map(|s| s.values().cloned().collect())
-            .unwrap_or_default();
-        for site in sites {
+        for site in self.loaded() {
             site.engine.close_refusals(all).await;
         }
+    }
+
+    /// The sites built so far.
+    fn loaded(&self) -> Vec<Arc<AppState>> {
+        self.sites
+            .read()
+            .map(|s| s.values().cloned().collect())
+            .unwrap_or_default()
     }
 
     /// Reads the tenants table every [`REFRESH`] until `stop`, and closes
@@ -301,12 +304,7 @@ impl Tenancy {
                 if moved_at.is_none_or(|at| at.elapsed() >= REVOCATION_WINDOW) {
                     continue;
                 }
-                let sites: Vec<Arc<AppState>> = t
-                    .sites
-                    .read()
-                    .map(|s| s.values().cloned().collect())
-                    .unwrap_or_default();
-                for site in sites {
+                for site in t.loaded() {
                     if let Err(e) = site.authority.poll_revocations().await {
                         tracing::debug!(error = %e, "polling token revocations");
                     }
