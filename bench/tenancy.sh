@@ -82,8 +82,9 @@ for t in $SLUGS; do env "${GW_SUBJ[@]}" "$BIN" tenants add "$t" > /dev/null; don
 echo "$TENANTS tenants added in $SECONDS s" >&2
 SECONDS=0
 export BIN OUT
-# Two at a time. Retried: two processes starting at once on one database can
-# fail granting the serving role its rights ("tuple concurrently updated").
+# Two at a time, retried on a failure (two processes starting at once once
+# failed granting the serving role its rights, "tuple concurrently updated";
+# role::ensure now takes a lock for them).
 printf '%s\n' $SLUGS | xargs -P2 -I{} sh -c 'for i in 1 2 3; do
   env "$@" "$BIN" import --tenant {} --progress off "$OUT/in/{}" > "$OUT/import-{}.txt" 2>&1 && break; sleep 1; done' _ "${GW_SUBJ[@]}"
 bad=$(grep -L "result: done" "$OUT"/import-t*.txt || true)

@@ -14,7 +14,7 @@
 use diesel::connection::SimpleConnection;
 use diesel::pg::PgConnection;
 use diesel::sql_types::{Bool, Text};
-use diesel::{sql_query, QueryableByName, RunQueryDsl};
+use diesel::{sql_query, Connection, QueryableByName, RunQueryDsl};
 
 use super::StoreError;
 
@@ -93,13 +93,22 @@ pub fn ensure(
         }
     }
     let read_only = READ_ONLY.join(", ");
-    // Simple protocol: several commands in one round trip.
-    conn.batch_execute(&format!(
-        "GRANT USAGE ON SCHEMA public TO {role}; \
-         GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}; \
-         REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON {read_only} FROM {role}; \
-         GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role}"
-    ))?;
+    // Two processes granting at once (two `fhirgate` commands started
+    // together) both update the same catalog rows, and one fails with
+    // "tuple concurrently updated": the grants take a lock of this database
+    // first, held to the end of the transaction (a savepoint's, when the
+    // caller is in one, is held to the end of the caller's).
+    conn.transaction(|conn| {
+        sql_query("SELECT pg_advisory_xact_lock(hashtext('fhirgate:serving-role-grants'))")
+            .execute(conn)?;
+        // Simple protocol: several commands in one round trip.
+        conn.batch_execute(&format!(
+            "GRANT USAGE ON SCHEMA public TO {role}; \
+             GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}; \
+             REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON {read_only} FROM {role}; \
+             GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role}"
+        ))
+    })?;
     Ok(())
 }
 

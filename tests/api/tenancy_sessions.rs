@@ -177,3 +177,36 @@ async fn an_audit_batch_of_several_tenants_stores_each_record_under_its_own() {
     let e = forged.expect_err("a row for B was written under A's setting");
     assert!(e.to_string().contains("row-level security"), "{e}");
 }
+
+/// Two `fhirgate` commands started together both grant the serving role its
+/// rights (store/role.rs `ensure`); concurrent GRANTs on the same tables
+/// failed one of them with "tuple concurrently updated".
+#[tokio::test]
+async fn commands_started_together_both_grant_the_serving_role() {
+    let app = spawn_app().await;
+    let url = app.db_url.clone();
+    tokio::task::spawn_blocking(move || {
+        let start = std::sync::Arc::new(std::sync::Barrier::new(6));
+        let workers: Vec<_> = (0..6)
+            .map(|_| {
+                let (url, start) = (url.clone(), start.clone());
+                std::thread::spawn(move || {
+                    let mut conn = PgConnection::establish(&url).unwrap();
+                    start.wait();
+                    (0..5).try_for_each(|_| {
+                        fhirgate::store::role::ensure(
+                            &mut conn,
+                            fhirgate::store::role::DEFAULT_ROLE,
+                            None,
+                        )
+                    })
+                })
+            })
+            .collect();
+        for w in workers {
+            w.join().unwrap().unwrap();
+        }
+    })
+    .await
+    .unwrap();
+}
