@@ -126,15 +126,13 @@ fn write_batches(db: &Db, keyring: &Keyring, batch: &mut Vec<(TenantId, AuditRec
 fn write_groups(db: &Db, keyring: &Keyring, groups: &[(TenantId, Vec<AuditRecord>)]) {
     let mut attempt = 0;
     loop {
-        let result = db.run_sync(|conn| {
-            conn.transaction(|conn| match groups {
-                [(tenant, records)] => {
-                    crate::store::pool::set_tenant(conn, tenant)?;
-                    store_batch(conn, keyring, tenant, records)
-                }
-                _ => store_tenants(conn, keyring, groups),
-            })
-        });
+        let result = match groups {
+            // One tenant: a transaction bound to it, as any other unit of work.
+            [(tenant, records)] => db
+                .for_tenant(tenant)
+                .run_sync(|conn| store_batch(conn, keyring, tenant, records)),
+            _ => db.run_sync(|conn| conn.transaction(|conn| store_tenants(conn, keyring, groups))),
+        };
         match result {
             Ok(()) => break,
             // A passing fault (failover, restart) is retried for ~10 s; after that the

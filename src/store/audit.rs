@@ -98,7 +98,7 @@ pub(crate) fn stage(
     }
     let mut c = Columns::default();
     c.seal(conn, keyring, tenant, rows)?;
-    let (_, cols) = c.into_cols();
+    let cols = c.into_cols();
     let args: Vec<String> = cols.into_iter().map(|c| b.param(c)).collect();
     b.push(format!(
         "INSERT INTO audit_events (tenant_id, id, recorded, key_id, body, type_code, subtype, \
@@ -122,15 +122,17 @@ pub fn insert_tenants(
     groups: Vec<(&TenantId, Vec<AuditRow>)>,
 ) -> Result<(), StoreError> {
     let mut c = Columns::default();
+    let mut tenants = Vec::new();
     for (tenant, rows) in groups {
+        tenants.extend(std::iter::repeat_n(tenant.as_str().to_owned(), rows.len()));
         c.seal(keys, keyring, tenant, rows)?;
     }
-    if c.id.is_empty() {
+    if tenants.is_empty() {
         return Ok(());
     }
-    let (tenants, cols) = c.into_cols();
     let mut b = Builder::unbound();
     let mut args = vec![b.param(Col::Text(tenants))];
+    let cols = c.into_cols();
     args.extend(cols.into_iter().map(|c| b.param(c)));
     b.push(format!("SELECT fhirgate_insert_audit({})", args.join(", ")));
     b.execute(keys.conn())
@@ -139,7 +141,6 @@ pub fn insert_tenants(
 /// AuditEvent rows as the columns of a multi-row INSERT, sealed.
 #[derive(Default)]
 struct Columns {
-    tenant: Vec<String>,
     id: Vec<String>,
     recorded: Vec<DateTime<Utc>>,
     key: Vec<i32>,
@@ -165,7 +166,6 @@ impl Columns {
     ) -> Result<(), StoreError> {
         for r in rows {
             let (key_id, ct) = keyring.seal(keys, &binding(tenant, r.id.as_str()), &r.body)?;
-            self.tenant.push(tenant.as_str().to_owned());
             self.id.push(r.id.to_string());
             self.recorded.push(r.recorded);
             self.key.push(key_id);
@@ -183,8 +183,8 @@ impl Columns {
         Ok(())
     }
 
-    /// The tenants, and the other columns in the order of the INSERTs above.
-    fn into_cols(self) -> (Vec<String>, Vec<Col>) {
+    /// The columns, in the order of the INSERTs above (after the tenant).
+    fn into_cols(self) -> Vec<Col> {
         let mut cols = vec![
             Col::Text(self.id),
             Col::Time(self.recorded),
@@ -197,7 +197,7 @@ impl Columns {
             Col::NText(self.address),
         ];
         cols.extend([self.entities, self.patients, self.agents, self.terms].map(Col::Text));
-        (self.tenant, cols)
+        cols
     }
 }
 

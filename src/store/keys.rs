@@ -173,9 +173,7 @@ impl<'c> TenantKeys<'c> {
     fn tenant(&mut self, tenant: &str) -> Result<&mut PgConnection, StoreError> {
         if self.set.as_deref() != Some(tenant) {
             self.set = None;
-            let id = crate::tenant::TenantId::parse(tenant)
-                .map_err(|_| StoreError::Corrupt(format!("bad tenant id {tenant}")))?;
-            super::session::set_tenant(self.conn, &id)?;
+            super::session::set_tenant(self.conn, tenant)?;
             self.set = Some(tenant.to_owned());
         }
         Ok(self.conn)

@@ -13,8 +13,6 @@ use super::session::{in_session, in_transaction, Bound, Manager};
 use super::StoreError;
 use crate::tenant::TenantId;
 
-pub use super::session::set_tenant;
-
 pub type PgPool = Pool<Manager>;
 
 /// The default is configuration's (config sits below the store).

@@ -154,11 +154,12 @@ where
 }
 
 /// Sets the tenant of the transaction `conn` is in, for what follows in it
-/// (`set_config(.., true)` ends with the transaction).
-pub fn set_tenant(conn: &mut PgConnection, tenant: &TenantId) -> Result<(), StoreError> {
+/// (`set_config(.., true)` ends with the transaction): the audit writer's
+/// key reads, one tenant after another (store/keys.rs `TenantKeys`).
+pub(super) fn set_tenant(conn: &mut PgConnection, tenant: &str) -> Result<(), StoreError> {
     use diesel::RunQueryDsl;
     diesel::sql_query("SELECT set_config('app.tenant', $1, true)")
-        .bind::<diesel::sql_types::Text, _>(tenant.as_str())
+        .bind::<diesel::sql_types::Text, _>(tenant)
         .execute(conn)?;
     Ok(())
 }
