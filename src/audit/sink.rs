@@ -26,8 +26,8 @@ const LINGER: Duration = Duration::from_millis(3);
 
 /// A handle on the one audit writer, for one tenant: every tenant's records
 /// share the writer's queue and thread ([`AuditSink::for_tenant`]); a batch
-/// is one transaction that sets each tenant before storing its records
-/// (row-level security checks every row against it).
+/// is one transaction and one INSERT, which declares the batch's tenants
+/// (row-level security checks every row against them).
 #[derive(Clone)]
 pub struct AuditSink {
     tx: mpsc::Sender<(TenantId, AuditRecord)>,
@@ -106,18 +106,24 @@ fn drain(
 }
 
 /// Stores a batch in one transaction and one INSERT statement, each row
-/// checked by row-level security against its own tenant (`store_tenants`).
+/// checked by row-level security: against the transaction's tenant, or for
+/// a batch of several tenants against the tenants it declares
+/// (`store_tenants`).
 /// One transaction per tenant was one commit (a WAL flush) per tenant per
 /// batch: with reads spread over 200 tenants a batch became ~200 commits of
 /// one or two records, the writer fell behind and its full queue held the
 /// reads back; one transaction with a set_config and an INSERT per tenant
 /// was still ~2 statements per record (docs/performance.md, issue #18).
 fn write_batches(db: &Db, keyring: &Keyring, batch: &mut Vec<(TenantId, AuditRecord)>) {
+    // In key order, each tenant's records in the order they came (a stable
+    // sort): the primary key (tenant_id, id) then takes the batch's rows left
+    // to right.
+    batch.sort_by(|(a, _), (b, _)| a.as_str().cmp(b.as_str()));
     let mut groups: Vec<(TenantId, Vec<AuditRecord>)> = Vec::new();
     for (tenant, record) in batch.drain(..) {
-        match groups.iter_mut().find(|(t, _)| *t == tenant) {
-            Some((_, records)) => records.push(record),
-            None => groups.push((tenant, vec![record])),
+        match groups.last_mut() {
+            Some((t, records)) if *t == tenant => records.push(record),
+            _ => groups.push((tenant, vec![record])),
         }
     }
     write_groups(db, keyring, &groups);

@@ -4,11 +4,13 @@
 use chrono::{DateTime, Utc};
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
+use diesel::sql_types::Text;
 
 use super::batch::{Builder, Col};
 use super::error::{skip_unreadable, Unreadable};
 use super::keys::TenantKeys;
 use super::schema::audit_events as ae;
+use super::stmt::Stmt;
 use super::StoreError;
 use crate::crypto::{Ciphertext, KeySource, Keyring, PhiBytes, RowBinding};
 use crate::model::{ResourceId, ResourceType};
@@ -45,6 +47,11 @@ fn binding<'a>(tenant: &'a TenantId, id: &'a str) -> RowBinding<'a> {
         version: AUDIT_VERSION,
     }
 }
+
+/// The columns both INSERTs below fill, in the order of [`Columns::into_cols`]
+/// after the tenant.
+const INSERT_COLUMNS: &str = "tenant_id, id, recorded, key_id, body, type_code, subtype, \
+     action, outcome, address, entities, patients, agents, terms";
 
 /// Inserts AuditEvents, however many, in one statement.
 pub fn insert_many(
@@ -101,8 +108,7 @@ pub(crate) fn stage(
     let cols = c.into_cols();
     let args: Vec<String> = cols.into_iter().map(|c| b.param(c)).collect();
     b.push(format!(
-        "INSERT INTO audit_events (tenant_id, id, recorded, key_id, body, type_code, subtype, \
-         action, outcome, address, entities, patients, agents, terms) \
+        "INSERT INTO audit_events ({INSERT_COLUMNS}) \
          SELECT $1, a.id, a.rec, a.k, a.b, a.t, a.s, a.ac, a.o, a.addr, a.e::text[], a.p::text[], \
          a.g::text[], a.tm::text[] FROM unnest({}) AS a(id, rec, k, b, t, s, ac, o, addr, e, p, g, tm)",
         args.join(", ")
@@ -111,11 +117,11 @@ pub(crate) fn stage(
 }
 
 /// Several tenants' AuditEvents in one statement: the audit writer's batch
-/// when its records are of more than one tenant. `fhirgate_insert_audit`
-/// (migrations/..000015_audit_batches) sets each row's tenant before
-/// inserting it, so that row-level security checks every row against its
-/// own tenant, as a transaction per tenant would, for one round trip where
-/// that was two statements per tenant.
+/// when its records are of more than one tenant. The transaction declares
+/// the batch's tenants in `app.audit_tenants`, which the `audit_writer`
+/// policy (migrations/..000016_audit_writer_policy) checks every row
+/// against; the rows then go in as one multi-row INSERT, as one tenant's do.
+/// Call inside a transaction: the declaration ends with it.
 pub fn insert_tenants(
     keys: &mut TenantKeys<'_>,
     keyring: &Keyring,
@@ -123,18 +129,32 @@ pub fn insert_tenants(
 ) -> Result<(), StoreError> {
     let mut c = Columns::default();
     let mut tenants = Vec::new();
+    let mut declared = String::from(",");
     for (tenant, rows) in groups {
+        if rows.is_empty() {
+            continue;
+        }
         tenants.extend(std::iter::repeat_n(tenant.as_str().to_owned(), rows.len()));
+        declared.push_str(tenant.as_str());
+        declared.push(',');
         c.seal(keys, keyring, tenant, rows)?;
     }
     if tenants.is_empty() {
         return Ok(());
     }
+    Stmt::new("SELECT set_config('app.audit_tenants', $1, true)")
+        .bind::<Text, _>(declared)
+        .execute(keys.conn())?;
     let mut b = Builder::unbound();
     let mut args = vec![b.param(Col::Text(tenants))];
     let cols = c.into_cols();
     args.extend(cols.into_iter().map(|c| b.param(c)));
-    b.push(format!("SELECT fhirgate_insert_audit({})", args.join(", ")));
+    b.push(format!(
+        "INSERT INTO audit_events ({INSERT_COLUMNS}) \
+         SELECT a.tn, a.id, a.rec, a.k, a.b, a.t, a.s, a.ac, a.o, a.addr, a.e::text[], a.p::text[], \
+         a.g::text[], a.tm::text[] FROM unnest({}) AS a(tn, id, rec, k, b, t, s, ac, o, addr, e, p, g, tm)",
+        args.join(", ")
+    ));
     b.execute(keys.conn())
 }
 

@@ -22,6 +22,7 @@ pub mod schema;
 pub mod session;
 pub mod statistics;
 pub mod stmt;
+pub mod tenant_reads;
 pub mod tenants;
 pub mod writes;
 

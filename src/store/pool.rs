@@ -9,7 +9,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::cluster::PrivateCluster;
 use super::health::{ConnectFailed, Connected, Health};
-use super::session::{in_session, in_transaction, Bound, Manager};
+use super::session::{in_session, in_session_set_by_first, in_transaction, Bound, Manager};
 use super::StoreError;
 use crate::tenant::TenantId;
 
@@ -148,6 +148,7 @@ impl Db {
             match unit {
                 Unit::Transaction => in_transaction(&mut conn, bound.as_ref(), f),
                 Unit::ReadOnly => in_session(&mut conn, bound.as_ref(), f),
+                Unit::SetByFirst => in_session_set_by_first(&mut conn, bound.as_ref(), f),
             }
         })
         .await;
@@ -174,6 +175,20 @@ impl Db {
     {
         let _reading = self.permit(&self.reads).await?;
         self.run_as(Unit::ReadOnly, f).await
+    }
+
+    /// [`Db::read`] for `f` whose first statement sets the session's tenant
+    /// itself: `tenant_reads::read_setting_tenant`, and nothing may run before
+    /// it (what would run under the tenant the connection last served). One
+    /// round trip for a read by id on any connection (store/session.rs).
+    pub async fn read_setting_tenant<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut PgConnection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        let _reading = self.permit(&self.reads).await?;
+        self.run_as(Unit::SetByFirst, f).await
     }
 
     /// A permit of `gate`, waited for at most [`QUEUE_WAIT`], and not at all
@@ -243,6 +258,7 @@ impl Db {
 enum Unit {
     Transaction,
     ReadOnly,
+    SetByFirst,
 }
 
 fn unreachable() -> StoreError {

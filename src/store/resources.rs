@@ -62,9 +62,9 @@ pub struct Version {
     pub body: Option<PhiBytes>,
 }
 
-type VersionRow = (String, String, i32, DateTime<Utc>, String, Option<Vec<u8>>);
+pub(super) type VersionRow = (String, String, i32, DateTime<Utc>, String, Option<Vec<u8>>);
 
-fn decode(
+pub(super) fn decode(
     conn: &mut PgConnection,
     keyring: &Keyring,
     tenant: &TenantId,

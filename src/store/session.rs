@@ -24,6 +24,7 @@ use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionMa
 use diesel::pg::PgConnection;
 use diesel::r2d2::{ConnectionManager, ManageConnection};
 
+use super::stmt::Stmt;
 use super::StoreError;
 use crate::tenant::TenantId;
 
@@ -72,8 +73,6 @@ pub(super) struct Bound {
     pub(super) tenant: TenantId,
     /// `BEGIN` and the transaction-local setting, in one round trip.
     begin: std::sync::Arc<str>,
-    /// The session-level setting.
-    session: std::sync::Arc<str>,
 }
 
 impl Bound {
@@ -84,7 +83,6 @@ impl Bound {
         Self {
             tenant: tenant.clone(),
             begin: format!("BEGIN; SELECT set_config('app.tenant', '{t}', true)").into(),
-            session: format!("SELECT set_config('app.tenant', '{t}', false)").into(),
         }
     }
 }
@@ -129,12 +127,38 @@ where
     let wanted = Session::Tenant(bound.tenant.clone());
     if conn.session != wanted {
         conn.session = Session::Unknown;
-        conn.pg
-            .batch_execute(&bound.session)
-            .map_err(StoreError::from)?;
+        // A prepared statement (one per connection, for every tenant): sent
+        // as text, the setting was parsed at every tenant switch, which with
+        // reads spread over 200 clinics is nearly every read
+        // (`base_yyparse` in the profile, docs/performance.md, issue #18).
+        set_config(&mut conn.pg, bound.tenant.as_str(), false)?;
         conn.session = wanted;
     }
     f(&mut conn.pg)
+}
+
+/// Runs read-only `f` whose first statement sets the session's tenant to
+/// the bound one itself (`tenant_reads::read_setting_tenant`), so that no round
+/// trip sets it before. Until `f` succeeds the session is taken as unknown:
+/// a failed statement undoes its setting, and the next unit sets or resets.
+pub(super) fn in_session_set_by_first<T, E, F>(
+    conn: &mut Conn,
+    bound: Option<&Bound>,
+    f: F,
+) -> Result<T, E>
+where
+    F: FnOnce(&mut PgConnection) -> Result<T, E>,
+    E: From<StoreError>,
+{
+    let Some(bound) = bound else {
+        return Err(
+            StoreError::Pool("a tenant's read on a handle bound to no tenant".into()).into(),
+        );
+    };
+    conn.session = Session::Unknown;
+    let v = f(&mut conn.pg)?;
+    conn.session = Session::Tenant(bound.tenant.clone());
+    Ok(v)
 }
 
 /// Work for no tenant: on a session set to none.
@@ -157,9 +181,15 @@ where
 /// (`set_config(.., true)` ends with the transaction): the audit writer's
 /// key reads, one tenant after another (store/keys.rs `TenantKeys`).
 pub(super) fn set_tenant(conn: &mut PgConnection, tenant: &str) -> Result<(), StoreError> {
+    set_config(conn, tenant, true)
+}
+
+/// `app.tenant`, for the transaction (`local`) or the session.
+fn set_config(conn: &mut PgConnection, tenant: &str, local: bool) -> Result<(), StoreError> {
     use diesel::RunQueryDsl;
-    diesel::sql_query("SELECT set_config('app.tenant', $1, true)")
+    Stmt::new("SELECT set_config('app.tenant', $1, $2)")
         .bind::<diesel::sql_types::Text, _>(tenant)
+        .bind::<diesel::sql_types::Bool, _>(local)
         .execute(conn)?;
     Ok(())
 }

@@ -2,9 +2,9 @@
 //! the session's tenant and writes in a transaction that sets it
 //! (src/store/session.rs); a pooled connection must never carry one tenant's
 //! setting into another tenant's work or into work for no tenant. And the
-//! audit writer's batch of several tenants' records, one statement that sets
-//! each row's tenant (migrations/..000015_audit_batches), must store every
-//! record under its own tenant and no other.
+//! audit writer's batch of several tenants' records, one INSERT under the
+//! batch's declared tenants (migrations/..000016_audit_writer_policy), must
+//! store every record under its own tenant and no other.
 
 use diesel::{Connection, PgConnection, QueryableByName, RunQueryDsl};
 use fhirgate::store::{Db, StoreError};
@@ -34,7 +34,7 @@ async fn a_pooled_connection_never_carries_a_tenant_into_other_work() {
     for _ in 0..2 {
         a.create(&patient("Fam-a", "M-a")).await;
     }
-    b.create(&patient("Fam-b", "M-b")).await;
+    let b_id = b.create(&patient("Fam-b", "M-b")).await;
     let serving = fhirgate::store::role::url_as(&app.db_url, fhirgate::store::role::DEFAULT_ROLE);
     // One connection: every unit below reuses it.
     let db = Db::connect(&serving, 1, None).unwrap();
@@ -77,6 +77,47 @@ async fn a_pooled_connection_never_carries_a_tenant_into_other_work() {
     assert!(failed.is_err());
     assert_eq!(read(&on_b).await, 1);
     assert_eq!(read(&db).await, 0);
+    // A read by id that sets its tenant itself (one statement), on the
+    // connection last set to A: it finds B's patient, and leaves the
+    // session set to B for what follows.
+    let keyring = app.tenancy.parts().keyring.clone();
+    assert_eq!(read(&on_a).await, 2);
+    let id = fhirgate::model::ResourceId::parse(&b_id).unwrap();
+    let (k, t) = (keyring.clone(), tb.clone());
+    let found = on_b
+        .read_setting_tenant(move |conn| {
+            let v = fhirgate::store::tenant_reads::read_setting_tenant(
+                conn,
+                &k,
+                &t,
+                fhirgate::model::ResourceType::Patient,
+                &id,
+            )?;
+            Ok::<_, StoreError>((v.map(|v| v.version_id), resources(conn)?))
+        })
+        .await
+        .unwrap();
+    assert_eq!(found, (Some(1), 1), "B's patient, and B's rows after it");
+    assert_eq!(run(&db).await, 0, "unbound, after the self-setting read");
+    assert_eq!(read(&on_a).await, 2);
+    // The same read of B's id at A finds nothing.
+    let id = fhirgate::model::ResourceId::parse(&b_id).unwrap();
+    let (k, t) = (keyring.clone(), ta.clone());
+    let at_a = on_a
+        .read_setting_tenant(move |conn| {
+            fhirgate::store::tenant_reads::read_setting_tenant(
+                conn,
+                &k,
+                &t,
+                fhirgate::model::ResourceType::Patient,
+                &id,
+            )
+        })
+        .await
+        .unwrap();
+    assert!(at_a.is_none());
+    assert_eq!(read(&on_b).await, 1);
+    assert_eq!(run(&db).await, 0);
 }
 
 #[tokio::test]
@@ -150,32 +191,70 @@ async fn an_audit_batch_of_several_tenants_stores_each_record_under_its_own() {
         .await
         .unwrap();
     assert_eq!(found["total"], 1, "{found}");
-    // A row of another tenant in the batch than the one set is refused: the
-    // function checks each row against its own tenant, not the batch's first.
-    let forged = db
+    // The batch's declaration (`app.audit_tenants`) admits an AuditEvent of
+    // a declared tenant only: not of a tenant whose slug merely contains or
+    // extends a declared one, not of an undeclared one.
+    let insert = |tenant: &'static str, declared: &'static str| {
+        let db = db.clone();
+        async move {
+            db.run(move |conn| {
+                conn.transaction(|conn| {
+                    diesel::sql_query("SELECT set_config('app.audit_tenants', $1, true)")
+                        .bind::<diesel::sql_types::Text, _>(declared)
+                        .execute(conn)?;
+                    diesel::sql_query(format!(
+                        "INSERT INTO audit_events (tenant_id, id, recorded, key_id, body, \
+                         type_code, subtype, action, outcome, entities, patients, agents) \
+                         VALUES ('{tenant}', 'forged', now(), 1, '\\x00', 'rest', 'read', 'R', \
+                         '0', '{{}}', '{{}}', '{{}}')"
+                    ))
+                    .execute(conn)?;
+                    Err::<(), StoreError>(StoreError::Corrupt("rolled back".into()))
+                })
+            })
+            .await
+            .expect_err("rolled back either way")
+            .to_string()
+        }
+    };
+    let refused = |e: &str| e.contains("row-level security");
+    assert!(!refused(&insert("clinic-a", ",clinic-a,clinic-b,").await));
+    for (tenant, declared) in [
+        ("clinic-b", ",clinic-a,"),
+        ("clinic-a", ",clinic-ab,"),
+        ("clinic", ",clinic-a,"),
+        ("clinic-a", "clinic-a"),
+        ("clinic-a", ""),
+    ] {
+        let e = insert(tenant, declared).await;
+        assert!(refused(&e), "{tenant} under {declared:?}: {e}");
+    }
+    // It grants nothing else: no read of a declared tenant's rows, no write
+    // to another table.
+    let other = db
         .run(|conn| {
             conn.transaction(|conn| {
-                diesel::sql_query(
-                    "SELECT fhirgate_insert_audit(ARRAY['clinic-a'], ARRAY['x'], ARRAY[now()], \
-                     ARRAY[1], ARRAY['\\x00'::bytea], ARRAY['rest'], ARRAY['read'], ARRAY['R'], \
-                     ARRAY['0'], ARRAY[NULL::text], ARRAY['{}'], ARRAY['{}'], ARRAY['{}'], ARRAY['{}']); \
-                     ",
+                diesel::sql_query("SELECT set_config('app.audit_tenants', ',clinic-a,', true)")
+                    .execute(conn)?;
+                let seen =
+                    count(conn, "SELECT count(*) AS n FROM audit_events")? + resources(conn)?;
+                let write = diesel::sql_query(
+                    "INSERT INTO data_keys (tenant_id, key_id, purpose, kek_id, wrapped, active) \
+                     VALUES ('clinic-a', 999, 'data', 'k', '\\x00', false)",
                 )
-                .execute(conn)?;
-                // The function left clinic-a set: a plain INSERT for B after
-                // it is refused.
-                diesel::sql_query(
-                    "INSERT INTO audit_events (tenant_id, id, recorded, key_id, body, type_code, \
-                     subtype, action, outcome) VALUES ('clinic-b', 'y', now(), 1, '\\x00', 'rest', \
-                     'read', 'R', '0')",
-                )
-                .execute(conn)?;
-                Ok::<(), StoreError>(())
+                .execute(conn)
+                .map_err(StoreError::from)
+                .map(|_| ());
+                Ok::<_, StoreError>((seen, write))
             })
         })
-        .await;
-    let e = forged.expect_err("a row for B was written under A's setting");
-    assert!(e.to_string().contains("row-level security"), "{e}");
+        .await
+        .unwrap();
+    assert_eq!(other.0, 0, "rows seen under the declaration alone");
+    let e = other
+        .1
+        .expect_err("a data key written under the declaration alone");
+    assert!(refused(&e.to_string()), "{e}");
 }
 
 /// Two `fhirgate` commands started together both grant the serving role its

@@ -19,9 +19,21 @@ impl Engine {
         record: &mut AuditRecord,
     ) -> Result<Outcome, FhirError> {
         let id2 = id.clone();
-        let found: Option<Version> = self
-            .read_only(svc, move |svc, conn| svc.read(conn, rtype, &id2, version))
-            .await?;
+        let found: Option<Version> = if version.is_none()
+            && self.db.tenant() == Some(&svc.tenant)
+            && svc.read_current_alone(rtype)
+        {
+            // One round trip: the read sets its handle's tenant itself
+            // (store/tenant_reads.rs), which must be the one its session is
+            // then taken to be set to; a handle bound to no tenant reads as before.
+            let svc = svc.clone();
+            self.db
+                .read_setting_tenant(move |conn| svc.read_current_setting_tenant(conn, rtype, &id2))
+                .await?
+        } else {
+            self.read_only(svc, move |svc, conn| svc.read(conn, rtype, &id2, version))
+                .await?
+        };
         let Some(found) = found else {
             return Err(FhirError::NotFound(match version {
                 None => format!("{rtype}/{id} does not exist"),

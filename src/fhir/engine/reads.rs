@@ -9,7 +9,7 @@
 use chrono::{DateTime, Utc};
 use diesel::PgConnection;
 
-use super::access::Action;
+use super::access::{Action, Allowance};
 use super::Services;
 use crate::fhir::error::FhirError;
 use crate::fhir::search;
@@ -48,6 +48,40 @@ impl Services {
             None => resources::read(conn, &self.keyring, &self.tenant, rtype, id)?,
             Some(v) => resources::read_version(conn, &self.keyring, &self.tenant, rtype, id, v)?,
         })
+    }
+
+    /// Whether [`Services::read`] of a current version of `rtype` may be one
+    /// statement that sets the tenant itself (`Db::read_setting_tenant`): for
+    /// a principal who may read the whole type (a SMART `*/rtype.r` scope
+    /// without a query, any role that reads everything), since no statement
+    /// may run before it and confinement to a compartment would be one.
+    pub fn read_current_alone(&self, rtype: ResourceType) -> bool {
+        versioned(rtype) && self.principal().allowance(Action::Read, rtype) == Allowance::All
+    }
+
+    /// The read of [`Services::read_current_alone`]: the first statement of
+    /// its unit of work.
+    pub fn read_current_setting_tenant(
+        &self,
+        conn: &mut PgConnection,
+        rtype: ResourceType,
+        id: &ResourceId,
+    ) -> Result<Option<Version>, FhirError> {
+        self.decide(Action::Read, rtype, Some(id))?;
+        // What read_current_alone admitted: nothing to confine, so no
+        // statement is owed before this one.
+        if !self.read_current_alone(rtype) {
+            return Err(FhirError::Internal(format!(
+                "a confined read of {rtype} cannot set its own tenant"
+            )));
+        }
+        Ok(store::tenant_reads::read_setting_tenant(
+            conn,
+            &self.keyring,
+            &self.tenant,
+            rtype,
+            id,
+        )?)
     }
 
     /// Current bodies of those of `ids` (all of one type) the principal may
@@ -224,8 +258,9 @@ mod tests {
     /// decision point's own files only: a new path that reads around it fails here.
     #[test]
     fn store_reads_are_reached_only_through_the_decision_point() {
-        const READS: [&str; 9] = [
+        const READS: [&str; 10] = [
             "resources::read(",
+            "tenant_reads::read_setting_tenant(",
             "resources::read_version(",
             "resources::read_many(",
             "resources::history(",
