@@ -18,6 +18,20 @@ FROM ("resources" INNER JOIN "resource_versions" ON (((("resource_versions"."ten
   AND ("resource_versions"."version_id" = "resources"."version_id")))
 WHERE ((("resources"."tenant_id" = :'tenant') AND ("resources"."resource_type" = 'Patient')) AND ("resources"."id" = :'id')) LIMIT 1;
 
+\echo '=== read by id that sets its tenant itself (store/tenant_reads.rs), generic plan, on a session set to another tenant'
+SELECT set_config('app.tenant', 'another', true) \g /dev/null
+PREPARE rs(text, text, text) AS
+SELECT v.resource_type, v.id, v.version_id, v.last_updated, v.method, v.body
+FROM (SELECT set_config('app.tenant', $1, false) AS tenant) s,
+LATERAL (SELECT v.resource_type, v.id, v.version_id, v.last_updated, v.method, v.body
+    FROM resources r JOIN resource_versions v ON v.tenant_id = r.tenant_id
+        AND v.resource_type = r.resource_type AND v.id = r.id AND v.version_id = r.version_id
+    WHERE r.tenant_id = s.tenant AND r.resource_type = $2 AND r.id = $3 OFFSET 0) v;
+SET LOCAL plan_cache_mode = force_generic_plan;
+EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) EXECUTE rs(:'tenant', 'Patient', :'id');
+RESET plan_cache_mode;
+SELECT set_config('app.tenant', :'tenant', true) \g /dev/null
+
 \echo '=== the same without the gateway''s own tenant_id condition: row-level security alone'
 EXPLAIN (ANALYZE, BUFFERS, COSTS OFF)
 SELECT r.version_id FROM resources r WHERE r.resource_type = 'Patient' AND r.id = :'id';
